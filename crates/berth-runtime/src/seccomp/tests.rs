@@ -1,0 +1,190 @@
+use super::*;
+
+fn spec(json: &str) -> LinuxSeccomp {
+    serde_json::from_str(json).expect("test spec is valid OCI")
+}
+
+fn docker_default(caps: &[&str]) -> LinuxSeccomp {
+    let caps: Vec<String> = caps.iter().map(|c| (*c).to_owned()).collect();
+    docker_profile_to_oci(docker_default_profile(), &caps, Arch::X86_64, (6, 1)).expect("converts")
+}
+
+const DOCKER_CAPS: [&str; 14] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+#[test]
+fn docker_default_profile_compiles() {
+    let filter = compile(&docker_default(&DOCKER_CAPS)).expect("docker's profile compiles");
+    assert!(!filter.needs_listener());
+    assert_eq!(filter.kernel_flags(), 0);
+    assert!(
+        filter.instructions() > 100 && filter.instructions() <= sys::BPF_MAXINSNS,
+        "{filter:?}"
+    );
+    assert_eq!(filter.to_bpf_bytes().len(), filter.instructions() * 8);
+    // Rules whose action is the default one (ERRNO 1) are dropped, not refused.
+    let mut all = DOCKER_CAPS.to_vec();
+    all.extend([
+        "CAP_SYS_ADMIN",
+        "CAP_SYS_PTRACE",
+        "CAP_SYS_BOOT",
+        "CAP_SYS_MODULE",
+        "CAP_BPF",
+    ]);
+    compile(&docker_default(&all)).expect("docker's profile with more caps compiles");
+}
+
+#[test]
+fn unknown_syscalls_are_skipped() {
+    let filter = compile(&spec(
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["getpid","no_such_syscall"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    ))
+    .expect("compiles");
+    assert_eq!(filter.skipped_syscalls(), ["no_such_syscall"]);
+}
+
+#[test]
+fn every_action_and_operator_compiles() {
+    let filter = compile(&spec(
+        r#"{
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "flags": ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_TSYNC"],
+        "syscalls": [
+            {"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"},
+            {"names": ["rmdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+            {"names": ["acct"], "action": "SCMP_ACT_KILL"},
+            {"names": ["swapon"], "action": "SCMP_ACT_KILL_THREAD"},
+            {"names": ["swapoff"], "action": "SCMP_ACT_KILL_PROCESS"},
+            {"names": ["reboot"], "action": "SCMP_ACT_TRAP"},
+            {"names": ["uselib"], "action": "SCMP_ACT_TRACE", "errnoRet": 5},
+            {"names": ["sync"], "action": "SCMP_ACT_LOG"},
+            {"names": ["getpid"], "action": "SCMP_ACT_ALLOW"},
+            {"names": ["personality"], "action": "SCMP_ACT_ERRNO", "args": [
+                {"index": 0, "value": 1, "op": "SCMP_CMP_NE"},
+                {"index": 1, "value": 2, "op": "SCMP_CMP_LT"},
+                {"index": 2, "value": 3, "op": "SCMP_CMP_LE"},
+                {"index": 3, "value": 4, "op": "SCMP_CMP_EQ"},
+                {"index": 4, "value": 5, "op": "SCMP_CMP_GE"},
+                {"index": 5, "value": 255, "valueTwo": 6, "op": "SCMP_CMP_MASKED_EQ"}
+            ]},
+            {"names": ["setpgid"], "action": "SCMP_ACT_ERRNO", "args": [
+                {"index": 0, "value": 10, "op": "SCMP_CMP_GT"},
+                {"index": 0, "value": 5, "op": "SCMP_CMP_LT"}
+            ]}
+        ]}"#,
+    ))
+    .expect("compiles");
+    assert_eq!(
+        filter.kernel_flags(),
+        flag::LOG | flag::SPEC_ALLOW | flag::TSYNC
+    );
+    assert!(
+        filter.skipped_syscalls().is_empty(),
+        "{:?}",
+        filter.skipped_syscalls()
+    );
+}
+
+#[test]
+fn notify_adds_a_listener_and_keeps_tsync_legal() {
+    let filter = compile(&spec(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/run/a.sock",
+            "flags":["SECCOMP_FILTER_FLAG_TSYNC","SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+            "syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}"#,
+    ))
+    .expect("compiles");
+    assert!(filter.needs_listener());
+    assert_eq!(
+        filter.kernel_flags(),
+        flag::NEW_LISTENER | flag::TSYNC | flag::TSYNC_ESRCH | flag::WAIT_KILLABLE_RECV
+    );
+    let filter = compile(&spec(
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","flags":["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+            "syscalls":[{"names":["getpid"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    ))
+    .expect("compiles");
+    assert_eq!(
+        filter.kernel_flags(),
+        0,
+        "WAIT_KILLABLE_RECV needs a listener; dropped"
+    );
+}
+
+#[test]
+fn notify_misuse_is_refused() {
+    let err = compile(&spec(
+        r#"{"defaultAction":"SCMP_ACT_NOTIFY","listenerPath":"/a"}"#,
+    ))
+    .expect_err("refused");
+    assert!(matches!(err, SeccompError::NotifyAsDefaultAction));
+    let err = compile(&spec(r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}"#))
+        .expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        "seccomp profile uses SCMP_ACT_NOTIFY but sets no listenerPath"
+    );
+}
+
+#[test]
+fn out_of_range_values_are_refused() {
+    let err = compile(&spec(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":70000}]}"#,
+    ))
+    .expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        "seccomp rule for mkdir: errnoRet 70000 is out of range (0-65535)"
+    );
+    let err = compile(&spec(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","args":[{"index":6,"value":0,"op":"SCMP_CMP_EQ"}]}]}"#,
+    ))
+    .expect_err("refused");
+    assert!(
+        matches!(err, SeccompError::ArgIndexOutOfRange { index: 6, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn shared_argument_indices_are_detected() {
+    let arg = |index: usize| {
+        oci_spec::runtime::LinuxSeccompArgBuilder::default()
+            .index(index)
+            .build()
+            .expect("valid arg")
+    };
+    assert!(!shares_an_index(&[arg(0), arg(1), arg(5)]));
+    assert!(shares_an_index(&[arg(0), arg(1), arg(0)]));
+}
+
+#[test]
+fn error_messages_read_as_a_chain() {
+    let err = SeccompError::LoadPermissionDenied;
+    assert_eq!(
+        err.to_string(),
+        "load seccomp filter: permission denied: no_new_privs is off and CAP_SYS_ADMIN is gone"
+    );
+    let err = SeccompError::ConnectListener {
+        path: "/run/agent.sock".into(),
+        source: io::Error::from_raw_os_error(libc::ENOENT),
+    };
+    assert_eq!(
+        err.to_string(),
+        "connect to seccomp listener socket /run/agent.sock"
+    );
+}

@@ -1,0 +1,11 @@
+//! The only code in berth that calls the kernel through raw `libc` rather than `rustix`: what
+//! rustix does not wrap (clone3, mount_setattr, close_range, execve, signalfd, personality,
+//! `_exit`). Every `unsafe` block of the workspace lives under this module.
+
+pub mod bpf;
+pub mod clone;
+pub mod exe;
+pub mod mount;
+pub mod process;
+pub mod seccomp;
+pub mod signal;
