@@ -12,38 +12,43 @@ pub struct CapPlan {
     pub permitted: CapsHashSet,
     pub inheritable: CapsHashSet,
     pub ambient: CapsHashSet,
+    /// Every capability this kernel knows.
+    pub supported: CapsHashSet,
 }
 
-fn convert(set: &Option<oci_spec::runtime::Capabilities>) -> CapsHashSet {
+fn convert(set: &Option<oci_spec::runtime::Capabilities>, supported: &CapsHashSet) -> CapsHashSet {
     set.iter()
         .flatten()
         .filter_map(|c| format!("CAP_{c}").parse::<Capability>().ok())
         // A capability this kernel does not know is skipped, as runc does.
-        .filter(|c| caps::runtime::thread_all_supported().contains(c))
+        .filter(|c| supported.contains(c))
         .collect()
 }
 
 impl CapPlan {
     pub fn from_spec(c: Option<&LinuxCapabilities>) -> Self {
-        match c {
+        // Probing what the kernel supports costs one prctl per capability: do it once.
+        let supported = caps::runtime::thread_all_supported();
+        let mut plan = match c {
             None => CapPlan::default(),
             Some(c) => CapPlan {
-                bounding: convert(c.bounding()),
-                effective: convert(c.effective()),
-                permitted: convert(c.permitted()),
-                inheritable: convert(c.inheritable()),
-                ambient: convert(c.ambient()),
+                bounding: convert(c.bounding(), &supported),
+                effective: convert(c.effective(), &supported),
+                permitted: convert(c.permitted(), &supported),
+                inheritable: convert(c.inheritable(), &supported),
+                ambient: convert(c.ambient(), &supported),
+                supported: CapsHashSet::new(),
             },
-        }
+        };
+        plan.supported = supported;
+        plan
     }
 
     /// Drops from the bounding set what the container may not have. Needs CAP_SETPCAP, so it
     /// runs while the init still holds every capability.
     pub fn apply_bounding(&self) -> Result<(), caps::errors::CapsError> {
-        for cap in caps::runtime::thread_all_supported() {
-            if !self.bounding.contains(&cap) {
-                caps::drop(None, CapSet::Bounding, cap)?;
-            }
+        for cap in self.supported.difference(&self.bounding) {
+            caps::drop(None, CapSet::Bounding, *cap)?;
         }
         Ok(())
     }

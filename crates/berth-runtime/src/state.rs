@@ -1,5 +1,5 @@
-//! The runtime's state directory, `<root>/<id>/`: `state.json` (written crash-safely: temp
-//! file, fsync, rename, fsync dir), `config.json` (the spec as created), and the `start.sock`
+//! The runtime's state directory, `<root>/<id>/`: `state.json` (replaced atomically: temp file
+//! and rename), `config.json` (the spec as created), and the `start.sock`
 //! the created init waits on until `start`.
 
 use std::io::Write;
@@ -134,15 +134,15 @@ impl StateDir {
     }
 }
 
-/// Writes `data` to `path` so that a crash leaves either the old or the new content.
+/// Writes `data` to `path` so that a reader (or a killed writer) sees either the old or the
+/// new content, never a mix: temp file, then rename. Runtime state lives in /run and is lost on
+/// reboot by design, so there is no fsync: it would cost milliseconds per container on disks.
 pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("state")));
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(data)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    std::fs::File::open(dir)?.sync_all()
+    std::fs::rename(&tmp, path)
 }
 
 /// The start time of `pid` in clock ticks since boot, or None when there is no such process.

@@ -450,7 +450,10 @@ fn events(rt: &Runtime, cid: &ContainerId, once: bool, interval: &str) -> Result
     let every = parse_interval(interval)?;
     loop {
         let stats = rt.stats(cid)?;
-        println!("{}", serde_json::json!({"type": "stats", "id": cid.as_str(), "data": stats}));
+        let line = serde_json::json!({"type": "stats", "id": cid.as_str(), "data": stats});
+        if writeln!(std::io::stdout(), "{line}").is_err() {
+            return Ok(0);
+        }
         if once {
             return Ok(0);
         }

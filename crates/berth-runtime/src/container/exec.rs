@@ -87,10 +87,11 @@ impl Runtime {
         let pid = spawned.pid;
         let mut host = ParentHost { id: id.as_str(), pid, bundle: &saved.bundle, spec: &spec, console_socket: opts.console_socket.as_deref(), console: None };
         let setup = (|| {
+            process::send(id.as_str(), &spawned.sync, &FromParent::Continue)?;
             if clone_into.is_none() {
                 cg.add_pid(pid).map_err(|source| Error::Cgroup { id: id.to_string(), source })?;
             }
-            process::send(id.as_str(), &spawned.sync, &FromParent::Continue)?;
+            process::send(id.as_str(), &spawned.sync, &FromParent::Joined)?;
             process::until_ready(id.as_str(), &spawned.sync, &mut host)?;
             process::send(id.as_str(), &spawned.sync, &FromParent::Start)?;
             process::until_exec(id.as_str(), &spawned.sync, &mut host)

@@ -282,9 +282,6 @@ impl Runtime {
         .map_err(|e| Error::io(id, "clone container init", e))?;
         *pid_out = spawned.pid;
         let pid = spawned.pid;
-        if clone_into.is_none() {
-            cg.add_pid(pid).map_err(|source| Error::Cgroup { id: id.to_owned(), source })?;
-        }
         if ns.new_user {
             namespaces::write_id_maps(
                 pid,
@@ -297,6 +294,11 @@ impl Runtime {
             std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string()).map_err(|e| Error::io(id, "set oom_score_adj", e))?;
         }
         process::send(id, &spawned.sync, &FromParent::Continue)?;
+        // The init sets up its mounts meanwhile; it waits for Joined before it reports Ready.
+        if clone_into.is_none() {
+            cg.add_pid(pid).map_err(|source| Error::Cgroup { id: id.to_owned(), source })?;
+        }
+        process::send(id, &spawned.sync, &FromParent::Joined)?;
         let mut host = ParentHost { id, pid, bundle: &plan.bundle, spec, console_socket: opts.console_socket.as_deref(), console: None };
         process::until_ready(id, &spawned.sync, &mut host)?;
         let saved = Saved {

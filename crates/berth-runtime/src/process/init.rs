@@ -2,6 +2,7 @@
 //! its failure to the parent as (step, errno, detail) and exits. Runs in a forked copy of a
 //! single-threaded process, so it may allocate, but never returns into the caller.
 
+use std::cell::Cell;
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
@@ -80,11 +81,26 @@ pub fn run(args: InitArgs<'_>) -> ! {
     sys::process::exit_now(1)
 }
 
-fn wait_continue(chan: &Channel) -> Result<(), InitFail> {
-    match chan.recv::<FromParent>().step("wait for the runtime")? {
-        Some((FromParent::Continue | FromParent::Start, _)) => Ok(()),
-        None => Err(InitFail::msg("wait for the runtime", "the runtime went away")),
+/// Waits for Continue (or Start); a Joined met on the way is noted in `joined`.
+fn wait_continue(chan: &Channel, joined: &Cell<bool>) -> Result<(), InitFail> {
+    loop {
+        match chan.recv::<FromParent>().step("wait for the runtime")? {
+            Some((FromParent::Continue | FromParent::Start, _)) => return Ok(()),
+            Some((FromParent::Joined, _)) => joined.set(true),
+            None => return Err(InitFail::msg("wait for the runtime", "the runtime went away")),
+        }
     }
+}
+
+fn wait_joined(chan: &Channel, joined: &Cell<bool>) -> Result<(), InitFail> {
+    while !joined.get() {
+        match chan.recv::<FromParent>().step("wait for the cgroup")? {
+            Some((FromParent::Joined, _)) => joined.set(true),
+            Some((m, _)) => return Err(InitFail::msg("wait for the cgroup", format!("unexpected {m:?}"))),
+            None => return Err(InitFail::msg("wait for the cgroup", "the runtime went away")),
+        }
+    }
+    Ok(())
 }
 
 fn steps(a: &InitArgs<'_>, started: &mut Option<Channel>) -> Result<std::convert::Infallible, InitFail> {
@@ -95,10 +111,8 @@ fn steps(a: &InitArgs<'_>, started: &mut Option<Channel>) -> Result<std::convert
         rustix::thread::move_into_link_name_space(fd.as_fd(), crate::namespaces::kind_of(*t))
             .step_with(|| format!("join {} namespace", crate::namespaces::proc_name(*t)))?;
     }
-    wait_continue(a.sync)?;
-    if a.late_cgroupns {
-        sys::process::unshare_namespaces(rustix::thread::UnshareFlags::NEWCGROUP).step("unshare cgroup namespace")?;
-    }
+    let joined = Cell::new(false);
+    wait_continue(a.sync, &joined)?;
     if a.new_keyring {
         // A kernel without keyrings (or a caller under seccomp) is no reason to fail.
         let _ = sys::process::join_new_session_keyring();
@@ -121,7 +135,7 @@ fn steps(a: &InitArgs<'_>, started: &mut Option<Channel>) -> Result<std::convert
         let root = crate::rootfs::prepare(&ctx)?;
         if c.hooks_before_pivot {
             a.sync.send(&FromChild::RunHooks).step("ask for createRuntime hooks")?;
-            wait_continue(a.sync)?;
+            wait_continue(a.sync, &joined)?;
         }
         if let Some(h) = c.plan.spec.hooks().as_ref().and_then(|h| h.create_container().as_ref()) {
             crate::hooks::run(h, &c.state_json).map_err(|(p, e)| InitFail::io(format!("createContainer hook {}", p.display()), e))?;
@@ -153,12 +167,21 @@ fn steps(a: &InitArgs<'_>, started: &mut Option<Channel>) -> Result<std::convert
         a.sync.send_with_fd(&FromChild::Console, Some(master.as_fd())).step("send pty master")?;
     }
     crate::rlimits::apply(process.rlimits().as_deref().unwrap_or(&[])).step("set rlimits")?;
+    wait_joined(a.sync, &joined)?;
+    if a.late_cgroupns {
+        sys::process::unshare_namespaces(rustix::thread::UnshareFlags::NEWCGROUP).step("unshare cgroup namespace")?;
+    }
 
-    // Ready: the runtime records the container as created; then wait for start.
+    // Ready: the runtime records the container as created; then wait for start. A created
+    // container outlives its `create`: stop dying with the parent first (if the parent is
+    // already gone, sending Ready fails and we exit).
+    if matches!(a.trigger, Trigger::Socket(_)) {
+        rustix::process::set_parent_process_death_signal(None).step("clear parent death signal")?;
+    }
     a.sync.send(&FromChild::Ready).step("report ready")?;
     let chan: &Channel = match &a.trigger {
         Trigger::Parent => {
-            wait_continue(a.sync)?;
+            wait_continue(a.sync, &joined)?;
             a.sync
         }
         Trigger::Socket(listener) => {
@@ -169,7 +192,7 @@ fn steps(a: &InitArgs<'_>, started: &mut Option<Channel>) -> Result<std::convert
                 }
             };
             let c = Channel::from_fd(conn);
-            wait_continue(&c)?;
+            wait_continue(&c, &joined)?;
             *started = Some(c);
             started.as_ref().expect("just set")
         }

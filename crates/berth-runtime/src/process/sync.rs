@@ -29,8 +29,12 @@ pub enum FromChild {
 /// What the runtime tells the container's init.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum FromParent {
-    /// Go on: ids are mapped, the cgroup is joined, hooks have run.
+    /// Go on: ids are mapped, hooks have run, start was asked for.
     Continue,
+    /// The init is in its cgroup now. Sent while the init sets up its rootfs: joining a v1
+    /// cgroup can wait milliseconds for an RCU grace period, and that wait overlaps the
+    /// mounts instead of preceding them.
+    Joined,
     /// Exec the user process now (foreground `run` and `exec`).
     Start,
 }
