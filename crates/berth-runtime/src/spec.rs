@@ -154,7 +154,7 @@ mod tests {
 
     #[test]
     fn validate_rejects_bad_configs_with_their_reason() {
-        let base = r#"{"ociVersion":"1.2.0","root":{"path":"rootfs"},"process":{"args":["sh"],"cwd":"/"},"linux":{"namespaces":[{"type":"pid"},{"type":"mount"}]}}"#;
+        let base = r#"{"ociVersion":"1.2.0","root":{"path":"rootfs"},"process":{"user":{"uid":0,"gid":0},"args":["sh"],"cwd":"/"},"linux":{"namespaces":[{"type":"pid"},{"type":"mount"}]}}"#;
         assert!(validate(&spec(base)).is_ok());
         let cases = [
             (base.replace(r#""args":["sh"]"#, r#""args":[]"#), "process.args"),

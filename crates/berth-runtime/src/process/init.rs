@@ -220,6 +220,9 @@ fn steps(a: &InitArgs<'_>, started: &mut Option<Channel>) -> Result<std::convert
     let env: Vec<CString> = process.env().iter().flatten().filter_map(|e| CString::new(e.as_bytes()).ok()).collect();
     let args: Vec<CString> = process.args().iter().flatten().filter_map(|a| CString::new(a.as_bytes()).ok()).collect();
     let prog = find_program(&args[0], process.env().as_deref().unwrap_or(&[]))?;
+    // The death signal guarded the setup only: the user process outlives a detached `run` or
+    // `exec` that started it (and, as under runc, a foreground one that is killed).
+    rustix::process::set_parent_process_death_signal(None).step("clear parent death signal")?;
     sys::process::cloexec_from(3 + a.preserve_fds).step("close runtime descriptors")?;
     sys::signal::reset_for_exec().step("reset signals")?;
     if nnp {

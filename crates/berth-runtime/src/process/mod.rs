@@ -121,7 +121,14 @@ fn recv(id: &str, chan: &Channel) -> Result<Option<(FromChild, Option<OwnedFd>)>
 }
 
 pub fn send(id: &str, chan: &Channel, m: &FromParent) -> Result<(), crate::Error> {
-    chan.send(m).map_err(|e| crate::Error::io(id, "write to container init", e))
+    chan.send(m).map_err(|e| {
+        // The init may have failed and exited before reading this: its last message says why.
+        // Its end is closed, so this read cannot block.
+        if let Ok(Some((FromChild::Failed { step, detail, .. }, _))) = chan.recv::<FromChild>() {
+            return crate::Error::InitMessage { id: id.to_owned(), message: format!("{step}: {detail}") };
+        }
+        crate::Error::io(id, "write to container init", e)
+    })
 }
 
 /// A borrowed view for callers that hold an `Option<OwnedFd>`.

@@ -202,9 +202,16 @@ pub fn pivot(root: &OwnedFd, no_pivot: bool) -> Result<(), InitFail> {
         rustix::mount::mount_move(".", "/").step("move rootfs onto /")?;
         rustix::process::chroot(".").step("chroot to rootfs")?;
     } else {
-        // pivot_root(".", ".") stacks the old root on top of the new one; unmounting "."
-        // then drops the old root without needing a directory for it in the image.
+        let old_root = rustix::fs::open("/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, rustix::fs::Mode::empty())
+            .step("open old root")?;
+        // pivot_root(".", ".") stacks the old root on top of the new one; unmounting it then
+        // drops the old root without needing a directory for it in the image.
         rustix::process::pivot_root(".", ".").step("pivot_root")?;
+        // "." would name the new root (a lookup of "." does not cross the mount stacked on
+        // it), and making that a slave would undo the propagation of every container mount:
+        // work on the old root through the descriptor opened before the pivot.
+        rustix::process::fchdir(&old_root).step("chdir to old root")?;
+        drop(old_root);
         rustix::mount::mount_change(".", MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC)
             .step("make old root a slave mount")?;
         rustix::mount::unmount(".", UnmountFlags::DETACH).step("detach old root")?;
@@ -213,17 +220,11 @@ pub fn pivot(root: &OwnedFd, no_pivot: bool) -> Result<(), InitFail> {
     Ok(())
 }
 
-/// After pivot_root: masked paths, read-only paths, a read-only root, sysctls.
+/// After pivot_root: sysctls, then read-only and masked paths, then a read-only root.
 pub fn finish(spec: &Spec) -> Result<(), InitFail> {
     let root = rustix::fs::open("/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, rustix::fs::Mode::empty())
         .step("open new root")?;
     let linux = spec.linux().as_ref();
-    for p in linux.and_then(|l| l.readonly_paths().as_ref()).into_iter().flatten() {
-        readonly_path(root.as_fd(), Path::new(p)).step_with(|| format!("make {p} read-only"))?;
-    }
-    for p in linux.and_then(|l| l.masked_paths().as_ref()).into_iter().flatten() {
-        mask_path(root.as_fd(), Path::new(p)).step_with(|| format!("mask {p}"))?;
-    }
     if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
         let procsys = open_in_root(root.as_fd(), Path::new("/proc/sys"), OFlags::DIRECTORY).step("open /proc/sys")?;
         let st = rustix::fs::fstatfs(&procsys).step("statfs /proc/sys")?;
@@ -236,6 +237,13 @@ pub fn finish(spec: &Spec) -> Result<(), InitFail> {
                 .step_with(|| format!("open sysctl {k}"))?;
             rustix::io::write(&f, v.as_bytes()).step_with(|| format!("write sysctl {k}={v}"))?;
         }
+    }
+    // After the sysctls: /proc/sys is usually among the read-only paths.
+    for p in linux.and_then(|l| l.readonly_paths().as_ref()).into_iter().flatten() {
+        readonly_path(root.as_fd(), Path::new(p)).step_with(|| format!("make {p} read-only"))?;
+    }
+    for p in linux.and_then(|l| l.masked_paths().as_ref()).into_iter().flatten() {
+        mask_path(root.as_fd(), Path::new(p)).step_with(|| format!("mask {p}"))?;
     }
     if spec.root().as_ref().is_some_and(|r| r.readonly() == Some(true)) {
         let attr = MountAttr { attr_set: MOUNT_ATTR_RDONLY, ..MountAttr::default() };
