@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }; }
 need runc runc; need python3 python3; need /usr/bin/time time
 (cd "$here" && cargo build --release -q -p berth-runtime)
-bin=$here/target/release/berth-runtime
+bin=$here/target/x86_64-unknown-linux-gnu/release/berth-runtime
 work=$(mktemp -d /tmp/berth-bench.XXXXXX)
 broot=/run/berth-bench-$$-b; rroot=/run/berth-bench-$$-r
 cleanup() {

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (it installs packages and creates containers)" >&2; exit 1; }
 scripts/deps.sh
 cargo build --release -q -p berth-runtime
-install -m 0755 target/release/berth-runtime /usr/local/bin/berth-runtime
+install -m 0755 target/x86_64-unknown-linux-gnu/release/berth-runtime /usr/local/bin/berth-runtime
 bundle=/var/lib/berth/bundles/hello
 if [ ! -x "$bundle/rootfs/bin/busybox" ]; then
   scripts/busybox-rootfs.sh "$bundle/rootfs"

@@ -25,6 +25,52 @@ fn convert(set: &Option<oci_spec::runtime::Capabilities>, supported: &CapsHashSe
         .collect()
 }
 
+/// The five sets as bit masks (bit N = capability N): how the plan crosses the init's
+/// re-execution.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
+pub struct CapMasks {
+    pub bounding: u64,
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+    pub ambient: u64,
+    pub supported: u64,
+}
+
+fn mask(set: &CapsHashSet) -> u64 {
+    set.iter().fold(0u64, |acc, c| acc | 1u64 << c.index())
+}
+
+fn unmask(m: u64) -> CapsHashSet {
+    caps::all().into_iter().filter(|c| m & (1u64 << c.index()) != 0).collect()
+}
+
+impl From<&CapPlan> for CapMasks {
+    fn from(p: &CapPlan) -> Self {
+        CapMasks {
+            bounding: mask(&p.bounding),
+            effective: mask(&p.effective),
+            permitted: mask(&p.permitted),
+            inheritable: mask(&p.inheritable),
+            ambient: mask(&p.ambient),
+            supported: mask(&p.supported),
+        }
+    }
+}
+
+impl From<CapMasks> for CapPlan {
+    fn from(m: CapMasks) -> Self {
+        CapPlan {
+            bounding: unmask(m.bounding),
+            effective: unmask(m.effective),
+            permitted: unmask(m.permitted),
+            inheritable: unmask(m.inheritable),
+            ambient: unmask(m.ambient),
+            supported: unmask(m.supported),
+        }
+    }
+}
+
 impl CapPlan {
     pub fn from_spec(c: Option<&LinuxCapabilities>) -> Self {
         // Probing what the kernel supports costs one prctl per capability: do it once.
@@ -57,9 +103,7 @@ impl CapPlan {
     /// intermediate state such as "effective not within permitted" would be refused), then
     /// ambient. Runs after the uid change.
     pub fn apply_rest(&self) -> Result<(), caps::errors::CapsError> {
-        let bits = |set: &CapsHashSet| {
-            rustix::thread::CapabilitySet::from_bits_retain(set.iter().fold(0u64, |acc, c| acc | 1u64 << c.index()))
-        };
+        let bits = |set: &CapsHashSet| rustix::thread::CapabilitySet::from_bits_retain(mask(set));
         let sets = rustix::thread::CapabilitySets {
             effective: bits(&self.effective),
             permitted: bits(&self.permitted),
@@ -74,5 +118,23 @@ impl CapPlan {
             let _ = caps::raise(None, CapSet::Ambient, *cap);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_round_trip() {
+        let mut p = CapPlan::default();
+        p.bounding.insert(Capability::CAP_CHOWN);
+        p.bounding.insert(Capability::CAP_SYS_ADMIN);
+        p.ambient.insert(Capability::CAP_NET_RAW);
+        let m = CapMasks::from(&p);
+        assert_eq!(m.bounding, 1 << 0 | 1 << 21);
+        let back = CapPlan::from(m);
+        assert_eq!(back.bounding, p.bounding);
+        assert_eq!(back.ambient, p.ambient);
     }
 }

@@ -69,8 +69,10 @@ impl Runtime {
         } else {
             Some(crate::sys::signal::block_and_open(crate::sys::signal::FORWARDED).map_err(|e| Error::io(id.as_str(), "block signals", e))?)
         };
+        let exe = crate::sys::exe::sealed_copy().map_err(|e| Error::io(id.as_str(), "copy the runtime into a sealed memfd", e))?;
         let clone_into = cg.clone_into_fd();
         let spawned = process::spawn(0, clone_into.as_ref().map(|f| f.as_fd()), |chan| process::init::run(InitArgs {
+                exe: &exe,
             process: p,
             ns: &ns,
             join_fds: &joins,

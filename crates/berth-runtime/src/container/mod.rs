@@ -239,6 +239,7 @@ impl Runtime {
         if ns.new_time {
             enter_new_time_namespace(linux).map_err(|e| Error::io(id, "create time namespace", e))?;
         }
+        let exe = crate::sys::exe::sealed_copy().map_err(|e| Error::io(id, "copy the runtime into a sealed memfd", e))?;
         let clone_into = cg.clone_into_fd();
         let late_cgroupns = ns.clone_flags & LinuxNamespaceType::Cgroup as u64 != 0 && clone_into.is_none();
         if late_cgroupns {
@@ -256,6 +257,7 @@ impl Runtime {
         let spawned = process::spawn(ns.clone_flags, clone_into.as_ref().map(|f| f.as_fd()), |chan| {
             let host_pid = std::fs::read_link("/proc/self").ok().and_then(|p| p.to_str()?.parse().ok()).unwrap_or(0);
             process::init::run(InitArgs {
+                exe: &exe,
                 process: process_spec,
                 ns: &ns,
                 join_fds: &joins,

@@ -1,18 +1,28 @@
 //! The container's init between clone and execve: a fixed list of steps, each of which reports
-//! its failure to the parent as (step, errno, detail) and exits. Runs in a forked copy of a
-//! single-threaded process, so it may allocate, but never returns into the caller.
+//! its failure to the parent as (step, errno, detail) and exits.
+//!
+//! It runs in two stages. Stage 1 is the forked copy of the runtime: namespaces, mounts,
+//! pivot_root, terminal, rlimits. It then re-executes itself from a sealed memfd copy of the
+//! runtime (made while the parent joins it to its cgroup), so that nothing inside the container
+//! can ever reach the runtime's binary on disk (CVE-2019-5736). Stage 2 ([`stage2_main`])
+//! reports Ready, waits for start, and drops privileges down to the user process's execve.
 
 use std::cell::Cell;
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Process;
 use rustix::fs::OFlags;
 
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use serde::{Deserialize, Serialize};
+
 use super::sync::{Channel, FromChild, FromParent};
 use super::InitArgs;
+use crate::caps::{CapMasks, CapPlan};
+use crate::seccomp::{Filter, FilterWire};
 use crate::sys;
 
 /// A failed init step: what was being done, and the kernel's (or our) word on why.
@@ -60,19 +70,51 @@ pub enum Trigger {
     Parent,
 }
 
-/// Runs the init's steps. Never returns: execs the user process or exits with status 1 after
-/// reporting the failed step on whichever channel is current.
+/// The first argument that makes the runtime binary run [`stage2_main`].
+pub const STAGE2_ARG: &str = "__init";
+
+/// What stage 2 needs, handed over in a memfd across the re-execution.
+#[derive(Serialize, Deserialize)]
+struct Handover {
+    process: Process,
+    in_userns: bool,
+    /// The parent's Joined arrived before the re-execution.
+    joined: bool,
+    /// Namespaces to join, in order, by inherited descriptor number.
+    joins: Vec<(LinuxNamespaceType, i32)>,
+    sync_fd: i32,
+    /// `create`: the listening start socket; otherwise the parent sends Start.
+    start_listener_fd: Option<i32>,
+    caps: CapMasks,
+    seccomp: Option<FilterWire>,
+    preserve_fds: u32,
+    new_keyring: bool,
+    late_cgroupns: bool,
+    container: Option<ContainerHandover>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ContainerHandover {
+    spec: Spec,
+    rootfs: PathBuf,
+    fresh_cgroup2: bool,
+    cgroup_binds: Vec<(String, PathBuf)>,
+    hooks_before_pivot: bool,
+    no_pivot: bool,
+    state_json: String,
+}
+
+/// Stage 1. Never returns: re-executes into stage 2, or exits with status 1 after reporting
+/// the failed step to the parent.
 pub fn run(args: InitArgs<'_>) -> ! {
-    let mut chan: &Channel = args.sync;
-    let mut started: Option<Channel> = None;
-    let res = steps(&args, &mut started);
-    if let Some(c) = &started {
-        chan = c;
-    }
-    let fail = match res {
+    let fail = match stage1(&args) {
         Ok(never) => match never {},
         Err(f) => f,
     };
+    report(args.sync, fail)
+}
+
+fn report(chan: &Channel, fail: InitFail) -> ! {
     let _ = chan.send(&FromChild::Failed {
         step: fail.step,
         errno: fail.source.raw_os_error().unwrap_or(0),
@@ -103,58 +145,149 @@ fn wait_joined(chan: &Channel, joined: &Cell<bool>) -> Result<(), InitFail> {
     Ok(())
 }
 
-fn steps(a: &InitArgs<'_>, started: &mut Option<Channel>) -> Result<std::convert::Infallible, InitFail> {
-    let process: &Process = a.process;
-    // Our parent may die (a killed `create`); the container must not linger half-made.
+/// Re-executes from the sealed copy of the runtime, passing everything else along. Runs while
+/// the parent joins us to our cgroup, before any namespace is joined or the root changes.
+fn stage1(a: &InitArgs<'_>) -> Result<std::convert::Infallible, InitFail> {
+    // Our parent may die (a killed `create`); the container must not linger half-made. The
+    // signal survives the re-execution.
     rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL)).step("set parent death signal")?;
-    for (t, fd) in a.join_fds {
-        rustix::thread::move_into_link_name_space(fd.as_fd(), crate::namespaces::kind_of(*t))
-            .step_with(|| format!("join {} namespace", crate::namespaces::proc_name(*t)))?;
-    }
+    // Id maps must be written before the re-execution: in a new user namespace without them
+    // we are not root, and execve would drop every capability.
     let joined = Cell::new(false);
     wait_continue(a.sync, &joined)?;
-    if a.new_keyring {
-        // A kernel without keyrings (or a caller under seccomp) is no reason to fail.
-        let _ = sys::process::join_new_session_keyring();
-    }
     if a.ns.new_user {
         rustix::thread::set_thread_res_gid(rustix::fs::Gid::ROOT, rustix::fs::Gid::ROOT, rustix::fs::Gid::ROOT)
             .step("become gid 0 in the user namespace")?;
         rustix::thread::set_thread_res_uid(rustix::fs::Uid::ROOT, rustix::fs::Uid::ROOT, rustix::fs::Uid::ROOT)
             .step("become uid 0 in the user namespace")?;
     }
+    let listener = match &a.trigger {
+        Trigger::Socket(fd) => Some(fd),
+        Trigger::Parent => None,
+    };
+    let mut pass: Vec<std::os::fd::BorrowedFd<'_>> = vec![a.sync.as_fd()];
+    pass.extend(listener.map(|l| l.as_fd()));
+    pass.extend(a.join_fds.iter().map(|(_, fd)| fd.as_fd()));
+    let handover = Handover {
+        process: a.process.clone(),
+        in_userns: a.ns.in_userns,
+        joined: joined.get(),
+        joins: a.join_fds.iter().map(|(t, fd)| (*t, fd.as_raw_fd())).collect(),
+        sync_fd: a.sync.as_fd().as_raw_fd(),
+        start_listener_fd: listener.map(|l| l.as_raw_fd()),
+        caps: CapMasks::from(a.caps),
+        seccomp: a.seccomp.map(FilterWire::from),
+        preserve_fds: a.preserve_fds,
+        new_keyring: a.new_keyring,
+        late_cgroupns: a.late_cgroupns,
+        container: a.container.as_ref().map(|c| ContainerHandover {
+            spec: c.plan.spec.clone(),
+            rootfs: c.plan.rootfs.clone(),
+            fresh_cgroup2: c.fresh_cgroup2,
+            cgroup_binds: c.cgroup_binds.clone(),
+            hooks_before_pivot: c.hooks_before_pivot,
+            no_pivot: c.no_pivot,
+            state_json: String::from_utf8_lossy(&c.state_json).into_owned(),
+        }),
+    };
+    let data = rustix::fs::memfd_create("berth-init", rustix::fs::MemfdFlags::empty()).step("create handover memfd")?;
+    let json = serde_json::to_vec(&handover).map_err(|e| InitFail::msg("encode handover", e.to_string()))?;
+    let mut off = 0;
+    while off < json.len() {
+        off += rustix::io::write(&data, &json[off..]).step("write handover")?;
+    }
+    rustix::fs::seek(&data, rustix::fs::SeekFrom::Start(0)).step("rewind handover")?;
+    for fd in pass {
+        rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty()).step("pass descriptors to stage 2")?;
+    }
+    let argv = [
+        CString::new("berth-runtime").expect("no NUL"),
+        CString::new(STAGE2_ARG).expect("no NUL"),
+        CString::new(data.as_raw_fd().to_string()).expect("no NUL"),
+    ];
+    let err = sys::exe::exec_fd(a.exe.as_fd(), &argv, &[]);
+    Err(InitFail::io("re-execute the init from its sealed copy", err))
+}
 
-    if let Some(c) = &a.container {
+/// Stage 2: the init's entry point after re-executing from the sealed copy. The runtime
+/// binary's `main` calls it when its first argument is [`STAGE2_ARG`]. Never returns.
+pub fn stage2_main(data_fd: &str) -> ! {
+    let fd = data_fd.parse::<i32>().map_err(|_| io::Error::other("bad handover descriptor")).and_then(sys::process::take_inherited_fd);
+    let h: Handover = match fd.and_then(|fd| serde_json::from_reader(std::io::BufReader::new(std::fs::File::from(fd))).map_err(io::Error::other)) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("berth-runtime: {STAGE2_ARG} is the container init's second stage, not a command: {e}");
+            sys::process::exit_now(1)
+        }
+    };
+    let sync = match sys::process::take_inherited_fd(h.sync_fd) {
+        Ok(fd) => Channel::from_fd(fd),
+        Err(_) => sys::process::exit_now(1),
+    };
+    let taken: io::Result<Vec<(LinuxNamespaceType, OwnedFd)>> =
+        h.joins.iter().map(|(t, n)| sys::process::take_inherited_fd(*n).map(|fd| (*t, fd))).collect();
+    let listener = h.start_listener_fd.map(sys::process::take_inherited_fd).transpose();
+    let (joins, listener) = match (taken, listener) {
+        (Ok(j), Ok(l)) => (j, l),
+        (Err(e), _) | (_, Err(e)) => report(&sync, InitFail::io("take descriptors from stage 1", e)),
+    };
+    let mut started: Option<Channel> = None;
+    let fail = match steps(&h, &sync, &joins, listener, &mut started) {
+        Ok(never) => match never {},
+        Err(f) => f,
+    };
+    report(started.as_ref().unwrap_or(&sync), fail)
+}
+
+fn steps(
+    h: &Handover,
+    sync: &Channel,
+    joins: &[(LinuxNamespaceType, OwnedFd)],
+    listener: Option<OwnedFd>,
+    started: &mut Option<Channel>,
+) -> Result<std::convert::Infallible, InitFail> {
+    let process = &h.process;
+    for (t, fd) in joins {
+        rustix::thread::move_into_link_name_space(fd.as_fd(), crate::namespaces::kind_of(*t))
+            .step_with(|| format!("join {} namespace", crate::namespaces::proc_name(*t)))?;
+    }
+    let joined = Cell::new(h.joined);
+    if h.new_keyring {
+        // A kernel without keyrings (or a caller under seccomp) is no reason to fail.
+        let _ = sys::process::join_new_session_keyring();
+    }
+
+    if let Some(c) = &h.container {
         let ctx = crate::rootfs::Context {
-            rootfs: &c.plan.rootfs,
-            spec: &c.plan.spec,
-            userns: a.ns.in_userns,
+            rootfs: &c.rootfs,
+            spec: &c.spec,
+            userns: h.in_userns,
             fresh_cgroup2: c.fresh_cgroup2,
             cgroup_binds: &c.cgroup_binds,
         };
         let root = crate::rootfs::prepare(&ctx)?;
         if c.hooks_before_pivot {
-            a.sync.send(&FromChild::RunHooks).step("ask for createRuntime hooks")?;
-            wait_continue(a.sync, &joined)?;
+            sync.send(&FromChild::RunHooks).step("ask for createRuntime hooks")?;
+            wait_continue(sync, &joined)?;
         }
-        if let Some(h) = c.plan.spec.hooks().as_ref().and_then(|h| h.create_container().as_ref()) {
-            crate::hooks::run(h, &c.state_json).map_err(|(p, e)| InitFail::io(format!("createContainer hook {}", p.display()), e))?;
+        if let Some(hk) = c.spec.hooks().as_ref().and_then(|hk| hk.create_container().as_ref()) {
+            crate::hooks::run(hk, c.state_json.as_bytes()).map_err(|(p, e)| InitFail::io(format!("createContainer hook {}", p.display()), e))?;
         }
         crate::rootfs::pivot(&root, c.no_pivot)?;
         drop(root);
-        if let Some(h) = c.plan.spec.hostname().as_ref().filter(|h| !h.is_empty()) {
-            rustix::system::sethostname(h.as_bytes()).step("set hostname")?;
+        if let Some(name) = c.spec.hostname().as_ref().filter(|n| !n.is_empty()) {
+            rustix::system::sethostname(name.as_bytes()).step("set hostname")?;
         }
-        if let Some(d) = c.plan.spec.domainname().as_ref().filter(|d| !d.is_empty()) {
+        if let Some(d) = c.spec.domainname().as_ref().filter(|d| !d.is_empty()) {
             rustix::system::setdomainname(d.as_bytes()).step("set domainname")?;
         }
         if process.terminal() == Some(true) {
             let size = process.console_size().map(|b| (b.height() as u16, b.width() as u16));
             let master = crate::tty::setup(size, true)?;
-            a.sync.send_with_fd(&FromChild::Console, Some(master.as_fd())).step("send pty master")?;
+            sync.send_with_fd(&FromChild::Console, Some(master.as_fd())).step("send pty master")?;
         }
-        crate::rootfs::finish(&c.plan.spec)?;
-        if let Some(p) = c.plan.spec.linux().as_ref().and_then(|l| l.personality().as_ref()) {
+        crate::rootfs::finish(&c.spec)?;
+        if let Some(p) = c.spec.linux().as_ref().and_then(|l| l.personality().as_ref()) {
             let persona = match p.domain() {
                 oci_spec::runtime::LinuxPersonalityDomain::PerLinux32 => 0x0008,
                 _ => 0,
@@ -164,27 +297,27 @@ fn steps(a: &InitArgs<'_>, started: &mut Option<Channel>) -> Result<std::convert
     } else if process.terminal() == Some(true) {
         let size = process.console_size().map(|b| (b.height() as u16, b.width() as u16));
         let master = crate::tty::setup(size, false)?;
-        a.sync.send_with_fd(&FromChild::Console, Some(master.as_fd())).step("send pty master")?;
+        sync.send_with_fd(&FromChild::Console, Some(master.as_fd())).step("send pty master")?;
     }
     crate::rlimits::apply(process.rlimits().as_deref().unwrap_or(&[])).step("set rlimits")?;
-    wait_joined(a.sync, &joined)?;
-    if a.late_cgroupns {
+    wait_joined(sync, &joined)?;
+    if h.late_cgroupns {
         sys::process::unshare_namespaces(rustix::thread::UnshareFlags::NEWCGROUP).step("unshare cgroup namespace")?;
     }
 
     // Ready: the runtime records the container as created; then wait for start. A created
     // container outlives its `create`: stop dying with the parent first (if the parent is
     // already gone, sending Ready fails and we exit).
-    if matches!(a.trigger, Trigger::Socket(_)) {
+    if listener.is_some() {
         rustix::process::set_parent_process_death_signal(None).step("clear parent death signal")?;
     }
-    a.sync.send(&FromChild::Ready).step("report ready")?;
-    let chan: &Channel = match &a.trigger {
-        Trigger::Parent => {
-            wait_continue(a.sync, &joined)?;
-            a.sync
+    sync.send(&FromChild::Ready).step("report ready")?;
+    let chan: &Channel = match &listener {
+        None => {
+            wait_continue(sync, &joined)?;
+            sync
         }
-        Trigger::Socket(listener) => {
+        Some(listener) => {
             let conn = loop {
                 match rustix::net::accept_with(listener, rustix::net::SocketFlags::CLOEXEC) {
                     Err(rustix::io::Errno::INTR) => continue,
@@ -197,20 +330,24 @@ fn steps(a: &InitArgs<'_>, started: &mut Option<Channel>) -> Result<std::convert
             started.as_ref().expect("just set")
         }
     };
-    if let Some(c) = &a.container {
-        if let Some(h) = c.plan.spec.hooks().as_ref().and_then(|h| h.start_container().as_ref()) {
-            crate::hooks::run(h, &c.state_json).map_err(|(p, e)| InitFail::io(format!("startContainer hook {}", p.display()), e))?;
+    drop(listener);
+    if let Some(c) = &h.container {
+        if let Some(hk) = c.spec.hooks().as_ref().and_then(|hk| hk.start_container().as_ref()) {
+            crate::hooks::run(hk, c.state_json.as_bytes())
+                .map_err(|(p, e)| InitFail::io(format!("startContainer hook {}", p.display()), e))?;
         }
     }
 
     // Privileges, in the order the kernel needs them.
-    a.caps.apply_bounding().map_err(|e| InitFail::msg("drop bounding capabilities", e.to_string()))?;
+    let caps = CapPlan::from(h.caps);
+    let seccomp: Option<Filter> = h.seccomp.clone().map(Filter::from);
+    caps.apply_bounding().map_err(|e| InitFail::msg("drop bounding capabilities", e.to_string()))?;
     let nnp = process.no_new_privileges() == Some(true);
     if !nnp {
-        load_seccomp(a, chan)?;
+        load_seccomp(seccomp.as_ref(), chan)?;
     }
-    set_user(process, a.ns.in_userns)?;
-    a.caps.apply_rest().map_err(|e| InitFail::msg("set capabilities", e.to_string()))?;
+    set_user(process, h.in_userns)?;
+    caps.apply_rest().map_err(|e| InitFail::msg("set capabilities", e.to_string()))?;
     if nnp {
         rustix::thread::set_no_new_privs(true).step("set no_new_privs")?;
     }
@@ -223,17 +360,17 @@ fn steps(a: &InitArgs<'_>, started: &mut Option<Channel>) -> Result<std::convert
     // The death signal guarded the setup only: the user process outlives a detached `run` or
     // `exec` that started it (and, as under runc, a foreground one that is killed).
     rustix::process::set_parent_process_death_signal(None).step("clear parent death signal")?;
-    sys::process::cloexec_from(3 + a.preserve_fds).step("close runtime descriptors")?;
+    sys::process::cloexec_from(3 + h.preserve_fds).step("close runtime descriptors")?;
     sys::signal::reset_for_exec().step("reset signals")?;
     if nnp {
-        load_seccomp(a, chan)?;
+        load_seccomp(seccomp.as_ref(), chan)?;
     }
     let err = sys::process::execve(&prog, &args, &env);
     Err(InitFail::io(format!("exec {:?}", args[0].to_string_lossy()), err))
 }
 
-fn load_seccomp(a: &InitArgs<'_>, chan: &Channel) -> Result<(), InitFail> {
-    if let Some(filter) = a.seccomp {
+fn load_seccomp(filter: Option<&Filter>, chan: &Channel) -> Result<(), InitFail> {
+    if let Some(filter) = filter {
         if let Some(listener) = filter.load().map_err(|e| InitFail::msg("load seccomp filter", crate::error::chain(&e)))? {
             chan.send_with_fd(&FromChild::SeccompListener, Some(listener.as_fd())).step("send seccomp listener")?;
         }

@@ -30,6 +30,9 @@ pub struct ContainerInit<'a> {
 
 /// Everything the init needs, computed in the parent before the fork.
 pub struct InitArgs<'a> {
+    /// The sealed copy of the runtime the init re-executes from. Made by the parent, before
+    /// the fork: made by the init, its pages would be charged to the container's memory limit.
+    pub exe: &'a OwnedFd,
     pub process: &'a Process,
     pub ns: &'a NsPlan,
     pub join_fds: &'a [(LinuxNamespaceType, OwnedFd)],

@@ -84,10 +84,18 @@ impl Channel {
         let mut buf = [0u8; 8192];
         let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
         let mut anc = RecvAncillaryBuffer::new(&mut space);
+        let mut reset_seen = false;
         let n = loop {
             match rustix::net::recvmsg(&self.fd, &mut [io::IoSliceMut::new(&mut buf)], &mut anc, RecvFlags::CMSG_CLOEXEC) {
                 Ok(r) => break r.bytes,
                 Err(rustix::io::Errno::INTR) => continue,
+                // The peer closed with our messages unread: the kernel reports that once, ahead
+                // of what the peer had sent before closing (its last words, e.g. Failed).
+                Err(rustix::io::Errno::CONNRESET) if !reset_seen => {
+                    reset_seen = true;
+                    continue;
+                }
+                Err(rustix::io::Errno::CONNRESET) => return Ok(None),
                 Err(e) => return Err(e.into()),
             }
         };

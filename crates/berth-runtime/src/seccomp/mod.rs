@@ -185,6 +185,36 @@ impl Filter {
     }
 }
 
+/// A compiled filter as it crosses the init's re-execution (no libseccomp on the far side).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct FilterWire {
+    bpf: Vec<u8>,
+    flags: u64,
+    needs_listener: bool,
+}
+
+impl From<&Filter> for FilterWire {
+    fn from(f: &Filter) -> Self {
+        FilterWire { bpf: f.to_bpf_bytes(), flags: f.flags, needs_listener: f.needs_listener }
+    }
+}
+
+impl From<FilterWire> for Filter {
+    fn from(w: FilterWire) -> Self {
+        let program = w
+            .bpf
+            .chunks_exact(8)
+            .map(|c| SockFilter {
+                code: u16::from_ne_bytes([c[0], c[1]]),
+                jt: c[2],
+                jf: c[3],
+                k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
+            })
+            .collect();
+        Filter { program, flags: w.flags, needs_listener: w.needs_listener, skipped_syscalls: Vec::new() }
+    }
+}
+
 /// Compiles `spec` into a BPF program with libseccomp. Call it in the parent, before fork.
 pub fn compile(spec: &LinuxSeccomp) -> Result<Filter, SeccompError> {
     let default_action = spec.default_action();

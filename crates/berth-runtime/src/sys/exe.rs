@@ -1,62 +1,41 @@
-//! The runtime never lets a container see its on-disk binary (CVE-2019-5736): before it creates
-//! or enters a container it re-executes itself from a sealed, anonymous memfd copy, so that
-//! `/proc/<pid>/exe` of every process it forks points at memory that cannot be written.
+//! The runtime never lets a container see its on-disk binary (CVE-2019-5736): a container
+//! process re-executes itself from a sealed, anonymous memfd copy before it becomes visible in
+//! the container, so `/proc/<pid>/exe` of every process there points at memory that cannot be
+//! written. (The copy is made by the forked init, in parallel with the parent's work.)
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, BorrowedFd};
 
 use rustix::fs::{MemfdFlags, SealFlags};
 
 const MEMFD_NAME: &str = "berth-runtime-sealed";
 
-/// True when this process already runs from the sealed copy.
-pub fn running_sealed() -> bool {
-    std::fs::read_link("/proc/self/exe")
-        .map(|p| p.to_string_lossy().starts_with(&format!("/memfd:{MEMFD_NAME}")))
-        .unwrap_or(false)
+/// Executes the program in `fd` (AT_EMPTY_PATH). Returns only on failure.
+pub fn exec_fd(fd: BorrowedFd<'_>, argv: &[CString], envp: &[CString]) -> io::Error {
+    let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    argv_ptrs.push(std::ptr::null());
+    let mut env_ptrs: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
+    env_ptrs.push(std::ptr::null());
+    // SAFETY: `fd` is an open descriptor for the duration of the call; the path is the empty
+    // string with AT_EMPTY_PATH; argv and envp are NULL-terminated arrays of pointers into
+    // `argv` and `envp`, which outlive the call.
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            argv_ptrs.as_ptr(),
+            env_ptrs.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    io::Error::last_os_error()
 }
 
-/// Copies `/proc/self/exe` into a sealed memfd and executes it with the same arguments and
-/// environment. Returns only on failure.
-pub fn reexec_sealed() -> io::Error {
-    match copy_sealed() {
-        Ok(fd) => {
-            let args: Vec<CString> = std::env::args_os()
-                .filter_map(|a| CString::new(a.into_encoded_bytes()).ok())
-                .collect();
-            let env: Vec<CString> = std::env::vars_os()
-                .filter_map(|(k, v)| {
-                    let mut kv = k.into_encoded_bytes();
-                    kv.push(b'=');
-                    kv.extend(v.into_encoded_bytes());
-                    CString::new(kv).ok()
-                })
-                .collect();
-            let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
-            argv.push(std::ptr::null());
-            let mut envp: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
-            envp.push(std::ptr::null());
-            // SAFETY: `fd` is an open memfd holding an ELF image; the path is the empty string
-            // with AT_EMPTY_PATH; argv and envp are NULL-terminated arrays of pointers into
-            // `args` and `env`, which outlive the call.
-            unsafe {
-                libc::syscall(
-                    libc::SYS_execveat,
-                    fd.as_raw_fd(),
-                    c"".as_ptr(),
-                    argv.as_ptr(),
-                    envp.as_ptr(),
-                    libc::AT_EMPTY_PATH,
-                )
-            };
-            io::Error::last_os_error()
-        }
-        Err(e) => e,
-    }
-}
-
-fn copy_sealed() -> io::Result<std::os::fd::OwnedFd> {
+/// A sealed, anonymous copy of this process's own binary (`/proc/self/exe`): writes, and
+/// growing or shrinking it, are refused by the kernel for as long as it exists.
+pub fn sealed_copy() -> io::Result<std::os::fd::OwnedFd> {
     let mut src = std::fs::File::open("/proc/self/exe")?;
     let len = src.metadata()?.len();
     // CLOEXEC is fine: execveat of a close-on-exec fd works for ELF binaries.

@@ -61,3 +61,19 @@ pub fn unshare_namespaces(flags: rustix::thread::UnshareFlags) -> io::Result<()>
     // table or fs information that Rust's std or other code in this process relies on.
     Ok(unsafe { rustix::thread::unshare_unsafe(flags) }?)
 }
+
+/// Takes ownership of descriptor `n`, inherited across execve from the process that exec'd us.
+/// Fails unless `n` is open.
+pub fn take_inherited_fd(n: i32) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    if n < 3 {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("descriptor {n} is not an inherited one")));
+    }
+    // SAFETY: F_GETFD on any integer is harmless; it only tells whether `n` is open.
+    if unsafe { libc::fcntl(n, libc::F_GETFD) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `n` is open (checked above) and was handed to this process image by its
+    // predecessor for this caller alone: nothing else in this process owns or closes it.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(n) })
+}
