@@ -23,5 +23,5 @@ c["hostname"] = "berth"
 json.dump(c, open(p, "w"), indent=2)
 PY
 fi
-echo "+ berth-runtime run -b $bundle hello-\$\$"
+echo "+ berth-runtime run -b $bundle hello-$$"
 berth-runtime run -b "$bundle" "hello-$$"

@@ -132,18 +132,7 @@ fn make_node(root: BorrowedFd<'_>, node: &Node, userns: bool) -> io::Result<()> 
     if userns {
         // No mknod in a user namespace: bind the host's node onto an empty file.
         let target = touch_in_root(root, &node.path)?;
-        let tree = rustix::mount::open_tree(
-            rustix::fs::CWD,
-            &node.path,
-            rustix::mount::OpenTreeFlags::OPEN_TREE_CLONE | rustix::mount::OpenTreeFlags::OPEN_TREE_CLOEXEC,
-        )?;
-        rustix::mount::move_mount(
-            &tree,
-            "",
-            &target,
-            "",
-            rustix::mount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | rustix::mount::MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
-        )?;
+        crate::rootfs::bind_onto(rustix::fs::CWD, &node.path, &target)?;
         return Ok(());
     }
     let dir = mkdir_all_in_root(root, parent)?;

@@ -37,18 +37,7 @@ fn bind_console(slave: BorrowedFd<'_>) -> io::Result<()> {
     let root = rustix::fs::open("/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, rustix::fs::Mode::empty())?;
     let target = crate::rootfs::resolve::touch_in_root(root.as_fd(), Path::new("/dev/console"))?;
     // The slave fd is a real open file of the container's devpts: clone a mount of it.
-    let tree = rustix::mount::open_tree(
-        slave,
-        "",
-        rustix::mount::OpenTreeFlags::OPEN_TREE_CLONE | rustix::mount::OpenTreeFlags::OPEN_TREE_CLOEXEC | rustix::mount::OpenTreeFlags::AT_EMPTY_PATH,
-    )?;
-    rustix::mount::move_mount(
-        &tree,
-        "",
-        &target,
-        "",
-        rustix::mount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | rustix::mount::MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
-    )?;
+    crate::rootfs::bind_onto(slave, Path::new(""), &target)?;
     Ok(())
 }
 

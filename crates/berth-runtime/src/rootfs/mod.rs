@@ -132,6 +132,17 @@ fn new_fs(typ: &str, source: &str, opts: &Options) -> io::Result<OwnedFd> {
     Ok(rustix::mount::fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, attrs)?)
 }
 
+/// Binds `source` (a path in our current view, or with an empty path the file `dir` itself)
+/// onto `target`, a descriptor resolved inside the container's root.
+pub fn bind_onto(dir: BorrowedFd<'_>, source: &Path, target: &OwnedFd) -> io::Result<()> {
+    let mut flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC;
+    if source.as_os_str().is_empty() {
+        flags |= OpenTreeFlags::AT_EMPTY_PATH;
+    }
+    let tree = rustix::mount::open_tree(dir, source, flags)?;
+    attach(&tree, target)
+}
+
 fn attach(mnt: &OwnedFd, target: &OwnedFd) -> io::Result<()> {
     rustix::mount::move_mount(
         mnt,

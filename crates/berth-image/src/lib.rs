@@ -1,0 +1,46 @@
+//! berth-image: everything berth knows about images, below the engine.
+//!
+//! Principal types:
+//! - [`ImageRef`] and [`Digest`]: references and digests, parsed once, Docker's rules and words.
+//! - [`ContentStore`]: immutable blobs by digest; nothing unverified is ever visible.
+//! - [`unpack_layer_to`]: a layer tar (plain, gzip, zstd) into an overlayfs lower directory in
+//!   one pass, with its diff_id; hostile tars cannot write outside the layer.
+//! - [`ImageStore`]: images, names, unpacked layers by chain id, reference counts, GC.
+//! - [`import_layout`] / [`export_layout`]: OCI image layouts in and out (`load`, `save`).
+//! - [`Snapshot`]: a container's overlay (upper + work over the image's layers), any depth.
+//!
+//! A `load` flows: layout → manifest and config copied into the content store (verified) →
+//! each layer streamed once into the content store and a pending layer directory (blob digest
+//! and diff_id checked before either becomes visible) → the image recorded under its names.
+//! A container then gets `Snapshot::prepare(dir, store.lower_dirs(&image))` and `mount`.
+//!
+//! ```no_run
+//! use berth_image::{import_layout, ImageRef, ImageStore, ImportOptions, Snapshot};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = ImageStore::open("/var/lib/berth/image")?;
+//! let opts = ImportOptions { names: vec![ImageRef::parse("busybox")?], ..Default::default() };
+//! let image = import_layout(&store, "/tmp/busybox-layout".as_ref(), &opts)?;
+//! let snap = Snapshot::prepare("/var/lib/berth/containers/c1", store.lower_dirs(&image))?;
+//! snap.mount("/run/berth/c1/rootfs".as_ref())?;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod digest;
+pub mod images;
+pub mod layer;
+pub mod layout;
+pub mod reference;
+pub mod registry;
+pub mod snapshot;
+pub mod store;
+pub mod unpack;
+
+pub use digest::{Algorithm, Digest, DigestError};
+pub use images::{chain_id, GcReport, Image, ImageStore, ImageStoreError, Layer, Lease, Untagged};
+pub use layer::{LayerError, LayerPlan, LayerSpec};
+pub use layout::{export_layout, import_layout, ImportOptions, LayoutError, Platform};
+pub use reference::{ImageRef, ReferenceError};
+pub use snapshot::{Snapshot, SnapshotError};
+pub use store::{ContentStore, StoreError};
+pub use unpack::{unpack_layer, unpack_layer_pending, unpack_layer_to, Compression, PendingLayer, UnpackError};
