@@ -77,6 +77,28 @@ pub enum CgroupError {
     Kill { pid: i32, #[source] source: io::Error },
 }
 
+/// Starts the kernel's wait for moving a process between cgroups early.
+///
+/// The first move of a process into a v1 cgroup waits for an RCU grace period while the kernel
+/// switches its cgroup_threadgroup_rwsem to writer mode (about 5 ms here, more under load). A
+/// short-lived child that makes a no-op move (its own pid into the cgroup it is already in)
+/// starts that wait at once, so it overlaps the runtime's other work and the real move that
+/// follows finds the lock ready. Nothing to do on a pure v2 host, where the init is born in its
+/// cgroup. Returns the child, for the caller to reap.
+pub fn warm_up_attach(h: &Hierarchies) -> Option<crate::sys::clone::Child> {
+    let v1 = h.v1.first()?;
+    let own = v1.own.strip_prefix(&v1.mount_root).unwrap_or(&v1.own);
+    let own = own.strip_prefix("/").unwrap_or(own);
+    let procs = v1.mount_dir.join(own).join("cgroup.procs");
+    crate::sys::clone::fork_child(0, None, || {
+        if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&procs) {
+            let _ = std::io::Write::write_all(&mut f, b"0");
+        }
+        crate::sys::process::exit_now(0)
+    })
+    .ok()
+}
+
 /// What [`Cgroup::paths`] returns and [`Cgroup::open`] takes: the runtime keeps it in its
 /// state file. Paths are absolute directories.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

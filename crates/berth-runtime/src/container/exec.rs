@@ -45,6 +45,7 @@ impl Runtime {
             return Err(Error::InvalidConfig(format!("cwd {} must be an absolute path", p.cwd().display())));
         }
         crate::rlimits::check(p.rlimits().as_deref().unwrap_or(&[]))?;
+        let warm = crate::cgroups::detect::Hierarchies::detect().ok().and_then(|h| crate::cgroups::warm_up_attach(&h));
         let cg = Cgroup::open(&saved.cgroup).map_err(|source| Error::Cgroup { id: id.to_string(), source })?;
         let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
             Some(s) => Some(crate::seccomp::compile(s).map_err(|source| Error::Seccomp { id: id.to_string(), source })?),
@@ -94,6 +95,9 @@ impl Runtime {
                 cg.add_pid(pid).map_err(|source| Error::Cgroup { id: id.to_string(), source })?;
             }
             process::send(id.as_str(), &spawned.sync, &FromParent::Joined)?;
+            if let Some(w) = &warm {
+                let _ = rustix::process::waitpid(rustix::process::Pid::from_raw(w.pid), rustix::process::WaitOptions::empty());
+            }
             process::until_ready(id.as_str(), &spawned.sync, &mut host)?;
             process::send(id.as_str(), &spawned.sync, &FromParent::Start)?;
             process::until_exec(id.as_str(), &spawned.sync, &mut host)

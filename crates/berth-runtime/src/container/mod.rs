@@ -183,11 +183,17 @@ impl Runtime {
     }
 
     fn launch(&self, id: &ContainerId, opts: &CreateOptions, wait_for_start: bool) -> Result<Launched, Error> {
+        let hier = crate::cgroups::detect::Hierarchies::detect().map_err(|source| Error::Cgroup { id: id.to_string(), source })?;
+        let warm = crate::cgroups::warm_up_attach(&hier);
         let plan = spec::load(id.clone(), &opts.bundle)?;
         let sd = StateDir::create(&self.root, id)?;
         let mut cgroup: Option<Cgroup> = None;
         let mut pid = 0;
-        match self.launch_in(&plan, &sd, opts, wait_for_start, &mut cgroup, &mut pid) {
+        let launched = self.launch_in(&plan, &sd, opts, wait_for_start, &hier, &mut cgroup, &mut pid);
+        if let Some(w) = warm {
+            let _ = rustix::process::waitpid(rustix::process::Pid::from_raw(w.pid), rustix::process::WaitOptions::empty());
+        }
+        match launched {
             Ok(l) => Ok(l),
             Err(e) => {
                 if pid > 0 {
@@ -209,6 +215,7 @@ impl Runtime {
         sd: &StateDir,
         opts: &CreateOptions,
         wait_for_start: bool,
+        hier: &crate::cgroups::detect::Hierarchies,
         cgroup_out: &mut Option<Cgroup>,
         pid_out: &mut i32,
     ) -> Result<Launched, Error> {
@@ -219,7 +226,7 @@ impl Runtime {
         let process_spec = spec.process().as_ref().expect("validated: process present");
         let mut ns = namespaces::plan(linux);
         let cgroups_path = linux.cgroups_path().as_ref().map(|p| p.to_string_lossy().into_owned());
-        let cg = Cgroup::create(cgroups_path.as_deref(), id).map_err(|source| Error::Cgroup { id: id.to_owned(), source })?;
+        let cg = Cgroup::create_in(hier, cgroups_path.as_deref(), id).map_err(|source| Error::Cgroup { id: id.to_owned(), source })?;
         let cg = cgroup_out.insert(cg);
         let mut resources = linux.resources().clone().unwrap_or_default();
         resources.set_devices(Some(crate::devices::cgroup_rules(spec)));
