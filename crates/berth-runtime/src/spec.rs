@@ -104,9 +104,23 @@ pub fn validate(spec: &Spec) -> Result<(), Error> {
     if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !seen.contains(&LinuxNamespaceType::Uts) {
         return Err(Error::InvalidConfig("hostname needs a new uts namespace".into()));
     }
+    let new_userns = linux.namespaces().iter().flatten().any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none());
     for m in spec.mounts().iter().flatten() {
         if !m.destination().is_absolute() {
             return Err(Error::InvalidConfig(format!("mount destination {} is not absolute", m.destination().display())));
+        }
+        let idmap = m.options().iter().flatten().any(|o| o == "idmap" || o == "ridmap");
+        if m.uid_mappings().is_some() || m.gid_mappings().is_some() {
+            return Err(Error::Unsupported {
+                what: format!("uidMappings/gidMappings on mount {}", m.destination().display()),
+                why: "idmapped mounts use the container's own user namespace; drop the per-mount mappings".into(),
+            });
+        }
+        if idmap && !new_userns {
+            return Err(Error::InvalidConfig(format!(
+                "mount {} is idmapped, which needs a new user namespace (linux.namespaces with type user and uidMappings)",
+                m.destination().display()
+            )));
         }
     }
     for s in linux.sysctl().iter().flat_map(|m| m.keys()) {

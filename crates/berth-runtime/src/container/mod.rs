@@ -302,6 +302,16 @@ impl Runtime {
         if let Some(adj) = process_spec.oom_score_adj() {
             std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string()).map_err(|e| Error::io(id, "set oom_score_adj", e))?;
         }
+        let idmapped = crate::rootfs::idmapped_binds(spec);
+        if !idmapped.is_empty() {
+            let userns = std::fs::File::open(format!("/proc/{pid}/ns/user")).map_err(|e| Error::io(id, "open the container's user namespace", e))?;
+            for (index, source, recursive) in idmapped {
+                let tree = crate::rootfs::idmapped_tree(&source, recursive, userns.as_fd())
+                    .map_err(|e| Error::io(id, "make idmapped mount", e))?;
+                spawned.sync.send_with_fd(&FromParent::IdmappedMount { index }, Some(tree.as_fd()))
+                    .map_err(|e| Error::io(id, "hand idmapped mount to the init", e))?;
+            }
+        }
         process::send(id, &spawned.sync, &FromParent::Continue)?;
         // The init sets up its mounts meanwhile; it waits for Joined before it reports Ready.
         if clone_into.is_none() {

@@ -82,6 +82,8 @@ struct Handover {
     joined: bool,
     /// Namespaces to join, in order, by inherited descriptor number.
     joins: Vec<(LinuxNamespaceType, i32)>,
+    /// Idmapped mounts made by the runtime: (index into spec.mounts, inherited descriptor).
+    idmapped: Vec<(usize, i32)>,
     sync_fd: i32,
     /// `create`: the listening start socket; otherwise the parent sends Start.
     start_listener_fd: Option<i32>,
@@ -129,6 +131,9 @@ fn wait_continue(chan: &Channel, joined: &Cell<bool>) -> Result<(), InitFail> {
         match chan.recv::<FromParent>().step("wait for the runtime")? {
             Some((FromParent::Continue | FromParent::Start, _)) => return Ok(()),
             Some((FromParent::Joined, _)) => joined.set(true),
+            Some((m @ FromParent::IdmappedMount { .. }, _)) => {
+                return Err(InitFail::msg("wait for the runtime", format!("unexpected {m:?} after setup began")));
+            }
             None => return Err(InitFail::msg("wait for the runtime", "the runtime went away")),
         }
     }
@@ -154,7 +159,19 @@ fn stage1(a: &InitArgs<'_>) -> Result<std::convert::Infallible, InitFail> {
     // Id maps must be written before the re-execution: in a new user namespace without them
     // we are not root, and execve would drop every capability.
     let joined = Cell::new(false);
-    wait_continue(a.sync, &joined)?;
+    // Continue, preceded by the idmapped mounts the runtime made for us, if any.
+    let mut idmapped: Vec<(usize, OwnedFd)> = Vec::new();
+    loop {
+        match a.sync.recv::<FromParent>().step("wait for the runtime")? {
+            Some((FromParent::Continue | FromParent::Start, _)) => break,
+            Some((FromParent::Joined, _)) => joined.set(true),
+            Some((FromParent::IdmappedMount { index }, Some(fd))) => idmapped.push((index, fd)),
+            Some((FromParent::IdmappedMount { index }, None)) => {
+                return Err(InitFail::msg("receive idmapped mount", format!("mount {index} came without its descriptor")));
+            }
+            None => return Err(InitFail::msg("wait for the runtime", "the runtime went away")),
+        }
+    }
     if a.ns.new_user {
         rustix::thread::set_thread_res_gid(rustix::fs::Gid::ROOT, rustix::fs::Gid::ROOT, rustix::fs::Gid::ROOT)
             .step("become gid 0 in the user namespace")?;
@@ -168,11 +185,13 @@ fn stage1(a: &InitArgs<'_>) -> Result<std::convert::Infallible, InitFail> {
     let mut pass: Vec<std::os::fd::BorrowedFd<'_>> = vec![a.sync.as_fd()];
     pass.extend(listener.map(|l| l.as_fd()));
     pass.extend(a.join_fds.iter().map(|(_, fd)| fd.as_fd()));
+    pass.extend(idmapped.iter().map(|(_, fd)| fd.as_fd()));
     let handover = Handover {
         process: a.process.clone(),
         in_userns: a.ns.in_userns,
         joined: joined.get(),
         joins: a.join_fds.iter().map(|(t, fd)| (*t, fd.as_raw_fd())).collect(),
+        idmapped: idmapped.iter().map(|(i, fd)| (*i, fd.as_raw_fd())).collect(),
         sync_fd: a.sync.as_fd().as_raw_fd(),
         start_listener_fd: listener.map(|l| l.as_raw_fd()),
         caps: CapMasks::from(a.caps),
@@ -227,12 +246,14 @@ pub fn stage2_main(data_fd: &str) -> ! {
     let taken: io::Result<Vec<(LinuxNamespaceType, OwnedFd)>> =
         h.joins.iter().map(|(t, n)| sys::process::take_inherited_fd(*n).map(|fd| (*t, fd))).collect();
     let listener = h.start_listener_fd.map(sys::process::take_inherited_fd).transpose();
-    let (joins, listener) = match (taken, listener) {
-        (Ok(j), Ok(l)) => (j, l),
-        (Err(e), _) | (_, Err(e)) => report(&sync, InitFail::io("take descriptors from stage 1", e)),
+    let idmapped: io::Result<Vec<(usize, OwnedFd)>> =
+        h.idmapped.iter().map(|(i, n)| sys::process::take_inherited_fd(*n).map(|fd| (*i, fd))).collect();
+    let (joins, listener, idmapped) = match (taken, listener, idmapped) {
+        (Ok(j), Ok(l), Ok(m)) => (j, l, m),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => report(&sync, InitFail::io("take descriptors from stage 1", e)),
     };
     let mut started: Option<Channel> = None;
-    let fail = match steps(&h, &sync, &joins, listener, &mut started) {
+    let fail = match steps(&h, &sync, &joins, &idmapped, listener, &mut started) {
         Ok(never) => match never {},
         Err(f) => f,
     };
@@ -243,6 +264,7 @@ fn steps(
     h: &Handover,
     sync: &Channel,
     joins: &[(LinuxNamespaceType, OwnedFd)],
+    idmapped: &[(usize, OwnedFd)],
     listener: Option<OwnedFd>,
     started: &mut Option<Channel>,
 ) -> Result<std::convert::Infallible, InitFail> {
@@ -264,6 +286,7 @@ fn steps(
             userns: h.in_userns,
             fresh_cgroup2: c.fresh_cgroup2,
             cgroup_binds: &c.cgroup_binds,
+            idmapped,
         };
         let root = crate::rootfs::prepare(&ctx)?;
         if c.hooks_before_pivot {

@@ -37,6 +37,9 @@ pub enum FromParent {
     Joined,
     /// Exec the user process now (foreground `run` and `exec`).
     Start,
+    /// The detached, idmapped mount for `mounts[index]` follows as a descriptor: only the
+    /// runtime, privileged over the filesystem, can make it.
+    IdmappedMount { index: usize },
 }
 
 pub struct Channel {

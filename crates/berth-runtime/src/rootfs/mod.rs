@@ -33,6 +33,42 @@ pub struct Context<'a> {
     pub fresh_cgroup2: bool,
     /// (name below the mount point, host directory) for each cgroup hierarchy to bind.
     pub cgroup_binds: &'a [(String, PathBuf)],
+    /// Idmapped binds made by the runtime, by index into `spec.mounts`.
+    pub idmapped: &'a [(usize, OwnedFd)],
+}
+
+/// Indexes, sources and recursiveness of the `idmap`/`ridmap` bind mounts of `spec`.
+pub fn idmapped_binds(spec: &Spec) -> Vec<(usize, PathBuf, bool)> {
+    spec.mounts()
+        .iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, m)| {
+            let opts = m.options().as_deref().unwrap_or(&[]);
+            let o = Options::parse(opts);
+            (o.idmap && o.bind).then(|| {
+                let recursive = o.recursive_bind || opts.iter().any(|x| x == "ridmap");
+                (i, m.source().clone().unwrap_or_default(), recursive)
+            })
+        })
+        .collect()
+}
+
+/// A detached bind of `source` whose ids are mapped through the user namespace `userns`:
+/// what the runtime makes (it is privileged over the source filesystem; the init is not) and
+/// hands to the init for an `idmap` mount.
+pub fn idmapped_tree(source: &Path, recursive: bool, userns: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    use std::os::fd::AsRawFd;
+    let mut flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC;
+    if recursive {
+        flags |= OpenTreeFlags::AT_RECURSIVE;
+    }
+    let tree = rustix::mount::open_tree(rustix::fs::CWD, source, flags)
+        .map_err(|e| io::Error::new(io::Error::from(e).kind(), format!("source {}: {}", source.display(), io::Error::from(e))))?;
+    let attr = MountAttr { attr_set: crate::sys::mount::MOUNT_ATTR_IDMAP, userns_fd: userns.as_raw_fd() as u64, ..MountAttr::default() };
+    mount_setattr(tree.as_fd(), recursive, &attr)
+        .map_err(|e| io::Error::new(e.kind(), format!("idmap {} (the filesystem may not support idmapped mounts): {e}", source.display())))?;
+    Ok(tree)
 }
 
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
@@ -58,9 +94,10 @@ pub fn prepare(ctx: &Context<'_>) -> Result<OwnedFd, InitFail> {
         .step_with(|| format!("open rootfs {}", ctx.rootfs.display()))?;
 
     let mut dev_is_tmpfs = false;
-    for m in ctx.spec.mounts().iter().flatten() {
+    for (i, m) in ctx.spec.mounts().iter().flatten().enumerate() {
         let what = || format!("mount {} on {}", m.source().as_deref().unwrap_or(Path::new("none")).display(), m.destination().display());
-        mount_one(ctx, root.as_fd(), m).step_with(what)?;
+        let premade = ctx.idmapped.iter().find(|(j, _)| *j == i).map(|(_, fd)| fd);
+        mount_one(ctx, root.as_fd(), m, premade).step_with(what)?;
         if m.destination() == Path::new("/dev") && !Options::parse(m.options().as_deref().unwrap_or(&[])).bind {
             dev_is_tmpfs = true;
         }
@@ -71,7 +108,7 @@ pub fn prepare(ctx: &Context<'_>) -> Result<OwnedFd, InitFail> {
     Ok(root)
 }
 
-fn mount_one(ctx: &Context<'_>, root: BorrowedFd<'_>, m: &Mount) -> io::Result<()> {
+fn mount_one(ctx: &Context<'_>, root: BorrowedFd<'_>, m: &Mount, premade: Option<&OwnedFd>) -> io::Result<()> {
     let opts = Options::parse(m.options().as_deref().unwrap_or(&[]));
     let typ = m.typ().as_deref().unwrap_or(if opts.bind { "bind" } else { "" });
     if opts.bind || typ == "bind" {
@@ -80,7 +117,12 @@ fn mount_one(ctx: &Context<'_>, root: BorrowedFd<'_>, m: &Mount) -> io::Result<(
         let meta = std::fs::metadata(&source).map_err(|e| io::Error::new(e.kind(), format!("source {}: {e}", source.display())))?;
         let target = if meta.is_dir() { mkdir_all_in_root(root, m.destination())? } else { touch_in_root(root, m.destination())? };
         if opts.idmap {
-            return Err(io::Error::new(io::ErrorKind::Unsupported, "idmapped mounts are not supported yet; drop the idmap option"));
+            let tree = premade.ok_or_else(|| io::Error::other("the runtime made no idmapped mount for it"))?;
+            if opts.attr_set != 0 || opts.attr_clr != 0 {
+                mount_setattr(tree.as_fd(), opts.recursive_attr, &opts.mount_attr())?;
+            }
+            attach(tree, &target)?;
+            return set_propagation(tree, &opts);
         }
         let mut flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC;
         if opts.recursive_bind {

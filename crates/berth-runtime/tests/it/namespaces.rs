@@ -8,12 +8,7 @@ use crate::fixture::{docker_config, Test};
 #[test]
 fn user_namespace_maps_root_to_100000() {
     let t = Test::new("userns");
-    let mut cfg = docker_config(&["sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c %u /bin/busybox"]);
-    let mut ns = cfg["linux"]["namespaces"].as_array().expect("namespaces").clone();
-    ns.push(json!({"type": "user"}));
-    cfg["linux"]["namespaces"] = json!(ns);
-    cfg["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-    cfg["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    let cfg = userns_config(&["sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c %u /bin/busybox"]);
     let b = t.bundle(&cfg);
     // The image's files must belong to the mapped root, as an engine would lay them out.
     let out = std::process::Command::new("chown").args(["-R", "-h", "100000:100000"]).arg(b.join("rootfs")).output().expect("chown rootfs");
@@ -25,6 +20,53 @@ fn user_namespace_maps_root_to_100000() {
     assert_eq!(lines[1], ["0", "100000", "65536"], "gid_map: {run:?}");
     assert_eq!(lines[2], ["0"], "root inside");
     assert_eq!(lines[3], ["0"], "the image's files belong to the mapped root");
+}
+
+fn userns_config(args: &[&str]) -> serde_json::Value {
+    let mut cfg = docker_config(args);
+    let mut ns = cfg["linux"]["namespaces"].as_array().expect("namespaces").clone();
+    ns.push(json!({"type": "user"}));
+    cfg["linux"]["namespaces"] = json!(ns);
+    cfg["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    cfg["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    cfg
+}
+
+#[test]
+fn idmapped_bind_mounts_show_host_owners_through_the_containers_mapping() {
+    let t = Test::new("idmap");
+    let data = t.path("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    std::fs::write(data.join("f0"), "x").expect("f0");
+    std::fs::write(data.join("f1000"), "x").expect("f1000");
+    std::os::unix::fs::chown(data.join("f1000"), Some(1000), Some(1000)).expect("chown f1000");
+    let mut cfg = userns_config(&["sh", "-c", "stat -c %u /idm/f0 /idm/f1000 /plain/f0; touch /idm/new && stat -c %u /idm/new"]);
+    let mut mounts = cfg["mounts"].as_array().expect("mounts").clone();
+    mounts.push(json!({"destination": "/idm", "type": "bind", "source": data, "options": ["bind", "idmap"]}));
+    mounts.push(json!({"destination": "/plain", "type": "bind", "source": data, "options": ["bind"]}));
+    cfg["mounts"] = json!(mounts);
+    let b = t.bundle(&cfg);
+    let out = std::process::Command::new("chown").args(["-R", "-h", "100000:100000"]).arg(b.join("rootfs")).output().expect("chown rootfs");
+    assert!(out.status.success(), "chown rootfs: {out:?}");
+    let run = t.run(&b, &t.id("c"));
+    // Through the idmapped mount host uid 0 is the container's root and 1000 its 1000; through
+    // the plain bind host root is unmapped (the overflow uid).
+    assert_eq!(run.ok().lines().collect::<Vec<_>>(), ["0", "1000", "65534", "0"], "{run:?}");
+    // A file the container's root creates belongs to host root on disk.
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(data.join("new")).expect("new file").uid(), 0);
+}
+
+#[test]
+fn idmap_without_a_user_namespace_is_refused_by_name() {
+    let t = Test::new("idmapnouserns");
+    let data = t.path("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let mut cfg = docker_config(&["true"]);
+    let mut mounts = cfg["mounts"].as_array().expect("mounts").clone();
+    mounts.push(json!({"destination": "/idm", "type": "bind", "source": data, "options": ["bind", "idmap"]}));
+    cfg["mounts"] = json!(mounts);
+    t.run_config(&cfg).fails_with(&["/idm", "idmapped", "user namespace"]);
 }
 
 #[test]
