@@ -105,14 +105,24 @@ fn map_lines(maps: &[LinuxIdMapping]) -> String {
 /// Writes the id maps of `pid`'s new user namespace.
 pub fn write_id_maps(pid: i32, uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> io::Result<()> {
     if rustix::process::geteuid().is_root() {
-        // gid_map can only be written after setgroups is denied when the writer lacks
-        // CAP_SETGID in the parent namespace; as root we keep setgroups usable.
+        // As root we keep setgroups usable in the container.
         write_map(pid, "uid_map", uid)?;
+        write_map(pid, "gid_map", gid)
+    } else if maps_only_self(uid, rustix::process::geteuid().as_raw()) && maps_only_self(gid, rustix::process::getegid().as_raw()) {
+        // An unprivileged process may map just itself, once setgroups is denied.
+        write_map(pid, "uid_map", uid)?;
+        let path = format!("/proc/{pid}/setgroups");
+        std::fs::write(&path, "deny").map_err(|e| io::Error::new(e.kind(), format!("write {path}: {e}")))?;
         write_map(pid, "gid_map", gid)
     } else {
         helper_map(pid, "newuidmap", uid)?;
         helper_map(pid, "newgidmap", gid)
     }
+}
+
+/// True when `maps` is one line mapping one id: ours.
+fn maps_only_self(maps: &[LinuxIdMapping], own: u32) -> bool {
+    matches!(maps, [m] if m.size() == 1 && m.host_id() == own)
 }
 
 fn write_map(pid: i32, file: &str, maps: &[LinuxIdMapping]) -> io::Result<()> {

@@ -23,7 +23,9 @@ pub struct Saved {
     pub rootfs: PathBuf,
     pub created: String,
     pub owner: String,
-    pub cgroup: SavedPaths,
+    /// None for a rootless container that runs without a cgroup.
+    #[serde(default)]
+    pub cgroup: Option<SavedPaths>,
     #[serde(default)]
     pub annotations: std::collections::HashMap<String, String>,
     /// Set once `start` (or a foreground `run`) has let the init exec the user process.

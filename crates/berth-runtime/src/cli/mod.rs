@@ -16,9 +16,10 @@ use crate::spec::ContainerId;
 #[derive(Parser)]
 #[command(name = "berth-runtime", version, about = "An OCI runtime with runc's command line", disable_help_subcommand = true)]
 struct Cli {
-    /// Directory for container state
-    #[arg(long, global = true, default_value = "/run/berth-runtime")]
-    root: PathBuf,
+    /// Directory for container state [default: /run/berth-runtime; when not root,
+    /// $XDG_RUNTIME_DIR/berth-runtime]
+    #[arg(long, global = true)]
+    root: Option<PathBuf>,
     /// Write log lines to this file as well as stderr
     #[arg(long, global = true)]
     log: Option<PathBuf>,
@@ -233,7 +234,7 @@ fn dispatch(cli: &Cli) -> Result<i32, Error> {
             why: "berth-runtime manages cgroups through cgroupfs only; drop the flag".into(),
         });
     }
-    let rt = Runtime::new(&cli.root);
+    let rt = Runtime::new(state_root(cli.root.as_deref()));
     match &cli.cmd {
         Cmd::Spec { bundle, rootless_spec } => {
             write_spec(bundle, *rootless_spec)?;
@@ -282,6 +283,16 @@ fn dispatch(cli: &Cli) -> Result<i32, Error> {
             print_json(&features::features());
             Ok(0)
         }
+    }
+}
+
+fn state_root(given: Option<&std::path::Path>) -> PathBuf {
+    if let Some(p) = given {
+        return p.to_owned();
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(dir) if !rustix::process::geteuid().is_root() => PathBuf::from(dir).join("berth-runtime"),
+        _ => PathBuf::from("/run/berth-runtime"),
     }
 }
 

@@ -8,7 +8,6 @@ use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 use super::{ParentHost, Runtime};
 use crate::caps::CapPlan;
-use crate::cgroups::Cgroup;
 use crate::error::Error;
 use crate::namespaces::{self, NsPlan};
 use crate::process::init::Trigger;
@@ -46,7 +45,10 @@ impl Runtime {
         }
         crate::rlimits::check(p.rlimits().as_deref().unwrap_or(&[]))?;
         let warm = crate::cgroups::detect::Hierarchies::detect().ok().and_then(|h| crate::cgroups::warm_up_attach(&h));
-        let cg = Cgroup::open(&saved.cgroup).map_err(|source| Error::Cgroup { id: id.to_string(), source })?;
+        let cg = match saved.cgroup {
+            Some(_) => Some(super::open_cgroup(&saved)?),
+            None => None,
+        };
         let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
             Some(s) => Some(crate::seccomp::compile(s).map_err(|source| Error::Seccomp { id: id.to_string(), source })?),
             None => None,
@@ -71,7 +73,7 @@ impl Runtime {
             Some(crate::sys::signal::block_and_open(crate::sys::signal::FORWARDED).map_err(|e| Error::io(id.as_str(), "block signals", e))?)
         };
         let exe = crate::sys::exe::sealed_copy().map_err(|e| Error::io(id.as_str(), "copy the runtime into a sealed memfd", e))?;
-        let clone_into = cg.clone_into_fd();
+        let clone_into = cg.as_ref().and_then(|c| c.clone_into_fd());
         let spawned = process::spawn(0, clone_into.as_ref().map(|f| f.as_fd()), |chan| process::init::run(InitArgs {
                 exe: &exe,
             process: p,
@@ -91,7 +93,7 @@ impl Runtime {
         let mut host = ParentHost { id: id.as_str(), pid, bundle: &saved.bundle, spec: &spec, console_socket: opts.console_socket.as_deref(), console: None };
         let setup = (|| {
             process::send(id.as_str(), &spawned.sync, &FromParent::Continue)?;
-            if clone_into.is_none() {
+            if let (Some(cg), None) = (&cg, &clone_into) {
                 cg.add_pid(pid).map_err(|source| Error::Cgroup { id: id.to_string(), source })?;
             }
             process::send(id.as_str(), &spawned.sync, &FromParent::Joined)?;

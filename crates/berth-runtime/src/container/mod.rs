@@ -184,7 +184,7 @@ impl Runtime {
 
     fn launch(&self, id: &ContainerId, opts: &CreateOptions, wait_for_start: bool) -> Result<Launched, Error> {
         let hier = crate::cgroups::detect::Hierarchies::detect().map_err(|source| Error::Cgroup { id: id.to_string(), source })?;
-        let warm = crate::cgroups::warm_up_attach(&hier);
+        let warm = if rustix::process::geteuid().is_root() { crate::cgroups::warm_up_attach(&hier) } else { None };
         let plan = spec::load(id.clone(), &opts.bundle)?;
         let sd = StateDir::create(&self.root, id)?;
         let mut cgroup: Option<Cgroup> = None;
@@ -226,11 +226,27 @@ impl Runtime {
         let process_spec = spec.process().as_ref().expect("validated: process present");
         let mut ns = namespaces::plan(linux);
         let cgroups_path = linux.cgroups_path().as_ref().map(|p| p.to_string_lossy().into_owned());
-        let cg = Cgroup::create_in(hier, cgroups_path.as_deref(), id).map_err(|source| Error::Cgroup { id: id.to_owned(), source })?;
-        let cg = cgroup_out.insert(cg);
-        let mut resources = linux.resources().clone().unwrap_or_default();
-        resources.set_devices(Some(crate::devices::cgroup_rules(spec)));
-        cg.apply(&resources).map_err(|source| Error::Cgroup { id: id.to_owned(), source })?;
+        let cg: Option<&Cgroup> = match Cgroup::create_in(hier, cgroups_path.as_deref(), id) {
+            Ok(cg) => {
+                let cg = cgroup_out.insert(cg);
+                let mut resources = linux.resources().clone().unwrap_or_default();
+                resources.set_devices(Some(crate::devices::cgroup_rules(spec)));
+                cg.apply(&resources).map_err(|source| Error::Cgroup { id: id.to_owned(), source })?;
+                Some(cg)
+            }
+            // Rootless, with no cgroup delegated to us: run without one, as runc does, unless
+            // the config asks for limits that need it.
+            Err(source) if !rustix::process::geteuid().is_root() => {
+                if asks_for_limits(linux.resources().as_ref()) {
+                    return Err(Error::Unsupported {
+                        what: "resource limits in a rootless container".into(),
+                        why: format!("cannot create its cgroup ({}); delegate a cgroup to this user or drop linux.resources", crate::error::chain(&source)),
+                    });
+                }
+                None
+            }
+            Err(source) => return Err(Error::Cgroup { id: id.to_owned(), source }),
+        };
         let seccomp = match linux.seccomp() {
             Some(s) => Some(crate::seccomp::compile(s).map_err(|source| Error::Seccomp { id: id.to_owned(), source })?),
             None => None,
@@ -247,14 +263,14 @@ impl Runtime {
             enter_new_time_namespace(linux).map_err(|e| Error::io(id, "create time namespace", e))?;
         }
         let exe = crate::sys::exe::sealed_copy().map_err(|e| Error::io(id, "copy the runtime into a sealed memfd", e))?;
-        let clone_into = cg.clone_into_fd();
+        let clone_into = cg.and_then(|c| c.clone_into_fd());
         let late_cgroupns = ns.clone_flags & LinuxNamespaceType::Cgroup as u64 != 0 && clone_into.is_none();
         if late_cgroupns {
             ns.clone_flags &= !(LinuxNamespaceType::Cgroup as u64);
         }
         let private_cgroupns = linux.namespaces().iter().flatten().any(|n| n.typ() == LinuxNamespaceType::Cgroup && n.path().is_none());
         let fresh_cgroup2 = crate::cgroups::host_mode() == crate::cgroups::Mode::V2 && private_cgroupns;
-        let cgroup_binds = if fresh_cgroup2 { Vec::new() } else { cg.bind_sources() };
+        let cgroup_binds = if fresh_cgroup2 { Vec::new() } else { cg.map(|c| c.bind_sources()).unwrap_or_default() };
         let trigger_listener = if wait_for_start { Some(bind_start_socket(sd).map_err(|e| Error::io(id, "bind start socket", e))?) } else { None };
         let has_runtime_hooks = spec.hooks().as_ref().is_some_and(|h| {
             h.prestart().as_ref().is_some_and(|v| !v.is_empty()) || h.create_runtime().as_ref().is_some_and(|v| !v.is_empty())
@@ -314,7 +330,7 @@ impl Runtime {
         }
         process::send(id, &spawned.sync, &FromParent::Continue)?;
         // The init sets up its mounts meanwhile; it waits for Joined before it reports Ready.
-        if clone_into.is_none() {
+        if let (Some(cg), None) = (cg, &clone_into) {
             cg.add_pid(pid).map_err(|source| Error::Cgroup { id: id.to_owned(), source })?;
         }
         process::send(id, &spawned.sync, &FromParent::Joined)?;
@@ -328,7 +344,7 @@ impl Runtime {
             rootfs: plan.rootfs.clone(),
             created: state::now_rfc3339(),
             owner: if rustix::process::geteuid().is_root() { String::new() } else { rustix::process::geteuid().as_raw().to_string() },
-            cgroup: cg.paths(),
+            cgroup: cg.map(|c| c.paths()),
             annotations,
             started: false,
             own_cgroup: true,
@@ -386,7 +402,7 @@ impl Runtime {
         if !saved.started && self.root.join(&saved.id).join("start.sock").exists() {
             return Status::Created;
         }
-        if Cgroup::open(&saved.cgroup).ok().and_then(|c| c.is_frozen().ok()).unwrap_or(false) {
+        if saved.cgroup.as_ref().and_then(|p| Cgroup::open(p).ok()).and_then(|c| c.is_frozen().ok()).unwrap_or(false) {
             return Status::Paused;
         }
         Status::Running
@@ -434,8 +450,8 @@ impl Runtime {
     pub fn kill(&self, id: &ContainerId, signal: rustix::process::Signal, all: bool) -> Result<(), Error> {
         let saved = StateDir::open(&self.root, id)?.load()?;
         let status = self.status_of(&saved);
-        if all {
-            let cg = Cgroup::open(&saved.cgroup).map_err(|source| Error::Cgroup { id: id.to_string(), source })?;
+        if all && saved.cgroup.is_some() {
+            let cg = open_cgroup(&saved)?;
             return cg.kill_all(signal).map_err(|source| Error::Cgroup { id: id.to_string(), source });
         }
         if status == Status::Stopped {
@@ -457,7 +473,7 @@ impl Runtime {
         if matches!(status, Status::Running | Status::Paused) && !force {
             return Err(Error::WrongState { id: id.to_string(), status: status.to_string(), what: "cannot delete a container that is not stopped; stop it or use --force" });
         }
-        let cg = Cgroup::open(&saved.cgroup).ok();
+        let cg = saved.cgroup.as_ref().and_then(|p| Cgroup::open(p).ok());
         if status != Status::Stopped {
             if let Some(cg) = &cg {
                 let _ = cg.thaw();
@@ -496,7 +512,7 @@ impl Runtime {
         if !want.contains(&status) {
             return Err(Error::WrongState { id: id.to_string(), status: status.to_string(), what });
         }
-        Cgroup::open(&saved.cgroup).map_err(|source| Error::Cgroup { id: id.to_string(), source })
+        open_cgroup(&saved)
     }
 
     pub fn pause(&self, id: &ContainerId) -> Result<(), Error> {
@@ -524,6 +540,24 @@ impl Runtime {
         let cg = self.running_cgroup(id, &[Status::Created, Status::Running, Status::Paused], "container is not running")?;
         cg.apply(resources).map_err(|source| Error::Cgroup { id: id.to_string(), source })
     }
+}
+
+/// The container's cgroup, or a clear error for a rootless container that has none.
+pub(crate) fn open_cgroup(saved: &Saved) -> Result<Cgroup, Error> {
+    let paths = saved.cgroup.as_ref().ok_or_else(|| Error::Unsupported {
+        what: format!("this operation on container {}", saved.id),
+        why: "it was created rootless without a cgroup".into(),
+    })?;
+    Cgroup::open(paths).map_err(|source| Error::Cgroup { id: saved.id.clone(), source })
+}
+
+/// True when `r` sets any limit (device rules aside): those need a cgroup.
+fn asks_for_limits(r: Option<&LinuxResources>) -> bool {
+    r.is_some_and(|r| {
+        r.memory().is_some() || r.cpu().is_some() || r.pids().is_some() || r.block_io().is_some()
+            || r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty())
+            || r.unified().as_ref().is_some_and(|u| !u.is_empty())
+    })
 }
 
 fn bind_start_socket(sd: &StateDir) -> std::io::Result<OwnedFd> {

@@ -12,5 +12,6 @@ mod hooks;
 mod mounts;
 mod namespaces;
 mod process;
+mod rootless;
 mod safety;
 mod tty;
