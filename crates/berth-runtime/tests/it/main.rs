@@ -14,4 +14,5 @@ mod namespaces;
 mod process;
 mod rootless;
 mod safety;
+mod seccomp_notify;
 mod tty;
