@@ -37,6 +37,18 @@ pub mod store;
 pub mod unpack;
 
 pub use digest::{Algorithm, Digest, DigestError};
+
+/// An error and its sources joined with ": ", the way berth shows errors.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
 pub use images::{chain_id, GcReport, Image, ImageStore, ImageStoreError, Layer, Lease, Untagged};
 pub use layer::{LayerError, LayerPlan, LayerSpec};
 pub use layout::{export_layout, import_layout, ImportOptions, LayoutError, Platform};

@@ -16,6 +16,7 @@ use hyper::body::Incoming;
 use super::auth::{Challenge, Credentials, Token, TokenCache, DEFAULT_TOKEN_LIFETIME};
 use super::transport::{empty_body, encode_query, resolve_location, Endpoint, ReqBody};
 use super::{Registry, RegistryError};
+pub(crate) use crate::error_chain as chain;
 
 const MAX_REDIRECTS: usize = 5;
 /// Largest error or token body read.
@@ -327,17 +328,6 @@ pub(crate) fn parse_error_body(data: &[u8]) -> (String, String) {
     }
 }
 
-/// An error and its sources joined with ": ", for logs.
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
-}
 
 #[cfg(test)]
 mod tests {

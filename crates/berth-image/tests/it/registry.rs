@@ -385,7 +385,7 @@ fn bearer_token_flow_through_a_token_server() {
 
     let wrong = PullOptions { credentials: Some(Credentials::new("bob", "nope")), ..PullOptions::default() };
     let err = rt.block_on(client.pull(&store, &reference, &wrong)).expect_err("wrong password");
-    let msg = berth_chain(&err);
+    let msg = berth_image::error_chain(&err);
     assert!(msg.contains(&format!("fetch token from http://127.0.0.1:{}/token", front.token_port)) && msg.contains("incorrect username or password"), "{msg}");
 
     let right = PullOptions { credentials: Some(Credentials::new("bob", "hunter2")), ..PullOptions::default() };
@@ -398,16 +398,6 @@ fn bearer_token_flow_through_a_token_server() {
     nothing_half_written(&store);
 }
 
-fn berth_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
-}
 
 #[test]
 fn docker_hub_images_come_from_a_mirror() {
@@ -452,8 +442,8 @@ fn an_interrupted_pull_leaves_nothing_half_written_and_resumes() {
     };
     let err = rt.block_on(client.pull(&store, &reference, &opts)).expect_err("registry killed mid-pull");
     assert!(killed.load(Ordering::SeqCst), "the registry was killed during a download");
-    assert!(err.is_transient() || matches!(err, RegistryError::BlobSize { .. }), "{}", berth_chain(&err));
-    assert!(berth_chain(&err).contains(&reg.addr()), "the error names the registry: {}", berth_chain(&err));
+    assert!(err.is_transient() || matches!(err, RegistryError::BlobSize { .. }), "{}", berth_image::error_chain(&err));
+    assert!(berth_image::error_chain(&err).contains(&reg.addr()), "the error names the registry: {}", berth_image::error_chain(&err));
     assert!(store.list().is_empty(), "no image recorded");
     nothing_half_written(&store);
     let (manifest, config_digest) = layout_digests(&syn);
