@@ -8,7 +8,7 @@
 //! capabilities, seccomp) and reports each failure to the parent over the sync socket; it then
 //! waits until [`Runtime::start`] lets it exec the user process.
 //!
-//! The init re-executes the calling program from a sealed memfd copy of it (so no container can
+//! The init re-executes the calling program from a write-protected view of it (so no container can
 //! reach a runtime binary on disk): a program that creates containers through this library must
 //! start its `main` by handing `[STAGE2_ARG, fd]` arguments to [`process::init::stage2_main`],
 //! as the berth-runtime binary does.

@@ -2,9 +2,9 @@
 //! its failure to the parent as (step, errno, detail) and exits.
 //!
 //! It runs in two stages. Stage 1 is the forked copy of the runtime: namespaces, mounts,
-//! pivot_root, terminal, rlimits. It then re-executes itself from a sealed memfd copy of the
-//! runtime (made while the parent joins it to its cgroup), so that nothing inside the container
-//! can ever reach the runtime's binary on disk (CVE-2019-5736). Stage 2 ([`stage2_main`])
+//! It first re-executes itself from a write-protected view of the runtime (a read-only
+//! detached bind mount, or a sealed memfd copy), so that nothing inside the container can ever
+//! write the runtime's binary (CVE-2019-5736). Stage 2 ([`stage2_main`])
 //! reports Ready, waits for start, and drops privileges down to the user process's execve.
 
 use std::cell::Cell;
@@ -150,7 +150,7 @@ fn wait_joined(chan: &Channel, joined: &Cell<bool>) -> Result<(), InitFail> {
     Ok(())
 }
 
-/// Re-executes from the sealed copy of the runtime, passing everything else along. Runs while
+/// Re-executes from the protected runtime, passing everything else along. Runs while
 /// the parent joins us to our cgroup, before any namespace is joined or the root changes.
 fn stage1(a: &InitArgs<'_>) -> Result<std::convert::Infallible, InitFail> {
     // Our parent may die (a killed `create`); the container must not linger half-made. The
@@ -225,10 +225,10 @@ fn stage1(a: &InitArgs<'_>) -> Result<std::convert::Infallible, InitFail> {
         CString::new(data.as_raw_fd().to_string()).expect("no NUL"),
     ];
     let err = sys::exe::exec_fd(a.exe.as_fd(), &argv, &[]);
-    Err(InitFail::io("re-execute the init from its sealed copy", err))
+    Err(InitFail::io("re-execute the init from the protected runtime", err))
 }
 
-/// Stage 2: the init's entry point after re-executing from the sealed copy. The runtime
+/// Stage 2: the init's entry point after re-executing from the protected runtime. The runtime
 /// binary's `main` calls it when its first argument is [`STAGE2_ARG`]. Never returns.
 pub fn stage2_main(data_fd: &str) -> ! {
     let fd = data_fd.parse::<i32>().map_err(|_| io::Error::other("bad handover descriptor")).and_then(sys::process::take_inherited_fd);

@@ -30,8 +30,9 @@ pub struct ContainerInit<'a> {
 
 /// Everything the init needs, computed in the parent before the fork.
 pub struct InitArgs<'a> {
-    /// The sealed copy of the runtime the init re-executes from. Made by the parent, before
-    /// the fork: made by the init, its pages would be charged to the container's memory limit.
+    /// The write-protected runtime the init re-executes from (`sys::exe::protected_exe`).
+    /// Made by the parent before the fork: a memfd copy made by the init would be charged to
+    /// the container's memory limit.
     pub exe: &'a OwnedFd,
     pub process: &'a Process,
     pub ns: &'a NsPlan,

@@ -1,11 +1,12 @@
-//! The runtime never lets a container see its on-disk binary (CVE-2019-5736): a container
-//! process re-executes itself from a sealed, anonymous memfd copy before it becomes visible in
-//! the container, so `/proc/<pid>/exe` of every process there points at memory that cannot be
-//! written. (The copy is made by the forked init, in parallel with the parent's work.)
+//! The runtime never lets a container write its binary (CVE-2019-5736): a container process
+//! re-executes itself, before it becomes visible in the container, from a descriptor that
+//! nothing can write through, so `/proc/<pid>/exe` of every process there is read-only: a
+//! detached read-only bind mount of the binary (no copy: a few syscalls), or, where the caller
+//! may not make mounts (rootless), a sealed memfd copy of it.
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use rustix::fs::{MemfdFlags, SealFlags};
 
@@ -33,9 +34,25 @@ pub fn exec_fd(fd: BorrowedFd<'_>, argv: &[CString], envp: &[CString]) -> io::Er
     io::Error::last_os_error()
 }
 
+/// An executable descriptor for this process's own binary that nothing can write through.
+pub fn protected_exe() -> io::Result<std::os::fd::OwnedFd> {
+    readonly_bind().or_else(|_| sealed_copy())
+}
+
+/// A detached bind mount of `/proc/self/exe`, made read-only: opening it for writing, through
+/// `/proc/<pid>/exe` or a descriptor reopened from it, fails with EROFS. It is in no mount
+/// namespace, so nothing in a container can reach it to change it.
+fn readonly_bind() -> io::Result<std::os::fd::OwnedFd> {
+    use rustix::mount::OpenTreeFlags;
+    let tree = rustix::mount::open_tree(rustix::fs::CWD, "/proc/self/exe", OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC)?;
+    let attr = super::mount::MountAttr { attr_set: super::mount::MOUNT_ATTR_RDONLY | super::mount::MOUNT_ATTR_NOSUID | super::mount::MOUNT_ATTR_NODEV, ..Default::default() };
+    super::mount::mount_setattr(tree.as_fd(), false, &attr)?;
+    Ok(tree)
+}
+
 /// A sealed, anonymous copy of this process's own binary (`/proc/self/exe`): writes, and
 /// growing or shrinking it, are refused by the kernel for as long as it exists.
-pub fn sealed_copy() -> io::Result<std::os::fd::OwnedFd> {
+fn sealed_copy() -> io::Result<std::os::fd::OwnedFd> {
     let mut src = std::fs::File::open("/proc/self/exe")?;
     let len = src.metadata()?.len();
     // CLOEXEC is fine: execveat of a close-on-exec fd works for ELF binaries.
