@@ -137,3 +137,35 @@ fn only_stdio_is_open_in_the_container() {
     let out = t.sh("ls /proc/$$/fd; true");
     assert_eq!(out.lines().collect::<Vec<_>>(), ["0", "1", "2"], "{out}");
 }
+
+#[test]
+fn personality_linux32_shows_a_32_bit_machine() {
+    let t = Test::new("personality");
+    let mut cfg = docker_config(&["uname", "-m"]);
+    cfg["linux"]["personality"] = json!({"domain": "LINUX32"});
+    let out = t.run_config(&cfg);
+    assert_eq!(out.ok().trim(), "i686", "{out:?}");
+}
+
+#[test]
+fn apparmor_and_selinux_labels_are_refused_where_the_host_lacks_them() {
+    let t = Test::new("lsm");
+    assert!(!std::path::Path::new("/sys/kernel/security/apparmor").exists(), "this test expects a host without AppArmor");
+    let mut cfg = docker_config(&["true"]);
+    cfg["process"]["apparmorProfile"] = json!("docker-default");
+    t.run_config(&cfg).fails_with(&["apparmor profile", "docker-default", "not enabled"]);
+    let mut cfg = docker_config(&["true"]);
+    cfg["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0");
+    t.run_config(&cfg).fails_with(&["selinux label", "not enabled"]);
+}
+
+#[test]
+fn annotations_appear_in_the_state() {
+    let t = Test::new("annotations");
+    let mut cfg = docker_config(&["sleep", "1000"]);
+    cfg["annotations"] = json!({"org.example.owner": "tests"});
+    let b = t.bundle(&cfg);
+    let id = t.id("c");
+    t.start_detached(&b, &id);
+    assert_eq!(t.state(&id)["annotations"]["org.example.owner"], "tests");
+}

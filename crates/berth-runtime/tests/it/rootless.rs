@@ -80,3 +80,56 @@ fn rootless_limits_without_a_cgroup_are_refused_clearly() {
     });
     run(&t, &b, &t.id("c")).fails_with(&["rootless", "cgroup", "linux.resources"]);
 }
+
+/// Gives the test user a subordinate id range in /etc/subuid and /etc/subgid for as long as
+/// it lives, restoring the files after.
+struct SubIds {
+    saved: Vec<(&'static str, Option<String>)>,
+}
+
+impl SubIds {
+    fn grant(start: u32, count: u32) -> SubIds {
+        let mut saved = Vec::new();
+        for path in ["/etc/subuid", "/etc/subgid"] {
+            let old = std::fs::read_to_string(path).ok();
+            let mut text = old.clone().unwrap_or_default();
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(&format!("{UID}:{start}:{count}\n"));
+            std::fs::write(path, text).expect("write subordinate ids");
+            saved.push((path, old));
+        }
+        SubIds { saved }
+    }
+}
+
+impl Drop for SubIds {
+    fn drop(&mut self) {
+        for (path, old) in &self.saved {
+            match old {
+                Some(text) => std::fs::write(path, text).expect("restore subordinate ids"),
+                None => std::fs::remove_file(path).expect("remove subordinate ids"),
+            }
+        }
+    }
+}
+
+#[test]
+fn rootless_mappings_beyond_the_users_own_id_go_through_newuidmap() {
+    assert!(Path::new("/usr/bin/newuidmap").exists(), "newuidmap is missing: scripts/deps.sh installs Debian's uidmap");
+    let _ids = SubIds::grant(300_000, 65536);
+    let t = Test::new("rootlessmap");
+    let b = rootless_bundle(&t, &["sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u"], |cfg| {
+        let maps = serde_json::json!([{"containerID": 0, "hostID": 1000, "size": 1}, {"containerID": 1, "hostID": 300000, "size": 65536}]);
+        cfg["linux"]["uidMappings"] = maps.clone();
+        cfg["linux"]["gidMappings"] = maps;
+    });
+    let out = run(&t, &b, &t.id("c"));
+    let lines: Vec<Vec<&str>> = out.ok().lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(lines[0], ["0", UID, "1"], "{out:?}");
+    assert_eq!(lines[1], ["1", "300000", "65536"], "{out:?}");
+    assert_eq!(lines[2], ["0", UID, "1"], "{out:?}");
+    assert_eq!(lines[3], ["1", "300000", "65536"], "{out:?}");
+    assert_eq!(lines[4], ["0"], "{out:?}");
+}

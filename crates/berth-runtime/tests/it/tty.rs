@@ -128,3 +128,38 @@ fn exec_with_a_terminal_through_the_console_socket() {
     assert!(out.contains("hi\r\n") && out.contains("/dev/pts/"), "{out:?}");
     t.rt(&["delete", "-f", &id]).ok();
 }
+
+/// Foreground `run` of a terminal container without a console socket: the runtime itself
+/// copies between its own terminal (here a pty made by script(1)) and the container's.
+#[test]
+fn foreground_run_proxies_its_own_terminal() {
+    let t = Test::new("fgtty");
+    let mut cfg = docker_config(&["sh"]);
+    cfg["process"]["terminal"] = json!(true);
+    let b = t.bundle(&cfg);
+    let id = t.id("c");
+    let cmd = format!("{BIN} --root {} run -b {} {id}", t.root.display(), b.display());
+    let mut script = Command::new("script")
+        .args(["-qefc", &cmd, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn script");
+    let mut stdin = script.stdin.take().expect("stdin");
+    std::thread::sleep(Duration::from_millis(500));
+    stdin.write_all(b"echo proxied-$((6*7)); tty; exit 3\n").expect("type into the terminal");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(st) = script.try_wait().expect("wait for script") {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "the terminal session did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut out = String::new();
+    script.stdout.take().expect("stdout").read_to_string(&mut out).expect("read output");
+    assert!(out.contains("proxied-42"), "the container's output came through the proxy: {out:?}");
+    assert!(out.contains("/dev/pts/0"), "the container has its own pty: {out:?}");
+    assert_eq!(status.code(), Some(3), "run exits with the shell's status: {out:?}");
+}
