@@ -29,8 +29,6 @@ pub enum Error {
     Cgroup { id: String, #[source] source: crate::cgroups::CgroupError },
     #[error("seccomp profile of container {id}")]
     Seccomp { id: String, #[source] source: crate::seccomp::SeccompError },
-    #[error("container {id}: {step}")]
-    Init { id: String, step: String, #[source] source: io::Error },
     #[error("container {id}: {message}")]
     InitMessage { id: String, message: String },
     #[error("{kind} hook {path} of container {id}")]

@@ -489,7 +489,7 @@ mod tests {
     #[test]
     fn runc_style_command_lines_parse() {
         let c = Cli::try_parse_from(["berth-runtime", "--root", "/r", "--log", "/l", "--log-format", "json", "create", "--bundle", "/b", "--pid-file", "/p", "--console-socket", "/s", "x"]).expect("create");
-        assert!(matches!(c.cmd, Cmd::Create(ref a) if a.id == "x" && a.bundle == PathBuf::from("/b")));
+        assert!(matches!(c.cmd, Cmd::Create(ref a) if a.id == "x" && a.bundle == std::path::Path::new("/b")));
         let c = Cli::try_parse_from(["berth-runtime", "exec", "-t", "--cwd", "/tmp", "-e", "A=1", "x", "sh", "-c", "echo hi"]).expect("exec");
         assert!(matches!(c.cmd, Cmd::Exec(ref a) if a.args == ["sh", "-c", "echo hi"] && a.tty));
         let c = Cli::try_parse_from(["berth-runtime", "kill", "--all", "x", "KILL"]).expect("kill");

@@ -70,6 +70,13 @@ pub struct Runtime {
     pub root: PathBuf,
 }
 
+/// What a failed launch must undo.
+#[derive(Default)]
+struct Made {
+    cgroup: Option<Cgroup>,
+    pid: i32,
+}
+
 struct Launched {
     pid: i32,
     pidfd: OwnedFd,
@@ -187,20 +194,19 @@ impl Runtime {
         let warm = if rustix::process::geteuid().is_root() { crate::cgroups::warm_up_attach(&hier) } else { None };
         let plan = spec::load(id.clone(), &opts.bundle)?;
         let sd = StateDir::create(&self.root, id)?;
-        let mut cgroup: Option<Cgroup> = None;
-        let mut pid = 0;
-        let launched = self.launch_in(&plan, &sd, opts, wait_for_start, &hier, &mut cgroup, &mut pid);
+        let mut made = Made::default();
+        let launched = self.launch_in(&plan, &sd, opts, wait_for_start, &hier, &mut made);
         if let Some(w) = warm {
             let _ = rustix::process::waitpid(rustix::process::Pid::from_raw(w.pid), rustix::process::WaitOptions::empty());
         }
         match launched {
             Ok(l) => Ok(l),
             Err(e) => {
-                if pid > 0 {
-                    let _ = rustix::process::kill_process(rustix::process::Pid::from_raw(pid).expect("pid > 0"), rustix::process::Signal::KILL);
-                    let _ = rustix::process::waitpid(rustix::process::Pid::from_raw(pid), rustix::process::WaitOptions::empty());
+                if let Some(pid) = rustix::process::Pid::from_raw(made.pid) {
+                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                    let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
                 }
-                if let Some(cg) = cgroup {
+                if let Some(cg) = made.cgroup {
                     let _ = cg.destroy();
                 }
                 let _ = sd.remove();
@@ -216,8 +222,7 @@ impl Runtime {
         opts: &CreateOptions,
         wait_for_start: bool,
         hier: &crate::cgroups::detect::Hierarchies,
-        cgroup_out: &mut Option<Cgroup>,
-        pid_out: &mut i32,
+        made: &mut Made,
     ) -> Result<Launched, Error> {
         let id = plan.id.as_str();
         sd.write_file("config.json", &plan.raw)?;
@@ -228,7 +233,7 @@ impl Runtime {
         let cgroups_path = linux.cgroups_path().as_ref().map(|p| p.to_string_lossy().into_owned());
         let cg: Option<&Cgroup> = match Cgroup::create_in(hier, cgroups_path.as_deref(), id) {
             Ok(cg) => {
-                let cg = cgroup_out.insert(cg);
+                let cg = made.cgroup.insert(cg);
                 let mut resources = linux.resources().clone().unwrap_or_default();
                 resources.set_devices(Some(crate::devices::cgroup_rules(spec)));
                 cg.apply(&resources).map_err(|source| Error::Cgroup { id: id.to_owned(), source })?;
@@ -305,7 +310,7 @@ impl Runtime {
             })
         })
         .map_err(|e| Error::io(id, "clone container init", e))?;
-        *pid_out = spawned.pid;
+        made.pid = spawned.pid;
         let pid = spawned.pid;
         if ns.new_user {
             namespaces::write_id_maps(

@@ -4,7 +4,7 @@
 pub mod init;
 pub mod sync;
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 
 use oci_spec::runtime::{LinuxNamespaceType, Process};
@@ -133,9 +133,4 @@ pub fn send(id: &str, chan: &Channel, m: &FromParent) -> Result<(), crate::Error
         }
         crate::Error::io(id, "write to container init", e)
     })
-}
-
-/// A borrowed view for callers that hold an `Option<OwnedFd>`.
-pub fn borrow(fd: &Option<OwnedFd>) -> Option<BorrowedFd<'_>> {
-    fd.as_ref().map(|f| f.as_fd())
 }
