@@ -1,0 +1,88 @@
+//! Starting a shim that outlives its caller: the caller runs `berth-shim __detach …`, which
+//! starts `berth-shim __monitor …` in a new session and exits at once (the double fork), so the
+//! monitor is nobody's child but init's. The monitor reports one line on the pipe that was its
+//! stdout, `ok PID` or `error MESSAGE`, then points its stdio at /dev/null.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::error::Error;
+use crate::ShimOptions;
+
+/// The hidden subcommand of the short-lived intermediate process.
+pub const DETACH_ARG: &str = "__detach";
+/// The hidden subcommand of the monitor itself.
+pub const MONITOR_ARG: &str = "__monitor";
+
+/// Starts a detached shim from the binary `shim_bin`; returns the container's pid once it runs.
+pub fn launch(shim_bin: &Path, opts: &ShimOptions) -> Result<i32, Error> {
+    let mut child = Command::new(shim_bin)
+        .arg(DETACH_ARG)
+        .args(opts.to_args())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(Error::io("run the shim", shim_bin))?;
+    let out = child.stdout.take().expect("stdout is piped");
+    let status = child.wait().map_err(Error::io("wait for the shim's intermediate process", shim_bin))?;
+    if !status.success() {
+        return Err(Error::Detached(format!("its intermediate process failed: {status}")));
+    }
+    let mut line = String::new();
+    BufReader::new(out).read_line(&mut line).map_err(Error::io("read the shim's report", shim_bin))?;
+    parse_report(line.trim_end())
+}
+
+fn parse_report(line: &str) -> Result<i32, Error> {
+    if let Some(pid) = line.strip_prefix("ok ").and_then(|p| p.parse().ok()) {
+        return Ok(pid);
+    }
+    match line.strip_prefix("error ") {
+        Some(msg) => Err(Error::Detached(msg.to_owned())),
+        None if line.is_empty() => Err(Error::Detached("it exited without a report".into())),
+        None => Err(Error::Detached(format!("unexpected report {line:?}"))),
+    }
+}
+
+/// The intermediate process: start the monitor with our stdout (the report pipe) and exit.
+pub fn intermediate(shim_bin: &Path, opts: &ShimOptions) -> std::io::Result<()> {
+    Command::new(shim_bin)
+        .arg(MONITOR_ARG)
+        .args(opts.to_args())
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(drop)
+}
+
+/// The monitor's half of the report: our stdout, moved off fd 1 before fd 1 becomes /dev/null.
+pub(crate) struct Report(Option<OwnedFd>);
+
+impl Report {
+    pub(crate) fn take_stdout() -> std::io::Result<Report> {
+        let fd = rustix::io::fcntl_dupfd_cloexec(std::io::stdout().as_fd(), 3)?;
+        Ok(Report(Some(fd)))
+    }
+
+    pub(crate) fn send(&mut self, line: &str) {
+        if let Some(fd) = self.0.take() {
+            let mut f = std::fs::File::from(fd);
+            let _ = writeln!(f, "{}", line.replace('\n', " "));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_parse() {
+        assert_eq!(parse_report("ok 42").expect("ok"), 42);
+        assert!(matches!(parse_report("error container x: no such bundle"), Err(Error::Detached(m)) if m == "container x: no such bundle"));
+        assert!(parse_report("").is_err());
+    }
+}

@@ -1,0 +1,102 @@
+//! berth-shim: the per-container monitor (the role of containerd-shim or conmon).
+//!
+//! One shim per container. [`detach::launch`] starts a detached shim process (`berth-shim
+//! start …`); that process ([`monitor::run`]) creates and starts the container through
+//! `berth-runtime` in-process, so it is the parent of the container's init and reaps it itself;
+//! it then re-executes into the small `berth-shim-serve` binary installed next to it (same pid,
+//! descriptors inherited: [`monitor::serve_inherited`]) so that only the loop's code is
+//! resident, and runs one synchronous, single-threaded poll loop over the
+//! container's stdout/stderr pipes (or its pty master), the init's pidfd and the control socket
+//! `<state-dir>/shim.sock`: output goes to the log ([`log::JsonLog`]) and to attached clients,
+//! never waiting for either; requests follow [`protocol`]. When the init ends it writes
+//! `<state-dir>/exit.json` ([`exit::ExitRecord`]), deletes the container (back in the full
+//! binary: `berth-shim __finish`) and exits.
+//!
+//! ```no_run
+//! // The daemon side: start a shim, then talk to it over its socket.
+//! let opts = berth_shim::ShimOptions {
+//!     id: berth_runtime::ContainerId::parse("web")?,
+//!     bundle: "/run/berth/bundles/web".into(),
+//!     state_dir: "/run/berth/shims/web".into(),
+//!     runtime_root: "/run/berth/runtime".into(),
+//!     log: berth_shim::LogDriver::None,
+//!     tty: false,
+//!     open_stdin: false,
+//! };
+//! let pid = berth_shim::detach::launch("/usr/libexec/berth/berth-shim".as_ref(), &opts)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![forbid(unsafe_code)]
+
+pub mod detach;
+pub mod error;
+pub mod exit;
+pub mod log;
+pub mod monitor;
+pub mod protocol;
+mod stdio;
+
+use std::path::PathBuf;
+
+pub use error::Error;
+
+/// Where the container's output is logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogDriver {
+    /// Docker's json-file format, appended to this file.
+    JsonFile(PathBuf),
+    None,
+}
+
+/// Everything one shim needs, resolved from its command line.
+#[derive(Debug, Clone)]
+pub struct ShimOptions {
+    pub id: berth_runtime::ContainerId,
+    pub bundle: PathBuf,
+    /// The shim's own directory: `shim.sock`, `shim.pid`, `exit.json`.
+    pub state_dir: PathBuf,
+    /// berth-runtime's state root.
+    pub runtime_root: PathBuf,
+    pub log: LogDriver,
+    pub tty: bool,
+    pub open_stdin: bool,
+}
+
+impl ShimOptions {
+    /// The control socket.
+    pub fn socket_path(&self) -> PathBuf {
+        self.state_dir.join("shim.sock")
+    }
+
+    /// The exit record, present once the container has ended.
+    pub fn exit_path(&self) -> PathBuf {
+        self.state_dir.join("exit.json")
+    }
+
+    /// The shim's own pid, written once the container runs.
+    pub fn pid_path(&self) -> PathBuf {
+        self.state_dir.join("shim.pid")
+    }
+
+    /// Command-line arguments that reproduce these options (after the subcommand).
+    pub fn to_args(&self) -> Vec<std::ffi::OsString> {
+        let mut a: Vec<std::ffi::OsString> = vec![
+            "--id".into(), self.id.as_str().into(),
+            "--bundle".into(), self.bundle.clone().into(),
+            "--state-dir".into(), self.state_dir.clone().into(),
+            "--runtime-root".into(), self.runtime_root.clone().into(),
+        ];
+        match &self.log {
+            LogDriver::JsonFile(p) => a.extend(["--log-driver".into(), "json-file".into(), "--log-path".into(), p.clone().into()]),
+            LogDriver::None => a.extend(["--log-driver".into(), "none".into()]),
+        }
+        if self.tty {
+            a.push("--tty".into());
+        }
+        if self.open_stdin {
+            a.push("--open-stdin".into());
+        }
+        a
+    }
+}

@@ -1,0 +1,218 @@
+//! Handing a started container over across execve: the full `berth-shim` (which links the
+//! whole runtime to create the container) re-executes into the small `berth-shim-serve` for
+//! the loop, and that one back into `berth-shim __finish` to delete the container at the end.
+//! Descriptors are inherited by number; the rest travels as one JSON argument.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+
+use berth_runtime::cgroups::{Cgroup, SavedPaths};
+use berth_runtime::Runtime;
+use serde::{Deserialize, Serialize};
+
+use super::{oom_kill_count, Monitor, Output};
+use crate::exit::ExitRecord;
+use crate::log::{JsonLog, Stream};
+use crate::{LogDriver, ShimOptions};
+
+/// The hidden subcommand that continues a started monitor in a fresh image of the binary.
+pub const SERVE_ARG: &str = "__serve";
+
+/// What [`Monitor::exec_serve`] hands to the fresh image: inherited descriptor numbers and
+/// the little state the loop needs.
+#[derive(Serialize, Deserialize)]
+struct Handover {
+    pid: i32,
+    pidfd: i32,
+    /// (descriptor, stream number)
+    outputs: Vec<(i32, u8)>,
+    tty: Option<i32>,
+    stdin: Option<i32>,
+    log: Option<i32>,
+    listener: i32,
+    finish: FinishInfo,
+}
+
+/// [`ShimOptions`] across an exec.
+#[derive(Clone, Serialize, Deserialize)]
+pub(super) struct OptsWire {
+    id: String,
+    bundle: PathBuf,
+    state_dir: PathBuf,
+    runtime_root: PathBuf,
+    log_path: Option<PathBuf>,
+    tty: bool,
+    open_stdin: bool,
+}
+
+impl OptsWire {
+    pub(super) fn from_opts(o: &ShimOptions) -> OptsWire {
+        OptsWire {
+            id: o.id.to_string(),
+            bundle: o.bundle.clone(),
+            state_dir: o.state_dir.clone(),
+            runtime_root: o.runtime_root.clone(),
+            log_path: match &o.log {
+                LogDriver::JsonFile(p) => Some(p.clone()),
+                LogDriver::None => None,
+            },
+            tty: o.tty,
+            open_stdin: o.open_stdin,
+        }
+    }
+
+    fn to_opts(&self) -> Option<ShimOptions> {
+        Some(ShimOptions {
+            id: berth_runtime::ContainerId::parse(&self.id).ok()?,
+            bundle: self.bundle.clone(),
+            state_dir: self.state_dir.clone(),
+            runtime_root: self.runtime_root.clone(),
+            log: self.log_path.clone().map_or(LogDriver::None, LogDriver::JsonFile),
+            tty: self.tty,
+            open_stdin: self.open_stdin,
+        })
+    }
+}
+
+/// What the end of a container needs from its start: the full shim binary (the serving image
+/// does not link the runtime's delete), and the memory cgroup's oom_kill count at start.
+#[derive(Clone, Serialize, Deserialize)]
+pub(super) struct FinishInfo {
+    pub(super) opts: OptsWire,
+    pub(super) shim_bin: PathBuf,
+    pub(super) cgroup: Option<SavedPaths>,
+    pub(super) oom_kills: u64,
+}
+
+/// What `__finish` receives from the serving image.
+#[derive(Serialize, Deserialize)]
+struct Finish {
+    info: FinishInfo,
+    /// None when the init's status could not be read.
+    exit: Option<ExitRecord>,
+}
+
+/// The entry point of `berth-shim-serve __serve HANDOVER`: take over the started container from
+/// the image that created it and serve it until it ends.
+pub fn serve_inherited(handover: &str) -> i32 {
+    match Monitor::inherit(handover) {
+        Ok(m) => {
+            let opts = m.opts.clone();
+            let (info, exit) = m.serve();
+            let finish = Finish { info, exit };
+            // Continue in the full binary, which deletes the container.
+            let err = std::process::Command::new(&finish.info.shim_bin)
+                .arg(FINISH_ARG)
+                .arg(serde_json::to_string(&finish).expect("finish serializes"))
+                .exec();
+            drop(err);
+            // Without it, record the exit at least; the daemon removes the rest.
+            if let Some(e) = &finish.exit {
+                let _ = e.write(&opts.exit_path());
+            }
+            let _ = std::fs::remove_file(opts.socket_path());
+            0
+        }
+        Err(_) => 1,
+    }
+}
+
+/// The hidden subcommand of the full binary that ends a container served by the small one.
+pub const FINISH_ARG: &str = "__finish";
+
+/// The entry point of `berth-shim __finish FINISH`: record the exit, delete the container.
+pub fn finish_inherited(wire: &str) -> i32 {
+    let Ok(f) = serde_json::from_str::<Finish>(wire) else { return 1 };
+    let Some(opts) = f.info.opts.to_opts() else { return 1 };
+    finish(&opts, &f.info, f.exit);
+    0
+}
+
+/// Records the exit (with the oom verdict) and deletes the container and the control socket.
+pub(super) fn finish(opts: &ShimOptions, info: &FinishInfo, exit: Option<ExitRecord>) {
+    let cgroup = info.cgroup.as_ref().and_then(|p| Cgroup::open(p).ok());
+    if let Some(mut e) = exit {
+        e.oom_killed = cgroup.as_ref().map(oom_kill_count).unwrap_or(0) > info.oom_kills;
+        let _ = e.write(&opts.exit_path());
+    }
+    let _ = Runtime::new(&opts.runtime_root).delete(&opts.id, true);
+    let _ = std::fs::remove_file(opts.socket_path());
+}
+
+/// The small binary that serves containers: next to the full one.
+fn serve_bin(shim_bin: &Path) -> PathBuf {
+    shim_bin.with_file_name("berth-shim-serve")
+}
+
+impl Monitor {
+    /// Re-executes this binary (`/proc/self/exe`, so an upgrade on disk does not matter) as
+    /// `__serve`, handing it every descriptor. The new image keeps our pid, so it is still the
+    /// init's parent; only the pages the loop touches are resident. Returns `self` when the
+    /// exec fails.
+    pub fn exec_serve(self) -> Result<std::convert::Infallible, Box<Monitor>> {
+        let wire = match self.handover() {
+            Ok(w) => w,
+            Err(_) => return Err(Box::new(self)),
+        };
+        let err = std::process::Command::new(serve_bin(&self.finish.shim_bin))
+            .arg(SERVE_ARG)
+            .arg(serde_json::to_string(&wire).expect("handover serializes"))
+            .exec();
+        drop(err);
+        Err(Box::new(self))
+    }
+
+    fn handover(&self) -> std::io::Result<Handover> {
+        Ok(Handover {
+            pid: self.pid,
+            pidfd: inheritable(&self.pidfd)?,
+            outputs: self.outputs.iter().map(|o| Ok((inheritable(&o.fd)?, o.stream as u8))).collect::<std::io::Result<_>>()?,
+            tty: self.tty.as_ref().map(inheritable).transpose()?,
+            stdin: self.stdin.as_ref().map(inheritable).transpose()?,
+            log: self.log.as_ref().map(|l| inheritable(l.get_ref())).transpose()?,
+            listener: inheritable(&self.listener)?,
+            finish: self.finish.clone(),
+        })
+    }
+
+    fn inherit(handover: &str) -> std::io::Result<Monitor> {
+        let h: Handover = serde_json::from_str(handover).map_err(std::io::Error::other)?;
+        let opts = &h.finish.opts.to_opts().ok_or_else(|| std::io::Error::other("bad container id"))?;
+        let outputs = h
+            .outputs
+            .iter()
+            .map(|&(fd, s)| Ok(Output { fd: take(fd)?, stream: if s == 2 { Stream::Stderr } else { Stream::Stdout } }))
+            .collect::<std::io::Result<_>>()?;
+        Ok(Monitor {
+            opts: opts.clone(),
+            pid: h.pid,
+            pidfd: take(h.pidfd)?,
+            outputs,
+            tty: h.tty.map(take).transpose()?,
+            stdin: h.stdin.map(take).transpose()?,
+            stdin_pending: Vec::new(),
+            log: h.log.map(take).transpose()?.map(|fd| JsonLog::new(std::fs::File::from(fd))),
+            listener: UnixListener::from(take(h.listener)?),
+            clients: Vec::new(),
+            finish: h.finish,
+            status: None,
+        })
+    }
+
+}
+
+/// Lets `fd` survive execve; returns its number.
+fn inheritable(fd: &impl AsFd) -> std::io::Result<i32> {
+    rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty())?;
+    Ok(fd.as_fd().as_raw_fd())
+}
+
+/// Takes an inherited descriptor and makes it close-on-exec again.
+fn take(n: i32) -> std::io::Result<OwnedFd> {
+    let fd = berth_runtime::sys::process::take_inherited_fd(n)?;
+    rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC)?;
+    Ok(fd)
+}
+

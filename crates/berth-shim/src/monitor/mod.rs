@@ -1,0 +1,555 @@
+//! The shim process itself: create and start the container, then one poll loop over its
+//! output, its pidfd and the control socket until it ends; then record the exit and delete it.
+//!
+//! Nothing here waits for a reader: output is read as soon as it arrives, logged, and copied
+//! to attached clients only as far as each one's bounded buffer allows (a slow or stuck client
+//! loses output; the container and the log never wait for it).
+
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use berth_runtime::cgroups::Cgroup;
+use berth_runtime::state::StateDir;
+use berth_runtime::{CreateOptions, Runtime};
+use rustix::event::{PollFd, PollFlags};
+use rustix::process::{Pid, PidfdFlags, Signal, WaitOptions, WaitStatus};
+
+mod handover;
+
+pub use handover::{finish_inherited, serve_inherited, FINISH_ARG, SERVE_ARG};
+use handover::{finish, FinishInfo, OptsWire};
+
+use crate::detach::Report;
+use crate::error::{chain, Error};
+use crate::exit::ExitRecord;
+use crate::log::{JsonLog, Stream};
+use crate::protocol::{frame_header, Request};
+use crate::{stdio, LogDriver, ShimOptions};
+
+/// Largest read from the container at once.
+const READ_BUF: usize = 32 * 1024;
+/// Output kept for one attached client that is not reading; beyond it, output is dropped.
+const CLIENT_OUT_MAX: usize = 256 * 1024;
+/// Longest control request line.
+const REQUEST_MAX: usize = 64 * 1024;
+/// Stdin bytes waiting for the container; beyond it, clients are not read.
+const STDIN_MAX: usize = 64 * 1024;
+/// How long output is still read after the init ended.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// The monitor's entry point, in the detached process (`berth-shim __monitor`): report to the
+/// launcher, serve the container until it ends, return the process exit code.
+pub fn run(opts: &ShimOptions) -> i32 {
+    let _ = rustix::process::setsid();
+    // Hold no directory busy (the caller's may be unmounted later); paths are absolute.
+    let _ = std::env::set_current_dir("/");
+    let mut report = match Report::take_stdout() {
+        Ok(r) => r,
+        Err(_) => return 1,
+    };
+    if let Err(e) = stdio::to_dev_null() {
+        report.send(&format!("error redirect stdio to /dev/null: {e}"));
+        return 1;
+    }
+    match Monitor::start(opts) {
+        Ok(m) => {
+            report.send(&format!("ok {}", m.pid));
+            drop(report);
+            // Only the loop's code should stay resident: continue in a fresh image of this
+            // binary. Should that fail, serve from this one.
+            let m = match m.exec_serve() {
+                Ok(never) => match never {},
+                Err(m) => m,
+            };
+            m.serve_and_finish();
+            0
+        }
+        Err(e) => {
+            report.send(&format!("error {}", chain(&e)));
+            1
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Control,
+    Attach { stdin: bool, stdout: bool, stderr: bool },
+}
+
+struct Client {
+    sock: UnixStream,
+    mode: Mode,
+    input: Vec<u8>,
+    out: Vec<u8>,
+    read_closed: bool,
+    dead: bool,
+}
+
+impl Client {
+    /// Queues `data` unless the client is too far behind; then writes what it can.
+    fn send(&mut self, parts: &[&[u8]]) {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if self.out.len() + len > CLIENT_OUT_MAX {
+            return;
+        }
+        for p in parts {
+            self.out.extend_from_slice(p);
+        }
+        self.flush();
+    }
+
+    fn flush(&mut self) {
+        while !self.out.is_empty() && !self.dead {
+            match self.sock.write(&self.out) {
+                Ok(n) => {
+                    self.out.drain(..n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(_) => self.dead = true,
+            }
+        }
+        if self.out.is_empty() && self.out.capacity() > 64 * 1024 {
+            // A burst is over: give its memory back.
+            self.out = Vec::new();
+        }
+        if self.read_closed && self.out.is_empty() && self.mode == Mode::Control {
+            self.dead = true;
+        }
+    }
+
+    fn wants(&self, stream: Stream) -> bool {
+        match self.mode {
+            Mode::Control => false,
+            Mode::Attach { stdout, stderr, .. } => match stream {
+                Stream::Stdout => stdout,
+                Stream::Stderr => stderr,
+            },
+        }
+    }
+}
+
+struct Output {
+    fd: OwnedFd,
+    stream: Stream,
+}
+
+#[derive(Clone, Copy)]
+enum Slot {
+    Listener,
+    Pid,
+    Output(usize),
+    Stdin,
+    Client(usize),
+}
+
+/// A running container and everything the shim holds for it.
+pub struct Monitor {
+    opts: ShimOptions,
+    pub pid: i32,
+    pidfd: OwnedFd,
+    outputs: Vec<Output>,
+    tty: Option<OwnedFd>,
+    stdin: Option<OwnedFd>,
+    stdin_pending: Vec<u8>,
+    log: Option<JsonLog>,
+    listener: UnixListener,
+    clients: Vec<Client>,
+    finish: FinishInfo,
+    status: Option<WaitStatus>,
+}
+
+impl Monitor {
+    /// Creates and starts the container, its stdio on pipes (or a pty), its control socket bound.
+    pub fn start(opts: &ShimOptions) -> Result<Monitor, Error> {
+        std::fs::create_dir_all(&opts.state_dir).map_err(Error::io("create the shim state dir", &opts.state_dir))?;
+        let sock_path = opts.socket_path();
+        let listener = stdio::bind_private(&sock_path).map_err(Error::io("bind the control socket", &sock_path))?;
+        listener.set_nonblocking(true).map_err(Error::sys("control socket"))?;
+        let started = Self::start_container(opts, listener);
+        if started.is_err() {
+            let _ = std::fs::remove_file(&sock_path);
+        }
+        started
+    }
+
+    fn start_container(opts: &ShimOptions, listener: UnixListener) -> Result<Monitor, Error> {
+        let log = match &opts.log {
+            LogDriver::JsonFile(p) => Some(JsonLog::open(p).map_err(Error::io("open the log file", p))?),
+            LogDriver::None => None,
+        };
+        let rt = Runtime::new(&opts.runtime_root);
+        let console_path = opts.state_dir.join("console.sock");
+        let (console, ends) = if opts.tty {
+            let _ = std::fs::remove_file(&console_path);
+            (Some(stdio::bind_private(&console_path).map_err(Error::io("bind the console socket", &console_path))?), None)
+        } else {
+            (None, Some(stdio::pipes(opts.open_stdin).map_err(Error::sys("make the container's stdio pipes"))?))
+        };
+        let create = CreateOptions {
+            bundle: opts.bundle.clone(),
+            console_socket: console.as_ref().map(|_| console_path.clone()),
+            ..Default::default()
+        };
+        // The init inherits our fds 0/1/2: put the child ends there for the duration of create.
+        let (shim_ends, child_ends) = match ends {
+            Some((s, c)) => (Some(s), Some(c)),
+            None => (None, None),
+        };
+        if let Some(c) = &child_ends {
+            c.install().map_err(Error::sys("put the container's stdio on fds 0-2"))?;
+        }
+        let created = rt.create(&opts.id, &create);
+        stdio::to_dev_null().map_err(Error::sys("redirect stdio to /dev/null"))?;
+        drop(child_ends);
+        let pid = created.map_err(|source| Error::Runtime { id: opts.id.to_string(), source: Box::new(source) })?;
+        let started = Self::after_create(opts, &rt, pid, console.as_ref(), shim_ends, log, listener);
+        if console.is_some() {
+            let _ = std::fs::remove_file(&console_path);
+        }
+        if started.is_err() {
+            let _ = rt.delete(&opts.id, true);
+            if let Some(p) = Pid::from_raw(pid) {
+                let _ = rustix::process::waitpid(Some(p), WaitOptions::empty());
+            }
+        }
+        started
+    }
+
+    fn after_create(
+        opts: &ShimOptions,
+        rt: &Runtime,
+        pid: i32,
+        console: Option<&UnixListener>,
+        ends: Option<stdio::ShimEnds>,
+        log: Option<JsonLog>,
+        listener: UnixListener,
+    ) -> Result<Monitor, Error> {
+        let p = Pid::from_raw(pid).ok_or(Error::Sys { what: "container pid", source: std::io::ErrorKind::InvalidData.into() })?;
+        let pidfd = rustix::process::pidfd_open(p, PidfdFlags::empty()).map_err(|e| Error::Sys { what: "open the init's pidfd", source: e.into() })?;
+        let (outputs, tty, stdin) = match (console, ends) {
+            (Some(l), _) => {
+                let master = stdio::receive_console(l)?;
+                let stdin = if opts.open_stdin {
+                    Some(rustix::io::fcntl_dupfd_cloexec(&master, 3).map_err(|e| Error::Sys { what: "dup the pty master", source: e.into() })?)
+                } else {
+                    None
+                };
+                let out = rustix::io::fcntl_dupfd_cloexec(&master, 3).map_err(|e| Error::Sys { what: "dup the pty master", source: e.into() })?;
+                (vec![Output { fd: out, stream: Stream::Stdout }], Some(master), stdin)
+            }
+            (None, Some(e)) => {
+                (vec![Output { fd: e.stdout, stream: Stream::Stdout }, Output { fd: e.stderr, stream: Stream::Stderr }], None, e.stdin)
+            }
+            (None, None) => unreachable!("either a console or pipes"),
+        };
+        rt.start(&opts.id).map_err(|source| Error::Runtime { id: opts.id.to_string(), source: Box::new(source) })?;
+        let cgroup = StateDir::new(&opts.runtime_root, &opts.id).load().ok().and_then(|s| s.cgroup).and_then(|p| Cgroup::open(&p).ok());
+        let oom_kills = cgroup.as_ref().map(oom_kill_count).unwrap_or(0);
+        let pid_path = opts.pid_path();
+        crate::exit::write_durable(&pid_path, std::process::id().to_string().as_bytes()).map_err(Error::io("write the shim pid file", &pid_path))?;
+        let shim_bin = std::fs::read_link("/proc/self/exe").map_err(Error::io("find own executable", Path::new("/proc/self/exe")))?;
+        Ok(Monitor {
+            opts: opts.clone(),
+            pid,
+            pidfd,
+            outputs,
+            tty,
+            stdin,
+            stdin_pending: Vec::new(),
+            log,
+            listener,
+            clients: Vec::new(),
+            finish: FinishInfo { opts: OptsWire::from_opts(opts), shim_bin, cgroup: cgroup.map(|c| c.paths()), oom_kills },
+            status: None,
+        })
+    }
+
+    /// Serves the container until it has ended and its output is drained; returns what
+    /// [`finish`] needs.
+    fn serve(mut self) -> (FinishInfo, Option<ExitRecord>) {
+        let mut buf = vec![0u8; READ_BUF];
+        let mut drain_until: Option<Instant> = None;
+        loop {
+            if let Some(d) = drain_until {
+                if self.outputs.is_empty() || Instant::now() >= d {
+                    break;
+                }
+            }
+            let mut slots = Vec::new();
+            let mut fds = Vec::new();
+            slots.push(Slot::Listener);
+            fds.push(PollFd::new(&self.listener, PollFlags::IN));
+            if self.status.is_none() {
+                slots.push(Slot::Pid);
+                fds.push(PollFd::new(&self.pidfd, PollFlags::IN));
+            }
+            for (i, o) in self.outputs.iter().enumerate() {
+                slots.push(Slot::Output(i));
+                fds.push(PollFd::new(&o.fd, PollFlags::IN));
+            }
+            if let (Some(s), false) = (&self.stdin, self.stdin_pending.is_empty()) {
+                slots.push(Slot::Stdin);
+                fds.push(PollFd::new(s, PollFlags::OUT));
+            }
+            let stdin_room = self.stdin_pending.len() < STDIN_MAX;
+            for (i, c) in self.clients.iter().enumerate() {
+                let mut flags = PollFlags::empty();
+                let reads_stdin = matches!(c.mode, Mode::Attach { stdin: true, .. });
+                if !c.read_closed && (!reads_stdin || stdin_room) {
+                    flags |= PollFlags::IN;
+                }
+                if !c.out.is_empty() {
+                    flags |= PollFlags::OUT;
+                }
+                slots.push(Slot::Client(i));
+                fds.push(PollFd::new(&c.sock, flags));
+            }
+            let timeout = drain_until.map(|d| {
+                let left = d.saturating_duration_since(Instant::now());
+                rustix::time::Timespec { tv_sec: left.as_secs() as i64, tv_nsec: i64::from(left.subsec_nanos()) }
+            });
+            match rustix::event::poll(&mut fds, timeout.as_ref()) {
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+            let ready: Vec<PollFlags> = fds.iter().map(|f| f.revents()).collect();
+            drop(fds);
+            let mut closed_outputs = Vec::new();
+            for (slot, r) in slots.into_iter().zip(ready) {
+                if r.is_empty() {
+                    continue;
+                }
+                match slot {
+                    Slot::Listener => self.accept(),
+                    Slot::Pid => {
+                        self.reap();
+                        if self.status.is_some() {
+                            drain_until = Some(Instant::now() + DRAIN);
+                        }
+                    }
+                    Slot::Output(i) => {
+                        if !self.read_output(i, &mut buf) {
+                            closed_outputs.push(i);
+                        }
+                    }
+                    Slot::Stdin => self.flush_stdin(),
+                    Slot::Client(i) => self.client_ready(i, r, &mut buf),
+                }
+            }
+            for i in closed_outputs.into_iter().rev() {
+                let o = self.outputs.remove(i);
+                if let Some(log) = &mut self.log {
+                    log.close(o.stream);
+                }
+            }
+            self.clients.retain(|c| !c.dead);
+        }
+        self.end()
+    }
+
+    /// Serves the container in this image, then ends it: the path when the small serving
+    /// binary cannot be executed.
+    pub fn serve_and_finish(self) {
+        let opts = self.opts.clone();
+        let (info, exit) = self.serve();
+        finish(&opts, &info, exit);
+    }
+
+    fn accept(&mut self) {
+        loop {
+            match self.listener.accept() {
+                Ok((sock, _)) => {
+                    if sock.set_nonblocking(true).is_ok() {
+                        self.clients.push(Client { sock, mode: Mode::Control, input: Vec::new(), out: Vec::new(), read_closed: false, dead: false });
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
+        }
+    }
+
+    fn reap(&mut self) {
+        let Some(p) = Pid::from_raw(self.pid) else { return };
+        if let Ok(Some((_, st))) = rustix::process::waitpid(Some(p), WaitOptions::NOHANG) {
+            if st.exited() || st.signaled() {
+                self.status = Some(st);
+            }
+        }
+    }
+
+    /// One read from an output; false when it has ended.
+    fn read_output(&mut self, i: usize, buf: &mut [u8]) -> bool {
+        let stream = self.outputs[i].stream;
+        match rustix::io::read(&self.outputs[i].fd, &mut *buf) {
+            Ok(0) => false,
+            Ok(n) => {
+                self.on_output(stream, &buf[..n]);
+                true
+            }
+            Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => true,
+            // EIO: every slave of the pty is closed.
+            Err(_) => false,
+        }
+    }
+
+    fn on_output(&mut self, stream: Stream, data: &[u8]) {
+        if let Some(log) = &mut self.log {
+            log.write(stream, data);
+        }
+        let header = frame_header(stream as u8, data.len());
+        let tty = self.tty.is_some();
+        for c in self.clients.iter_mut().filter(|c| c.wants(stream)) {
+            if tty {
+                c.send(&[data]);
+            } else {
+                c.send(&[&header, data]);
+            }
+        }
+    }
+
+    fn flush_stdin(&mut self) {
+        let Some(fd) = &self.stdin else {
+            self.stdin_pending.clear();
+            return;
+        };
+        while !self.stdin_pending.is_empty() {
+            match rustix::io::write(fd, &self.stdin_pending) {
+                Ok(n) => {
+                    self.stdin_pending.drain(..n);
+                }
+                Err(rustix::io::Errno::INTR) => {}
+                Err(rustix::io::Errno::AGAIN) => return,
+                Err(_) => {
+                    // The container closed its stdin.
+                    self.stdin = None;
+                    self.stdin_pending.clear();
+                    return;
+                }
+            }
+        }
+    }
+
+    fn client_ready(&mut self, i: usize, r: PollFlags, buf: &mut [u8]) {
+        if r.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) && !self.clients[i].read_closed {
+            let c = &mut self.clients[i];
+            match c.sock.read(buf) {
+                Ok(0) => c.read_closed = true,
+                Ok(n) => self.client_input(i, &buf[..n]),
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted) => {}
+                Err(_) => c.dead = true,
+            }
+        } else if r.intersects(PollFlags::HUP | PollFlags::ERR) {
+            self.clients[i].dead = true;
+        }
+        self.clients[i].flush();
+    }
+
+    fn client_input(&mut self, i: usize, data: &[u8]) {
+        match self.clients[i].mode {
+            Mode::Attach { stdin: true, .. } => {
+                self.stdin_pending.extend_from_slice(data);
+                self.flush_stdin();
+            }
+            Mode::Attach { .. } => {}
+            Mode::Control => {
+                let mut input = std::mem::take(&mut self.clients[i].input);
+                input.extend_from_slice(data);
+                while self.clients[i].mode == Mode::Control {
+                    let Some(end) = input.iter().position(|&b| b == b'\n') else { break };
+                    let line: Vec<u8> = input.drain(..=end).collect();
+                    let reply = self.handle(i, &line);
+                    let mut bytes = serde_json::to_vec(&reply).expect("reply serializes");
+                    bytes.push(b'\n');
+                    self.clients[i].send(&[&bytes]);
+                }
+                if self.clients[i].mode == Mode::Control {
+                    if input.len() > REQUEST_MAX {
+                        self.clients[i].dead = true;
+                    }
+                    self.clients[i].input = input;
+                } else if !input.is_empty() {
+                    // Bytes that followed the attach request are already the client's stdin.
+                    self.client_input(i, &input);
+                }
+            }
+        }
+    }
+
+    fn handle(&mut self, i: usize, line: &[u8]) -> serde_json::Value {
+        use serde_json::json;
+        let req = match serde_json::from_slice::<Request>(line) {
+            Ok(r) => r,
+            Err(e) => return json!({"ok": false, "error": format!("bad request: {e}")}),
+        };
+        let fail = |msg: String| json!({"ok": false, "error": msg});
+        match req {
+            Request::State => json!({
+                "ok": true,
+                "id": self.opts.id.as_str(),
+                "pid": self.pid,
+                "shim_pid": std::process::id(),
+                "status": if self.status.is_some() { "stopped" } else { "running" },
+            }),
+            Request::Kill { signal } => {
+                let Some(sig) = Signal::from_named_raw(signal) else { return fail(format!("unknown signal {signal}")) };
+                if self.status.is_some() {
+                    return fail("container is not running".into());
+                }
+                match rustix::process::pidfd_send_signal(&self.pidfd, sig) {
+                    Ok(()) => json!({"ok": true}),
+                    Err(e) => fail(format!("send signal {signal}: {e}")),
+                }
+            }
+            Request::Resize { height, width } => {
+                let Some(master) = &self.tty else { return fail("the container has no tty".into()) };
+                let ws = rustix::termios::Winsize { ws_row: height, ws_col: width, ws_xpixel: 0, ws_ypixel: 0 };
+                match rustix::termios::tcsetwinsize(master.as_fd(), ws) {
+                    Ok(()) => json!({"ok": true}),
+                    Err(e) => fail(format!("resize the tty: {e}")),
+                }
+            }
+            Request::Attach { stdin, stdout, stderr } => {
+                if stdin && self.stdin.is_none() {
+                    return fail("the container's stdin is not open (start the shim with --open-stdin)".into());
+                }
+                self.clients[i].mode = Mode::Attach { stdin, stdout, stderr };
+                json!({"ok": true})
+            }
+            Request::CloseStdin => {
+                self.flush_stdin();
+                self.stdin = None;
+                self.stdin_pending.clear();
+                json!({"ok": true})
+            }
+        }
+    }
+
+    fn end(mut self) -> (FinishInfo, Option<ExitRecord>) {
+        for o in std::mem::take(&mut self.outputs) {
+            if let Some(log) = &mut self.log {
+                log.close(o.stream);
+            }
+        }
+        if self.status.is_none() {
+            // The drain ended without the pidfd: wait for the init itself.
+            if let Some(p) = Pid::from_raw(self.pid) {
+                self.status = rustix::process::waitpid(Some(p), WaitOptions::empty()).ok().flatten().map(|(_, s)| s);
+            }
+        }
+        for c in &mut self.clients {
+            c.flush();
+        }
+        let exit = self.status.map(|st| ExitRecord::from_status(st, false));
+        (self.finish, exit)
+    }
+}
+
+fn oom_kill_count(cg: &Cgroup) -> u64 {
+    cg.stats().ok().and_then(|s| s.memory).and_then(|m| m.events.get("oom_kill").copied()).unwrap_or(0)
+}
