@@ -22,28 +22,11 @@ fn scratch_dir(what: &str) -> PathBuf {
 /// A config.json for `ARGS` in a busybox container with Docker's namespaces and mounts
 /// (without a seccomp profile: the runtime's own tests cover that).
 pub fn config(args: &[&str], terminal: bool) -> Value {
-    json!({
-        "ociVersion": "1.2.0",
-        "root": {"path": "rootfs", "readonly": false},
-        "hostname": "shim",
-        "process": {
-            "terminal": terminal,
-            "user": {"uid": 0, "gid": 0},
-            "args": args,
-            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
-            "cwd": "/",
-            "noNewPrivileges": true
-        },
-        "mounts": [
-            {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
-            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-            {"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
-            {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}
-        ],
-        "linux": {
-            "namespaces": [{"type": "mount"}, {"type": "network"}, {"type": "uts"}, {"type": "pid"}, {"type": "ipc"}]
-        }
-    })
+    let mut cfg = berth_testutil::docker_base_config(args, "shim");
+    cfg["process"]["terminal"] = json!(terminal);
+    cfg["process"]["env"] = json!(["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"]);
+    cfg["process"]["noNewPrivileges"] = json!(true);
+    cfg
 }
 
 /// One container under one shim, in its own directory. Drop cleans up and checks.
