@@ -22,6 +22,8 @@
 //!     log: berth_shim::LogDriver::None,
 //!     tty: false,
 //!     open_stdin: false,
+//!     hold: false,
+//!     exec_process: None,
 //! };
 //! let pid = berth_shim::detach::launch("/usr/libexec/berth/berth-shim".as_ref(), &opts)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -61,6 +63,12 @@ pub struct ShimOptions {
     pub log: LogDriver,
     pub tty: bool,
     pub open_stdin: bool,
+    /// Create the container (or prepare the exec) and wait for a `start` request, so that
+    /// clients can attach before the first byte of output.
+    pub hold: bool,
+    /// Run this process (an OCI `process` object in a JSON file) in the running container
+    /// `id` instead of creating a container; the state dir is the exec's own.
+    pub exec_process: Option<PathBuf>,
 }
 
 impl ShimOptions {
@@ -96,6 +104,12 @@ impl ShimOptions {
         }
         if self.open_stdin {
             a.push("--open-stdin".into());
+        }
+        if self.hold {
+            a.push("--hold".into());
+        }
+        if let Some(p) = &self.exec_process {
+            a.extend(["--exec-process".into(), p.clone().into()]);
         }
         a
     }

@@ -47,6 +47,12 @@ struct StartArgs {
     tty: bool,
     #[arg(long)]
     open_stdin: bool,
+    /// Create the container, then wait for a `start` request on the control socket.
+    #[arg(long)]
+    hold: bool,
+    /// Run this OCI process (JSON) in the running container instead of creating one.
+    #[arg(long)]
+    exec_process: Option<PathBuf>,
 }
 
 impl StartArgs {
@@ -71,6 +77,8 @@ impl StartArgs {
             log,
             tty: self.tty,
             open_stdin: self.open_stdin,
+            hold: self.hold,
+            exec_process: self.exec_process.map(abs).transpose()?,
         })
     }
 }

@@ -9,6 +9,7 @@
 //! → {"op":"kill","signal":15}       ← {"ok":true}
 //! → {"op":"resize","height":40,"width":120}   ← {"ok":true}           (tty only)
 //! → {"op":"close_stdin"}            ← {"ok":true}
+//! → {"op":"start"}                  ← {"ok":true,"pid":4242}   (a shim started with --hold)
 //! → {"op":"attach","stdin":true,"stdout":true,"stderr":true}   ← {"ok":true}, then the streams
 //! ← {"ok":false,"error":"..."}      on any failure
 //! ```
@@ -31,6 +32,8 @@ pub enum Request {
     },
     /// Closes the shim's write end of the container's stdin (the container reads EOF).
     CloseStdin,
+    /// Starts the held container (or runs the held exec process).
+    Start,
 }
 
 /// The 8-byte header of one multiplexed frame.

@@ -12,7 +12,9 @@ use berth_runtime::cgroups::{Cgroup, SavedPaths};
 use berth_runtime::Runtime;
 use serde::{Deserialize, Serialize};
 
-use super::{oom_kill_count, Monitor, Output};
+use std::os::unix::net::UnixStream;
+
+use super::{oom_kill_count, Client, Mode, Monitor, Output};
 use crate::exit::ExitRecord;
 use crate::log::{JsonLog, Stream};
 use crate::{LogDriver, ShimOptions};
@@ -32,6 +34,8 @@ struct Handover {
     stdin: Option<i32>,
     log: Option<i32>,
     listener: i32,
+    /// Clients connected before a held start: (descriptor, attach mode, unsent output).
+    clients: Vec<(i32, Option<[bool; 3]>, Vec<u8>)>,
     finish: FinishInfo,
 }
 
@@ -45,6 +49,7 @@ pub(super) struct OptsWire {
     log_path: Option<PathBuf>,
     tty: bool,
     open_stdin: bool,
+    exec_process: Option<PathBuf>,
 }
 
 impl OptsWire {
@@ -60,6 +65,7 @@ impl OptsWire {
             },
             tty: o.tty,
             open_stdin: o.open_stdin,
+            exec_process: o.exec_process.clone(),
         }
     }
 
@@ -72,6 +78,8 @@ impl OptsWire {
             log: self.log_path.clone().map_or(LogDriver::None, LogDriver::JsonFile),
             tty: self.tty,
             open_stdin: self.open_stdin,
+            hold: false,
+            exec_process: self.exec_process.clone(),
         })
     }
 }
@@ -131,14 +139,24 @@ pub fn finish_inherited(wire: &str) -> i32 {
 }
 
 /// Records the exit (with the oom verdict) and deletes the container and the control socket.
+/// An exec shim leaves the container alone.
 pub(super) fn finish(opts: &ShimOptions, info: &FinishInfo, exit: Option<ExitRecord>) {
     let cgroup = info.cgroup.as_ref().and_then(|p| Cgroup::open(p).ok());
     if let Some(mut e) = exit {
-        e.oom_killed = cgroup.as_ref().map(oom_kill_count).unwrap_or(0) > info.oom_kills;
+        e.oom_killed = e.oom_killed || cgroup.as_ref().map(oom_kill_count).unwrap_or(0) > info.oom_kills;
         let _ = e.write(&opts.exit_path());
     }
-    let _ = Runtime::new(&opts.runtime_root).delete(&opts.id, true);
+    if opts.exec_process.is_none() {
+        let _ = Runtime::new(&opts.runtime_root).delete(&opts.id, true);
+    }
     let _ = std::fs::remove_file(opts.socket_path());
+}
+
+impl FinishInfo {
+    pub(super) fn new(opts: &ShimOptions, cgroup: Option<SavedPaths>, oom_kills: u64) -> Result<FinishInfo, crate::Error> {
+        let shim_bin = std::fs::read_link("/proc/self/exe").map_err(crate::Error::io("find own executable", Path::new("/proc/self/exe")))?;
+        Ok(FinishInfo { opts: OptsWire::from_opts(opts), shim_bin, cgroup, oom_kills })
+    }
 }
 
 /// The small binary that serves containers: next to the full one.
@@ -167,12 +185,23 @@ impl Monitor {
     fn handover(&self) -> std::io::Result<Handover> {
         Ok(Handover {
             pid: self.pid,
-            pidfd: inheritable(&self.pidfd)?,
+            pidfd: inheritable(self.pidfd.as_ref().ok_or_else(|| std::io::Error::other("nothing started"))?)?,
             outputs: self.outputs.iter().map(|o| Ok((inheritable(&o.fd)?, o.stream as u8))).collect::<std::io::Result<_>>()?,
             tty: self.tty.as_ref().map(inheritable).transpose()?,
             stdin: self.stdin.as_ref().map(inheritable).transpose()?,
             log: self.log.as_ref().map(|l| inheritable(l.get_ref())).transpose()?,
             listener: inheritable(&self.listener)?,
+            clients: self
+                .clients
+                .iter()
+                .map(|c| {
+                    let mode = match c.mode {
+                        Mode::Control => None,
+                        Mode::Attach { stdin, stdout, stderr } => Some([stdin, stdout, stderr]),
+                    };
+                    Ok((inheritable(&c.sock)?, mode, c.out.clone()))
+                })
+                .collect::<std::io::Result<_>>()?,
             finish: self.finish.clone(),
         })
     }
@@ -185,20 +214,24 @@ impl Monitor {
             .iter()
             .map(|&(fd, s)| Ok(Output { fd: take(fd)?, stream: if s == 2 { Stream::Stderr } else { Stream::Stdout } }))
             .collect::<std::io::Result<_>>()?;
-        Ok(Monitor {
-            opts: opts.clone(),
-            pid: h.pid,
-            pidfd: take(h.pidfd)?,
-            outputs,
-            tty: h.tty.map(take).transpose()?,
-            stdin: h.stdin.map(take).transpose()?,
-            stdin_pending: Vec::new(),
-            log: h.log.map(take).transpose()?.map(|fd| JsonLog::new(std::fs::File::from(fd))),
-            listener: UnixListener::from(take(h.listener)?),
-            clients: Vec::new(),
-            finish: h.finish,
-            status: None,
-        })
+        let clients = h
+            .clients
+            .into_iter()
+            .map(|(fd, mode, out)| {
+                let mode = match mode {
+                    None => Mode::Control,
+                    Some([stdin, stdout, stderr]) => Mode::Attach { stdin, stdout, stderr },
+                };
+                Ok(Client { sock: UnixStream::from(take(fd)?), mode, input: Vec::new(), out, read_closed: false, dead: false })
+            })
+            .collect::<std::io::Result<_>>()?;
+        let log = h.log.map(take).transpose()?.map(|fd| JsonLog::new(std::fs::File::from(fd)));
+        let mut m = Monitor::new(opts, h.pid, Some(take(h.pidfd)?), UnixListener::from(take(h.listener)?), log, h.finish);
+        m.outputs = outputs;
+        m.tty = h.tty.map(take).transpose()?;
+        m.stdin = h.stdin.map(take).transpose()?;
+        m.clients = clients;
+        Ok(m)
     }
 
 }

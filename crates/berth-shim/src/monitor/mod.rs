@@ -8,7 +8,6 @@
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use berth_runtime::cgroups::Cgroup;
@@ -20,7 +19,7 @@ use rustix::process::{Pid, PidfdFlags, Signal, WaitOptions, WaitStatus};
 mod handover;
 
 pub use handover::{finish_inherited, serve_inherited, FINISH_ARG, SERVE_ARG};
-use handover::{finish, FinishInfo, OptsWire};
+use handover::{finish, FinishInfo};
 
 use crate::detach::Report;
 use crate::error::{chain, Error};
@@ -55,9 +54,18 @@ pub fn run(opts: &ShimOptions) -> i32 {
         return 1;
     }
     match Monitor::start(opts) {
-        Ok(m) => {
+        Ok(mut m) => {
             report.send(&format!("ok {}", m.pid));
             drop(report);
+            if m.held.is_some() {
+                // Serve attach requests until `start` (this image can start; the small one
+                // cannot), then continue as usual.
+                m.pump(true);
+                if m.held.is_some() || m.cancelled {
+                    m.serve_and_finish();
+                    return 0;
+                }
+            }
             // Only the loop's code should stay resident: continue in a fresh image of this
             // binary. Should that fail, serve from this one.
             let m = match m.exec_serve() {
@@ -147,11 +155,20 @@ enum Slot {
     Client(usize),
 }
 
-/// A running container and everything the shim holds for it.
+/// What a shim started with `--hold` does on `start`.
+enum Held {
+    /// The container is created; `start` lets its init run.
+    Container,
+    /// Nothing runs yet; `start` executes the process in the container.
+    Exec { child_ends: Option<stdio::ChildEnds>, console: Option<UnixListener> },
+}
+
+/// A container (or exec process) and everything the shim holds for it.
 pub struct Monitor {
     opts: ShimOptions,
+    /// The process served; 0 while a held exec has not started.
     pub pid: i32,
-    pidfd: OwnedFd,
+    pidfd: Option<OwnedFd>,
     outputs: Vec<Output>,
     tty: Option<OwnedFd>,
     stdin: Option<OwnedFd>,
@@ -161,45 +178,83 @@ pub struct Monitor {
     clients: Vec<Client>,
     finish: FinishInfo,
     status: Option<WaitStatus>,
+    held: Option<Held>,
+    /// A held exec was killed before it started: nothing to serve.
+    cancelled: bool,
 }
 
 impl Monitor {
-    /// Creates and starts the container, its stdio on pipes (or a pty), its control socket bound.
+    /// Creates the container (or prepares the exec), its stdio on pipes (or a pty), its control
+    /// socket bound; starts it unless the options say hold.
     pub fn start(opts: &ShimOptions) -> Result<Monitor, Error> {
         std::fs::create_dir_all(&opts.state_dir).map_err(Error::io("create the shim state dir", &opts.state_dir))?;
         let sock_path = opts.socket_path();
         let listener = stdio::bind_private(&sock_path).map_err(Error::io("bind the control socket", &sock_path))?;
         listener.set_nonblocking(true).map_err(Error::sys("control socket"))?;
-        let started = Self::start_container(opts, listener);
+        let made = match &opts.exec_process {
+            Some(_) => Self::prepare_exec(opts, listener),
+            None => Self::create_container(opts, listener),
+        };
+        let started = made.and_then(|mut m| {
+            if !opts.hold {
+                m.start_held()?;
+            }
+            let pid_path = opts.pid_path();
+            crate::exit::write_durable(&pid_path, std::process::id().to_string().as_bytes()).map_err(Error::io("write the shim pid file", &pid_path))?;
+            Ok(m)
+        });
         if started.is_err() {
             let _ = std::fs::remove_file(&sock_path);
         }
         started
     }
 
-    fn start_container(opts: &ShimOptions, listener: UnixListener) -> Result<Monitor, Error> {
-        let log = match &opts.log {
-            LogDriver::JsonFile(p) => Some(JsonLog::open(p).map_err(Error::io("open the log file", p))?),
-            LogDriver::None => None,
-        };
-        let rt = Runtime::new(&opts.runtime_root);
-        let console_path = opts.state_dir.join("console.sock");
-        let (console, ends) = if opts.tty {
-            let _ = std::fs::remove_file(&console_path);
-            (Some(stdio::bind_private(&console_path).map_err(Error::io("bind the console socket", &console_path))?), None)
+    fn open_log(opts: &ShimOptions) -> Result<Option<JsonLog>, Error> {
+        match &opts.log {
+            LogDriver::JsonFile(p) => Ok(Some(JsonLog::open(p).map_err(Error::io("open the log file", p))?)),
+            LogDriver::None => Ok(None),
+        }
+    }
+
+    fn console_path(opts: &ShimOptions) -> std::path::PathBuf {
+        opts.state_dir.join("console.sock")
+    }
+
+    /// A console socket (tty) or stdio pipes for the process about to be made.
+    fn make_stdio(opts: &ShimOptions) -> Result<(Option<UnixListener>, Option<stdio::ShimEnds>, Option<stdio::ChildEnds>), Error> {
+        if opts.tty {
+            let path = Self::console_path(opts);
+            let _ = std::fs::remove_file(&path);
+            let l = stdio::bind_private(&path).map_err(Error::io("bind the console socket", &path))?;
+            Ok((Some(l), None, None))
         } else {
-            (None, Some(stdio::pipes(opts.open_stdin).map_err(Error::sys("make the container's stdio pipes"))?))
-        };
+            let (s, c) = stdio::pipes(opts.open_stdin).map_err(Error::sys("make the container's stdio pipes"))?;
+            Ok((None, Some(s), Some(c)))
+        }
+    }
+
+    fn prepare_exec(opts: &ShimOptions, listener: UnixListener) -> Result<Monitor, Error> {
+        let log = Self::open_log(opts)?;
+        let (console, shim_ends, child_ends) = Self::make_stdio(opts)?;
+        let mut m = Monitor::new(opts, 0, None, listener, log, FinishInfo::new(opts, None, 0)?);
+        if let Some(e) = shim_ends {
+            m.take_pipes(e);
+        }
+        m.held = Some(Held::Exec { child_ends, console });
+        Ok(m)
+    }
+
+    fn create_container(opts: &ShimOptions, listener: UnixListener) -> Result<Monitor, Error> {
+        let log = Self::open_log(opts)?;
+        let rt = Runtime::new(&opts.runtime_root);
+        let console_path = Self::console_path(opts);
+        let (console, shim_ends, child_ends) = Self::make_stdio(opts)?;
         let create = CreateOptions {
             bundle: opts.bundle.clone(),
             console_socket: console.as_ref().map(|_| console_path.clone()),
             ..Default::default()
         };
         // The init inherits our fds 0/1/2: put the child ends there for the duration of create.
-        let (shim_ends, child_ends) = match ends {
-            Some((s, c)) => (Some(s), Some(c)),
-            None => (None, None),
-        };
         if let Some(c) = &child_ends {
             c.install().map_err(Error::sys("put the container's stdio on fds 0-2"))?;
         }
@@ -207,74 +262,126 @@ impl Monitor {
         stdio::to_dev_null().map_err(Error::sys("redirect stdio to /dev/null"))?;
         drop(child_ends);
         let pid = created.map_err(|source| Error::Runtime { id: opts.id.to_string(), source: Box::new(source) })?;
-        let started = Self::after_create(opts, &rt, pid, console.as_ref(), shim_ends, log, listener);
+        let made = (|| {
+            let pidfd = open_pidfd(pid)?;
+            let cgroup = StateDir::new(&opts.runtime_root, &opts.id).load().ok().and_then(|s| s.cgroup).and_then(|p| Cgroup::open(&p).ok());
+            let oom_kills = cgroup.as_ref().map(oom_kill_count).unwrap_or(0);
+            let finish = FinishInfo::new(opts, cgroup.map(|c| c.paths()), oom_kills)?;
+            let mut m = Monitor::new(opts, pid, Some(pidfd), listener, log, finish);
+            match (console.as_ref(), shim_ends) {
+                (Some(l), _) => m.take_console(l)?,
+                (None, Some(e)) => m.take_pipes(e),
+                (None, None) => unreachable!("either a console or pipes"),
+            }
+            m.held = Some(Held::Container);
+            Ok(m)
+        })();
         if console.is_some() {
             let _ = std::fs::remove_file(&console_path);
         }
-        if started.is_err() {
+        if made.is_err() {
             let _ = rt.delete(&opts.id, true);
             if let Some(p) = Pid::from_raw(pid) {
                 let _ = rustix::process::waitpid(Some(p), WaitOptions::empty());
             }
         }
-        started
+        made
     }
 
-    fn after_create(
-        opts: &ShimOptions,
-        rt: &Runtime,
-        pid: i32,
-        console: Option<&UnixListener>,
-        ends: Option<stdio::ShimEnds>,
-        log: Option<JsonLog>,
-        listener: UnixListener,
-    ) -> Result<Monitor, Error> {
-        let p = Pid::from_raw(pid).ok_or(Error::Sys { what: "container pid", source: std::io::ErrorKind::InvalidData.into() })?;
-        let pidfd = rustix::process::pidfd_open(p, PidfdFlags::empty()).map_err(|e| Error::Sys { what: "open the init's pidfd", source: e.into() })?;
-        let (outputs, tty, stdin) = match (console, ends) {
-            (Some(l), _) => {
-                let master = stdio::receive_console(l)?;
-                let stdin = if opts.open_stdin {
-                    Some(rustix::io::fcntl_dupfd_cloexec(&master, 3).map_err(|e| Error::Sys { what: "dup the pty master", source: e.into() })?)
-                } else {
-                    None
-                };
-                let out = rustix::io::fcntl_dupfd_cloexec(&master, 3).map_err(|e| Error::Sys { what: "dup the pty master", source: e.into() })?;
-                (vec![Output { fd: out, stream: Stream::Stdout }], Some(master), stdin)
-            }
-            (None, Some(e)) => {
-                (vec![Output { fd: e.stdout, stream: Stream::Stdout }, Output { fd: e.stderr, stream: Stream::Stderr }], None, e.stdin)
-            }
-            (None, None) => unreachable!("either a console or pipes"),
-        };
-        rt.start(&opts.id).map_err(|source| Error::Runtime { id: opts.id.to_string(), source: Box::new(source) })?;
-        let cgroup = StateDir::new(&opts.runtime_root, &opts.id).load().ok().and_then(|s| s.cgroup).and_then(|p| Cgroup::open(&p).ok());
-        let oom_kills = cgroup.as_ref().map(oom_kill_count).unwrap_or(0);
-        let pid_path = opts.pid_path();
-        crate::exit::write_durable(&pid_path, std::process::id().to_string().as_bytes()).map_err(Error::io("write the shim pid file", &pid_path))?;
-        let shim_bin = std::fs::read_link("/proc/self/exe").map_err(Error::io("find own executable", Path::new("/proc/self/exe")))?;
-        Ok(Monitor {
+    fn new(opts: &ShimOptions, pid: i32, pidfd: Option<OwnedFd>, listener: UnixListener, log: Option<JsonLog>, finish: FinishInfo) -> Monitor {
+        Monitor {
             opts: opts.clone(),
             pid,
             pidfd,
-            outputs,
-            tty,
-            stdin,
+            outputs: Vec::new(),
+            tty: None,
+            stdin: None,
             stdin_pending: Vec::new(),
             log,
             listener,
             clients: Vec::new(),
-            finish: FinishInfo { opts: OptsWire::from_opts(opts), shim_bin, cgroup: cgroup.map(|c| c.paths()), oom_kills },
+            finish,
             status: None,
-        })
+            held: None,
+            cancelled: false,
+        }
+    }
+
+    fn take_pipes(&mut self, e: stdio::ShimEnds) {
+        self.outputs = vec![Output { fd: e.stdout, stream: Stream::Stdout }, Output { fd: e.stderr, stream: Stream::Stderr }];
+        self.stdin = e.stdin;
+    }
+
+    fn take_console(&mut self, l: &UnixListener) -> Result<(), Error> {
+        let master = stdio::receive_console(l)?;
+        let dup = |m: &OwnedFd| rustix::io::fcntl_dupfd_cloexec(m, 3).map_err(|e| Error::Sys { what: "dup the pty master", source: e.into() });
+        if self.opts.open_stdin {
+            self.stdin = Some(dup(&master)?);
+        }
+        self.outputs = vec![Output { fd: dup(&master)?, stream: Stream::Stdout }];
+        self.tty = Some(master);
+        Ok(())
+    }
+
+    /// Starts what is held: lets the created init run, or runs the exec process.
+    fn start_held(&mut self) -> Result<(), Error> {
+        let rt = Runtime::new(&self.opts.runtime_root);
+        let runtime_err = |source| Error::Runtime { id: self.opts.id.to_string(), source: Box::new(source) };
+        match self.held.take() {
+            None => Ok(()),
+            Some(Held::Container) => rt.start(&self.opts.id).map_err(runtime_err),
+            Some(Held::Exec { child_ends, console }) => {
+                let path = self.opts.exec_process.clone().expect("an exec shim has a process");
+                let text = std::fs::read(&path).map_err(Error::io("read the exec process", &path))?;
+                let process = serde_json::from_slice(&text).map_err(|e| Error::Io { what: "parse the exec process", path: path.clone(), source: e.into() })?;
+                let pid_file = self.opts.state_dir.join("exec.pid");
+                let console_path = Self::console_path(&self.opts);
+                let opts = berth_runtime::ExecOptions {
+                    process,
+                    console_socket: console.as_ref().map(|_| console_path.clone()),
+                    pid_file: Some(pid_file.clone()),
+                    detach: true,
+                    preserve_fds: 0,
+                };
+                if let Some(c) = &child_ends {
+                    c.install().map_err(Error::sys("put the process's stdio on fds 0-2"))?;
+                }
+                let ran = rt.exec(&self.opts.id, opts);
+                stdio::to_dev_null().map_err(Error::sys("redirect stdio to /dev/null"))?;
+                drop(child_ends);
+                let ran = ran.map_err(runtime_err).and_then(|_| {
+                    let text = std::fs::read_to_string(&pid_file).map_err(Error::io("read the exec pid file", &pid_file))?;
+                    text.trim().parse::<i32>().map_err(|_| Error::Sys { what: "exec pid file", source: std::io::ErrorKind::InvalidData.into() })
+                });
+                let pid = ran?;
+                self.pid = pid;
+                self.pidfd = Some(open_pidfd(pid)?);
+                if let Some(l) = &console {
+                    let got = self.take_console(l);
+                    let _ = std::fs::remove_file(&console_path);
+                    got?;
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Serves the container until it has ended and its output is drained; returns what
     /// [`finish`] needs.
     fn serve(mut self) -> (FinishInfo, Option<ExitRecord>) {
+        self.pump(false);
+        self.end()
+    }
+
+    /// The poll loop: until the process has ended and its output is drained, or, with
+    /// `until_started`, until a held start has happened.
+    fn pump(&mut self, until_started: bool) {
         let mut buf = vec![0u8; READ_BUF];
         let mut drain_until: Option<Instant> = None;
         loop {
+            if self.cancelled || (until_started && self.held.is_none()) {
+                return;
+            }
             if let Some(d) = drain_until {
                 if self.outputs.is_empty() || Instant::now() >= d {
                     break;
@@ -284,9 +391,9 @@ impl Monitor {
             let mut fds = Vec::new();
             slots.push(Slot::Listener);
             fds.push(PollFd::new(&self.listener, PollFlags::IN));
-            if self.status.is_none() {
+            if let (None, Some(pidfd)) = (&self.status, &self.pidfd) {
                 slots.push(Slot::Pid);
-                fds.push(PollFd::new(&self.pidfd, PollFlags::IN));
+                fds.push(PollFd::new(pidfd, PollFlags::IN));
             }
             for (i, o) in self.outputs.iter().enumerate() {
                 slots.push(Slot::Output(i));
@@ -349,7 +456,6 @@ impl Monitor {
             }
             self.clients.retain(|c| !c.dead);
         }
-        self.end()
     }
 
     /// Serves the container in this image, then ends it: the path when the small serving
@@ -498,10 +604,14 @@ impl Monitor {
             }),
             Request::Kill { signal } => {
                 let Some(sig) = Signal::from_named_raw(signal) else { return fail(format!("unknown signal {signal}")) };
-                if self.status.is_some() {
-                    return fail("container is not running".into());
+                if matches!(self.held, Some(Held::Exec { .. })) {
+                    self.cancelled = true;
+                    return json!({"ok": true});
                 }
-                match rustix::process::pidfd_send_signal(&self.pidfd, sig) {
+                let Some(pidfd) = self.pidfd.as_ref().filter(|_| self.status.is_none()) else {
+                    return fail("container is not running".into());
+                };
+                match rustix::process::pidfd_send_signal(pidfd, sig) {
                     Ok(()) => json!({"ok": true}),
                     Err(e) => fail(format!("send signal {signal}: {e}")),
                 }
@@ -520,6 +630,25 @@ impl Monitor {
                 }
                 self.clients[i].mode = Mode::Attach { stdin, stdout, stderr };
                 json!({"ok": true})
+            }
+            Request::Start => {
+                if self.held.is_none() {
+                    return fail("already started".into());
+                }
+                match self.start_held() {
+                    Ok(()) => json!({"ok": true, "pid": self.pid}),
+                    Err(e) => {
+                        // A held process that fails to start is not coming back: end it.
+                        if self.pid > 0 {
+                            if let Some(fd) = &self.pidfd {
+                                let _ = rustix::process::pidfd_send_signal(fd, Signal::KILL);
+                            }
+                        } else {
+                            self.cancelled = true;
+                        }
+                        fail(chain(&e))
+                    }
+                }
             }
             Request::CloseStdin => {
                 self.flush_stdin();
@@ -545,9 +674,19 @@ impl Monitor {
         for c in &mut self.clients {
             c.flush();
         }
+        if self.cancelled {
+            // A held exec that never ran: record that it did not.
+            let e = ExitRecord { exit_code: 126, signal: None, finished_at: berth_runtime::state::now_rfc3339(), oom_killed: false };
+            return (self.finish, Some(e));
+        }
         let exit = self.status.map(|st| ExitRecord::from_status(st, false));
         (self.finish, exit)
     }
+}
+
+fn open_pidfd(pid: i32) -> Result<OwnedFd, Error> {
+    let p = Pid::from_raw(pid).ok_or(Error::Sys { what: "process pid", source: std::io::ErrorKind::InvalidData.into() })?;
+    rustix::process::pidfd_open(p, PidfdFlags::empty()).map_err(|e| Error::Sys { what: "open the process's pidfd", source: e.into() })
 }
 
 fn oom_kill_count(cg: &Cgroup) -> u64 {

@@ -101,10 +101,7 @@ impl Shim {
     }
 
     pub fn connect(&self) -> Conn {
-        let sock = UnixStream::connect(self.socket()).expect("connect to the shim's socket");
-        sock.set_read_timeout(Some(Duration::from_secs(20))).expect("read timeout");
-        let reader = BufReader::new(sock.try_clone().expect("clone socket"));
-        Conn { sock, reader }
+        Conn::connect(&self.socket())
     }
 
     /// Waits until the shim has exited; returns exit.json.
@@ -201,6 +198,13 @@ pub struct Conn {
 }
 
 impl Conn {
+    pub fn connect(path: &Path) -> Conn {
+        let sock = UnixStream::connect(path).unwrap_or_else(|e| panic!("connect to {}: {e}", path.display()));
+        sock.set_read_timeout(Some(Duration::from_secs(20))).expect("read timeout");
+        let reader = BufReader::new(sock.try_clone().expect("clone socket"));
+        Conn { sock, reader }
+    }
+
     /// Sends one request; returns the reply.
     pub fn request(&mut self, req: &Value) -> Value {
         let mut line = serde_json::to_vec(req).expect("request serializes");

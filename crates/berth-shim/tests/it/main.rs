@@ -4,6 +4,7 @@
 mod attach;
 mod daemon;
 mod fixture;
+mod held;
 mod lifecycle;
 mod socket;
 mod tty;

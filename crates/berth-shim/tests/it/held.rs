@@ -1,0 +1,105 @@
+//! `--hold`: a shim that creates the container (or prepares an exec) and starts it only on a
+//! `start` request, so a client attached before it sees every byte; and exec shims, which run
+//! a process in a running container and leave the container alone when it ends.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::json;
+
+use crate::fixture::{alive, config, wait_until, Shim, SHIM};
+
+#[test]
+fn a_held_container_starts_on_request_and_attached_clients_miss_nothing() {
+    let mut s = Shim::new("hold");
+    let pid = s.start(&config(&["sh", "-c", "echo first; read line; echo got $line; exit 4"], false), &["--hold", "--open-stdin"]);
+    let st = s.connect().request(&json!({"op": "state"}));
+    assert_eq!(st["pid"], pid, "{st}");
+    let mut att = s.connect();
+    assert_eq!(att.request(&json!({"op": "attach", "stdin": true, "stdout": true, "stderr": true})), json!({"ok": true}));
+    // Nothing runs before start: the init still waits in the runtime.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(s.log_entries().is_empty(), "no output before start: {:?}", s.log_entries());
+    let r = s.connect().request(&json!({"op": "start"}));
+    assert_eq!(r, json!({"ok": true, "pid": pid}));
+    assert_eq!(att.frames_until(1, "first\n")[1], "first\n");
+    att.sock.write_all(b"ping\n").expect("write stdin");
+    assert_eq!(att.frames_until(1, "got ping\n")[1], "got ping\n");
+    assert_eq!(s.wait_exit()["exit_code"], 4);
+    let again = s.leftovers();
+    assert!(again.is_empty(), "{again:?}");
+}
+
+#[test]
+fn an_exec_shim_runs_a_process_and_leaves_the_container_running() {
+    let mut s = Shim::new("exec");
+    let init = s.start(&config(&["sleep", "1000"], false), &["--log-driver", "none"]);
+    let exec_dir = s.dir.join("exec1");
+    std::fs::create_dir_all(&exec_dir).expect("exec dir");
+    let process = json!({
+        "args": ["sh", "-c", "echo in exec; echo oops >&2; exit 7"],
+        "cwd": "/",
+        "env": ["PATH=/bin:/usr/bin"],
+        "user": {"uid": 0, "gid": 0},
+    });
+    let pfile = exec_dir.join("process.json");
+    std::fs::write(&pfile, process.to_string()).expect("write process.json");
+    let out = Command::new(SHIM)
+        .args(["start", "--id", &s.id, "--bundle"])
+        .arg(s.dir.join("bundle"))
+        .arg("--state-dir")
+        .arg(exec_dir.join("state"))
+        .arg("--runtime-root")
+        .arg(s.runtime_root())
+        .args(["--log-driver", "none", "--hold", "--exec-process"])
+        .arg(&pfile)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run berth-shim start --exec-process");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0", "a held exec has no pid yet");
+    let sock = exec_dir.join("state/shim.sock");
+    let mut att = crate::fixture::Conn::connect(&sock);
+    assert_eq!(att.request(&json!({"op": "attach", "stdout": true, "stderr": true})), json!({"ok": true}));
+    let r = crate::fixture::Conn::connect(&sock).request(&json!({"op": "start"}));
+    assert_eq!(r["ok"], true, "{r}");
+    assert!(r["pid"].as_i64().is_some_and(|p| p > 0 && p != i64::from(init)), "{r}");
+    let got = att.frames_until(2, "oops\n");
+    assert!(got[1].contains("in exec\n"), "{got:?}");
+    wait_until(20, "the exec shim to finish", || exec_dir.join("state/exit.json").exists() && !sock.exists());
+    let exit: serde_json::Value = serde_json::from_slice(&std::fs::read(exec_dir.join("state/exit.json")).expect("exit.json")).expect("JSON");
+    assert_eq!(exit["exit_code"], 7, "{exit}");
+    assert!(alive(init), "the container still runs");
+    assert_eq!(s.connect().request(&json!({"op": "kill", "signal": 9}))["ok"], true);
+    s.wait_exit();
+}
+
+#[test]
+fn a_held_exec_killed_before_start_records_that_it_never_ran() {
+    let mut s = Shim::new("execcancel");
+    s.start(&config(&["sleep", "1000"], false), &["--log-driver", "none"]);
+    let exec_dir = s.dir.join("exec2");
+    std::fs::create_dir_all(&exec_dir).expect("exec dir");
+    let pfile = exec_dir.join("process.json");
+    std::fs::write(&pfile, json!({"args": ["true"], "cwd": "/", "user": {"uid": 0, "gid": 0}}).to_string()).expect("write");
+    let status = Command::new(SHIM)
+        .args(["start", "--id", &s.id, "--bundle"])
+        .arg(s.dir.join("bundle"))
+        .arg("--state-dir")
+        .arg(exec_dir.join("state"))
+        .arg("--runtime-root")
+        .arg(s.runtime_root())
+        .args(["--log-driver", "none", "--hold", "--exec-process"])
+        .arg(&pfile)
+        .stdout(Stdio::null())
+        .status()
+        .expect("run berth-shim");
+    assert!(status.success());
+    let sock = exec_dir.join("state/shim.sock");
+    assert_eq!(crate::fixture::Conn::connect(&sock).request(&json!({"op": "kill", "signal": 9}))["ok"], true);
+    wait_until(20, "the exec shim to finish", || !sock.exists());
+    let exit: serde_json::Value = serde_json::from_slice(&std::fs::read(exec_dir.join("state/exit.json")).expect("exit.json")).expect("JSON");
+    assert_eq!(exit["exit_code"], 126, "{exit}");
+    assert_eq!(s.connect().request(&json!({"op": "kill", "signal": 9}))["ok"], true);
+    s.wait_exit();
+}
