@@ -170,6 +170,9 @@ pub struct ProgressMessage {
     /// `Pulling fs layer`, `Downloading`, `Pull complete`, `Digest: sha256:...`, ...
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Plain text for the client to print as is (`Loaded image: busybox:latest\n`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<String>,
     /// A pre-rendered bar (`[=====>    ] 1.2MB/3.4MB`), for old clients.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<String>,

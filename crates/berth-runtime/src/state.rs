@@ -165,10 +165,14 @@ pub fn pid_start_time(pid: i32) -> Option<u64> {
 /// RFC 3339 time of now, UTC, with nanoseconds (runc's `created` format).
 pub fn now_rfc3339() -> String {
     let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs() as i64;
+    rfc3339_from_unix(d.as_secs() as i64, d.subsec_nanos())
+}
+
+/// `secs` and `nanos` since the epoch as RFC 3339 with nanoseconds, UTC.
+pub fn rfc3339_from_unix(secs: i64, nanos: u32) -> String {
     let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
     let (y, m, dd) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{dd:02}T{:02}:{:02}:{:02}.{:09}Z", rem / 3600, rem % 3600 / 60, rem % 60, d.subsec_nanos())
+    format!("{y:04}-{m:02}-{dd:02}T{:02}:{:02}:{:02}.{:09}Z", rem / 3600, rem % 3600 / 60, rem % 60, nanos)
 }
 
 /// Days since 1970-01-01 to a (year, month, day) in the proleptic Gregorian calendar.

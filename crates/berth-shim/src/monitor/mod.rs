@@ -680,6 +680,11 @@ impl Monitor {
             return (self.finish, Some(e));
         }
         let exit = self.status.map(|st| ExitRecord::from_status(st, false));
+        // Recorded before the clients are let go, so one that asks at once finds it; the
+        // final record (with the OOM verdict) replaces it.
+        if let Some(e) = &exit {
+            let _ = e.write(&self.opts.exit_path());
+        }
         (self.finish, exit)
     }
 }

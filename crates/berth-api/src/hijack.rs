@@ -1,0 +1,145 @@
+//! Attach and exec start take over the HTTP connection: the response is `101 Switching
+//! Protocols` (`Upgrade: tcp`) and the connection then carries the container's streams one way
+//! and the client's stdin the other. Here both directions are bridged to the shim's socket;
+//! the client's stdin is watched for the detach keys (ctrl-p ctrl-q unless told otherwise).
+
+use http::{HeaderValue, Request, StatusCode};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
+
+use crate::body::{empty, Resp};
+
+/// Whether the client asked to take over the connection.
+pub fn wants_upgrade(req: &Request<Incoming>) -> bool {
+    req.headers().get(http::header::UPGRADE).is_some()
+}
+
+/// Docker's `detachKeys`: `ctrl-p,ctrl-q`, `a`, `ctrl-@`... as bytes. None when unparsable.
+pub fn parse_detach_keys(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    for k in s.split(',') {
+        let k = k.trim();
+        if let Some(c) = k.strip_prefix("ctrl-") {
+            let c = c.as_bytes();
+            if c.len() != 1 {
+                return None;
+            }
+            let b = match c[0] {
+                b'a'..=b'z' => c[0] - b'a' + 1,
+                b'@' => 0,
+                b'[' => 27,
+                b'\\' => 28,
+                b']' => 29,
+                b'^' => 30,
+                b'_' => 31,
+                _ => return None,
+            };
+            out.push(b);
+        } else if k.len() == 1 {
+            out.push(k.as_bytes()[0]);
+        } else {
+            return None;
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// What to do when the client's stdin ends.
+pub enum OnStdinEnd {
+    /// Nothing (the container's stdin stays open for other clients).
+    Keep,
+    /// Close the container's stdin (StdinOnce, or an exec's stdin).
+    Close(Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send>),
+}
+
+/// The 101 response; the connection, once upgraded, is bridged to `shim`.
+pub fn upgrade_response(on_upgrade: hyper::upgrade::OnUpgrade, multiplexed: bool, shim: UnixStream, stdin: bool, detach_keys: Vec<u8>, on_end: OnStdinEnd) -> Resp {
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(up) => bridge(TokioIo::new(up), shim, stdin, detach_keys, on_end).await,
+            Err(e) => tracing::debug!(error = %e, "upgrade failed"),
+        }
+    });
+    let mut r = empty(StatusCode::SWITCHING_PROTOCOLS);
+    let h = r.headers_mut();
+    h.insert(http::header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    h.insert(http::header::UPGRADE, HeaderValue::from_static("tcp"));
+    let ct = if multiplexed { "application/vnd.docker.multiplexed-stream" } else { "application/vnd.docker.raw-stream" };
+    h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    r
+}
+
+/// Copies the shim's output to the client and (when `stdin`) the client's input to the shim,
+/// until the output ends, the client goes, or it types the detach keys.
+pub async fn bridge<C>(client: C, shim: UnixStream, stdin: bool, detach_keys: Vec<u8>, on_end: OnStdinEnd)
+where
+    C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut cr, mut cw) = tokio::io::split(client);
+    let (mut sr, mut sw) = shim.into_split();
+    let output = async {
+        let _ = tokio::io::copy(&mut sr, &mut cw).await;
+        let _ = cw.shutdown().await;
+    };
+    let input = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut matched = 0usize;
+        loop {
+            let n = match cr.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            if !stdin {
+                continue;
+            }
+            // Detach keys: held back while they may be starting, dropped when complete.
+            let mut out = Vec::with_capacity(n);
+            for &b in &buf[..n] {
+                if b == detach_keys[matched] {
+                    matched += 1;
+                    if matched == detach_keys.len() {
+                        return true;
+                    }
+                } else {
+                    out.extend_from_slice(&detach_keys[..matched]);
+                    matched = 0;
+                    if b == detach_keys[0] {
+                        matched = 1;
+                    } else {
+                        out.push(b);
+                    }
+                }
+            }
+            if !out.is_empty() && sw.write_all(&out).await.is_err() {
+                break;
+            }
+        }
+        let _ = sw.shutdown().await;
+        if stdin {
+            if let OnStdinEnd::Close(f) = on_end {
+                f().await;
+            }
+        }
+        // Keep the output flowing after the input ended.
+        std::future::pending::<bool>().await
+    };
+    tokio::select! {
+        _ = output => {}
+        detached = input => { let _ = detached; }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detach_keys_parse() {
+        assert_eq!(parse_detach_keys("ctrl-p,ctrl-q"), Some(vec![16, 17]));
+        assert_eq!(parse_detach_keys("a,ctrl-@"), Some(vec![b'a', 0]));
+        assert_eq!(parse_detach_keys("ctrl-pp"), None);
+        assert_eq!(parse_detach_keys(""), None);
+    }
+}

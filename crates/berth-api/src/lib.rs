@@ -1,0 +1,145 @@
+//! berth-api: the Docker Engine API over HTTP/1.1 on Unix sockets (and mutual-TLS TCP, wired
+//! by berthd).
+//!
+//! [`serve`] accepts connections on a listener whose [`Principal`] is fixed (the admin socket,
+//! or later a container's scoped socket); each request is decoded here — version prefix,
+//! query, JSON body into `berth-api-types` — and handed to the engine with that principal
+//! ([`routes`], one file per resource). Errors become Docker's status codes and
+//! `{"message": ...}` bodies in one place ([`error`]). Attach and exec start take over the
+//! connection (`Upgrade: tcp`) and bridge it to the shim ([`hijack`]).
+//!
+//! ```no_run
+//! # async fn demo(engine: std::sync::Arc<berth_engine::Engine>) -> std::io::Result<()> {
+//! let listener = tokio::net::UnixListener::bind("/run/berth/berth.sock")?;
+//! let (_stop, stopped) = tokio::sync::watch::channel(false);
+//! berth_api::serve(listener, engine, berth_engine::Principal::Admin, stopped).await;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod body;
+pub mod error;
+pub mod hijack;
+pub mod query;
+pub mod routes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use berth_api_types::version::{ApiVersion, MAX_API_VERSION, MIN_API_VERSION};
+use berth_engine::{Engine, Principal};
+use http::{HeaderValue, Request};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::body::Resp;
+
+/// Largest JSON request body.
+pub const BODY_MAX: usize = 16 << 20;
+/// A connection that sends no complete request head within this is closed.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every handler gets.
+pub struct Ctx {
+    pub engine: Arc<Engine>,
+    pub principal: Principal,
+    pub version: ApiVersion,
+}
+
+/// Serves the API on `listener` for `principal` until `stop` turns true.
+pub async fn serve(listener: tokio::net::UnixListener, engine: Arc<Engine>, principal: Principal, stop: tokio::sync::watch::Receiver<bool>) {
+    let mut stop2 = stop.clone();
+    loop {
+        let conn = tokio::select! {
+            c = listener.accept() => c,
+            _ = stop2.wait_for(|s| *s) => return,
+        };
+        match conn {
+            Ok((stream, _)) => spawn_connection(stream, engine.clone(), principal.clone(), stop.clone()),
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!(error = %e, "accept");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Serves one connection (any stream: Unix socket, or TLS over TCP).
+pub fn spawn_connection<S>(stream: S, engine: Arc<Engine>, principal: Principal, mut stop: tokio::sync::watch::Receiver<bool>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        let svc = hyper::service::service_fn(move |req| {
+            let engine = engine.clone();
+            let principal = principal.clone();
+            async move { Ok::<_, std::convert::Infallible>(handle(req, engine, principal).await) }
+        });
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT).max_buf_size(1 << 20);
+        let conn = builder.serve_connection(TokioIo::new(stream), svc).with_upgrades();
+        tokio::pin!(conn);
+        tokio::select! {
+            _ = conn.as_mut() => {}
+            _ = stop.wait_for(|s| *s) => {}
+        }
+    });
+}
+
+/// Splits `/v1.45/containers/json` into (Some(1.45), "/containers/json").
+fn split_version(path: &str) -> Result<(Option<ApiVersion>, &str), Resp> {
+    if let Some(rest) = path.strip_prefix("/v") {
+        let v = rest.split('/').next().unwrap_or(rest);
+        if v.split('.').count() == 2 && v.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+            let ver: ApiVersion = v.parse().map_err(|e: berth_api_types::version::ParseApiVersionError| error::bad_request(e.to_string()))?;
+            return Ok((Some(ver), &path[2 + v.len()..]));
+        }
+    }
+    Ok((None, path))
+}
+
+async fn handle(req: Request<Incoming>, engine: Arc<Engine>, principal: Principal) -> Resp {
+    use tracing::Instrument;
+    let raw_path = req.uri().path().to_owned();
+    let span = tracing::debug_span!("request", method = %req.method(), path = %raw_path, %principal);
+    let mut resp = match split_version(&raw_path) {
+        Err(r) => r,
+        Ok((Some(v), _)) if v > MAX_API_VERSION => error::bad_request(format!("client version {v} is too new. Maximum supported API version is {MAX_API_VERSION}")),
+        Ok((Some(v), _)) if v < MIN_API_VERSION => {
+            error::bad_request(format!("client version {v} is too old. Minimum supported API version is {MIN_API_VERSION}, please upgrade your client to a newer version"))
+        }
+        Ok((v, path)) => {
+            let ctx = Ctx { engine, principal, version: v.unwrap_or(MAX_API_VERSION) };
+            let path = path.to_owned();
+            routes::route(req, &ctx, &path).instrument(span).await
+        }
+    };
+    let h = resp.headers_mut();
+    h.insert("Api-Version", HeaderValue::from_static(API_VERSION));
+    h.insert("Server", HeaderValue::from_static(concat!("berth/", env!("CARGO_PKG_VERSION"), " (linux)")));
+    h.insert("Docker-Experimental", HeaderValue::from_static("false"));
+    h.insert("Ostype", HeaderValue::from_static("linux"));
+    resp
+}
+
+/// The newest API version berth speaks, as the `Api-Version` header carries it.
+const API_VERSION: &str = "1.51";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_prefixes_split() {
+        let ok = |p| split_version(p).ok().expect("splits");
+        let (v, p) = ok("/v1.45/containers/json");
+        assert_eq!((v, p), (Some(ApiVersion::new(1, 45)), "/containers/json"));
+        let (v, p) = ok("/_ping");
+        assert_eq!((v, p), (None, "/_ping"));
+        let (v, p) = ok("/volumes");
+        assert_eq!((v, p), (None, "/volumes"));
+        assert_eq!(API_VERSION, MAX_API_VERSION.to_string());
+    }
+}

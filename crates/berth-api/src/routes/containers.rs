@@ -1,0 +1,224 @@
+//! `/containers/...`: create, list, inspect, lifecycle, wait, attach, logs, rename, resize.
+
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use hyper::body::Incoming;
+
+use berth_api_types::container::{ContainerCreateRequest, ContainerWaitResponse};
+use berth_engine::container::inspect::ListOptions;
+use berth_engine::container::{AttachStreams, WaitCondition};
+use berth_engine::logs::LogOptions;
+
+use super::{engine, json_body};
+use crate::body::{empty, frame, json, stream, Resp};
+use crate::error::bad_request;
+use crate::hijack::{self, OnStdinEnd};
+use crate::query::Query;
+use crate::Ctx;
+
+pub async fn create(ctx: &Ctx, q: &Query, req: Request<Incoming>) -> Result<Resp, Resp> {
+    let body: ContainerCreateRequest = json_body(req).await?;
+    let created = engine(ctx.engine.create(&ctx.principal, q.get("name"), body).await)?;
+    Ok(json(StatusCode::CREATED, &created))
+}
+
+pub fn list(ctx: &Ctx, q: &Query) -> Result<Resp, Resp> {
+    let limit: Option<i64> = q.int("limit")?;
+    let limit = limit.filter(|l| *l > 0).map(|l| l as usize);
+    let filters = q.filters()?;
+    let all = q.flag("all") || limit.is_some() || filters.contains("since") || filters.contains("before");
+    let opts = ListOptions { all, limit, size: q.flag("size"), filters };
+    Ok(json(StatusCode::OK, &engine(ctx.engine.list(&ctx.principal, &opts))?))
+}
+
+pub fn inspect(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
+    Ok(json(StatusCode::OK, &engine(ctx.engine.inspect(&ctx.principal, id, q.flag("size")))?))
+}
+
+pub async fn top(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
+    Ok(json(StatusCode::OK, &engine(ctx.engine.top(&ctx.principal, id, q.get("ps_args").unwrap_or("")).await)?))
+}
+
+pub async fn start(ctx: &Ctx, id: &str) -> Result<Resp, Resp> {
+    engine(ctx.engine.start(&ctx.principal, id).await)?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+fn timeout(q: &Query) -> Result<Option<i64>, Resp> {
+    q.int("t").and_then(|t| if t.is_some() { Ok(t) } else { q.int("timeout") })
+}
+
+pub async fn stop(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
+    engine(ctx.engine.stop(&ctx.principal, id, timeout(q)?, q.get("signal")).await)?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+pub async fn restart(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
+    engine(ctx.engine.restart(&ctx.principal, id, timeout(q)?, q.get("signal")).await)?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+pub async fn kill(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
+    engine(ctx.engine.kill(&ctx.principal, id, q.get("signal")).await)?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+pub async fn pause(ctx: &Ctx, id: &str, pause: bool) -> Result<Resp, Resp> {
+    engine(ctx.engine.pause(&ctx.principal, id, pause).await)?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+pub async fn remove(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
+    if q.flag("link") {
+        return Err(crate::error::error_response(&berth_engine::Error::NotImplemented("removing links".into())));
+    }
+    engine(ctx.engine.remove(&ctx.principal, id, q.flag("force")).await)?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+pub fn rename(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
+    let name = q.get("name").filter(|n| !n.is_empty()).ok_or_else(|| bad_request("rename needs a name: ?name=NEW"))?;
+    engine(ctx.engine.rename(&ctx.principal, id, name))?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+fn size(q: &Query) -> Result<(u16, u16), Resp> {
+    let h: Option<u16> = q.int("h")?;
+    let w: Option<u16> = q.int("w")?;
+    Ok((h.unwrap_or(0), w.unwrap_or(0)))
+}
+
+pub async fn resize(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
+    let (h, w) = size(q)?;
+    engine(ctx.engine.resize(&ctx.principal, id, h, w).await)?;
+    Ok(empty(StatusCode::OK))
+}
+
+/// `POST /containers/{id}/wait`: headers at once, the body when the condition holds.
+pub async fn wait(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
+    let cond = engine(WaitCondition::parse(q.get("condition").unwrap_or("")))?;
+    let fut = engine(ctx.engine.wait(&ctx.principal, id, cond).await)?;
+    let (resp, tx) = stream(StatusCode::OK, "application/json");
+    tokio::spawn(async move {
+        let code = tokio::select! {
+            c = fut => c,
+            _ = tx.closed() => return,
+        };
+        let mut body = serde_json::to_vec(&ContainerWaitResponse { status_code: code, error: None }).expect("serializes");
+        body.push(b'\n');
+        let _ = tx.send(Bytes::from(body)).await;
+    });
+    Ok(resp)
+}
+
+/// `POST /containers/{id}/attach`: hijacked when the client asks for it, else the output as a
+/// streamed body.
+pub async fn attach(ctx: &Ctx, q: &Query, id: &str, mut req: Request<Incoming>) -> Result<Resp, Resp> {
+    if q.flag("logs") && !q.flag("stream") {
+        return logs_as_attach(ctx, q, id);
+    }
+    if q.flag("logs") {
+        return Err(crate::error::error_response(&berth_engine::Error::NotImplemented("attach with logs=1 and stream=1".into())));
+    }
+    let streams = AttachStreams { stdin: q.flag("stdin"), stdout: q.flag("stdout"), stderr: q.flag("stderr") };
+    let keys = match q.get("detachKeys").filter(|k| !k.is_empty()) {
+        Some(k) => hijack::parse_detach_keys(k).ok_or_else(|| bad_request(format!("Invalid detach keys ({k}) provided")))?,
+        None => vec![16, 17],
+    };
+    let stdin_once = engine(ctx.engine.stdin_once(&ctx.principal, id))?;
+    let upgrade = hijack::wants_upgrade(&req);
+    // Resolve the container now, so a missing one is a 404 before the connection changes hands.
+    engine(ctx.engine.find(&ctx.principal, id))?;
+    let eng = ctx.engine.clone();
+    let principal = ctx.principal.clone();
+    let key = id.to_owned();
+    let (sock_tx, sock_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let _ = sock_tx.send(eng.attach(&principal, &key, streams).await);
+    });
+    // The attach may wait for the container to start; the client gets its 101 at once.
+    let on_end = if stdin_once {
+        let eng = ctx.engine.clone();
+        let principal = ctx.principal.clone();
+        let key = id.to_owned();
+        OnStdinEnd::Close(Box::new(move || Box::pin(async move {
+            let _ = eng.close_stdin(&principal, &key).await;
+        })))
+    } else {
+        OnStdinEnd::Keep
+    };
+    let tty = engine(ctx.engine.inspect(&ctx.principal, id, false))?.config.tty == Some(true);
+    if upgrade {
+        let (shim_w, shim_r) = tokio::net::UnixStream::pair().map_err(|e| bad_request(format!("socket pair: {e}")))?;
+        // A local pair stands in for the shim until the attach is connected.
+        tokio::spawn(async move {
+            if let Ok(Ok((shim, _))) = sock_rx.await {
+                let (mut a, mut b) = (shim, shim_r);
+                let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
+            }
+        });
+        return Ok(hijack::upgrade_response(hyper::upgrade::on(&mut req), !tty, shim_w, streams.stdin, keys, on_end));
+    }
+    let (resp, tx) = stream(StatusCode::OK, if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" });
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let Ok(Ok((mut shim, _))) = sock_rx.await else { return };
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            match shim.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if tx.send(Bytes::copy_from_slice(&buf[..n])).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    Ok(resp)
+}
+
+fn log_options(q: &Query) -> Result<LogOptions, Resp> {
+    let ts = |k: &str| -> Result<Option<i128>, Resp> {
+        match q.get(k).filter(|v| !v.is_empty() && *v != "0") {
+            None => Ok(None),
+            Some(v) => berth_engine::time::parse_timestamp(v).map(Some).ok_or_else(|| bad_request(format!("invalid {k} value: {v:?}"))),
+        }
+    };
+    let tail = match q.get("tail").filter(|t| !t.is_empty() && *t != "all") {
+        None => None,
+        Some(t) => Some(t.parse::<i64>().map_err(|_| bad_request(format!("invalid tail value: {t:?}")))?.max(0) as usize),
+    };
+    Ok(LogOptions {
+        stdout: q.flag("stdout"),
+        stderr: q.flag("stderr"),
+        follow: q.flag("follow"),
+        since: ts("since")?,
+        until: ts("until")?,
+        timestamps: q.flag("timestamps"),
+        tail,
+    })
+}
+
+fn logs_as_attach(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
+    let opts = LogOptions { stdout: q.flag("stdout"), stderr: q.flag("stderr"), ..Default::default() };
+    stream_logs(ctx, id, opts)
+}
+
+pub fn logs(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
+    stream_logs(ctx, id, log_options(q)?)
+}
+
+fn stream_logs(ctx: &Ctx, id: &str, opts: LogOptions) -> Result<Resp, Resp> {
+    let (mut rx, tty) = engine(ctx.engine.logs(&ctx.principal, id, opts))?;
+    let (resp, tx) = stream(StatusCode::OK, if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" });
+    tokio::spawn(async move {
+        while let Some(c) = rx.recv().await {
+            let b = if tty { Bytes::from(c.data) } else { frame(c.stream, &c.data) };
+            if tx.send(b).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(resp)
+}

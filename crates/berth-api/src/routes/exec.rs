@@ -1,0 +1,63 @@
+//! `/containers/{id}/exec` and `/exec/{id}/...`.
+
+use http::{Request, StatusCode};
+use hyper::body::Incoming;
+
+use berth_api_types::exec::{ExecConfig, ExecCreateResponse, ExecStartConfig};
+
+use super::{engine, json_body};
+use crate::body::{empty, json, Resp};
+use crate::hijack::{self, OnStdinEnd};
+use crate::query::Query;
+use crate::Ctx;
+
+pub async fn create(ctx: &Ctx, id: &str, req: Request<Incoming>) -> Result<Resp, Resp> {
+    let cfg: ExecConfig = json_body(req).await?;
+    let exec_id = engine(ctx.engine.exec_create(&ctx.principal, id, cfg))?;
+    Ok(json(StatusCode::CREATED, &ExecCreateResponse { id: exec_id }))
+}
+
+pub async fn start(ctx: &Ctx, id: &str, mut req: Request<Incoming>) -> Result<Resp, Resp> {
+    let upgrade = hijack::wants_upgrade(&req);
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let cfg: ExecStartConfig = json_body(req).await?;
+    let detach = cfg.detach == Some(true);
+    let started = engine(ctx.engine.exec_start(&ctx.principal, id, detach).await)?;
+    let Some((shim, tty)) = started else { return Ok(empty(StatusCode::OK)) };
+    let stdin = engine(ctx.engine.exec_inspect(&ctx.principal, id))?.open_stdin;
+    if upgrade {
+        let (eng, principal, exec_id) = (ctx.engine.clone(), ctx.principal.clone(), id.to_owned());
+        let on_end = OnStdinEnd::Close(Box::new(move || Box::pin(async move {
+            let _ = eng.exec_close_stdin(&principal, &exec_id).await;
+        })));
+        return Ok(hijack::upgrade_response(on_upgrade, !tty, shim, stdin, vec![16, 17], on_end));
+    }
+    let (resp, tx) = crate::body::stream(StatusCode::OK, if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" });
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let mut shim = shim;
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            match shim.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if tx.send(bytes::Bytes::copy_from_slice(&buf[..n])).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    Ok(resp)
+}
+
+pub async fn resize(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
+    let h: Option<u16> = q.int("h")?;
+    let w: Option<u16> = q.int("w")?;
+    engine(ctx.engine.exec_resize(&ctx.principal, id, h.unwrap_or(0), w.unwrap_or(0)).await)?;
+    Ok(empty(StatusCode::OK))
+}
+
+pub fn inspect(ctx: &Ctx, id: &str) -> Result<Resp, Resp> {
+    Ok(json(StatusCode::OK, &engine(ctx.engine.exec_inspect(&ctx.principal, id))?))
+}

@@ -1,0 +1,81 @@
+//! The route table: method and path (version prefix already removed) to a handler. One file
+//! per resource.
+
+mod containers;
+mod exec;
+mod images;
+mod system;
+
+use http::{Method, Request};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+
+use crate::body::Resp;
+use crate::error::{bad_request, error_response, not_found_route};
+use crate::query::Query;
+use crate::Ctx;
+
+pub async fn route(req: Request<Incoming>, ctx: &Ctx, path: &str) -> Resp {
+    let q = Query::parse(req.uri().query());
+    let method = req.method().clone();
+    let seg: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let m = &method;
+    let r: Result<Resp, Resp> = match (m, seg.as_slice()) {
+        (&Method::GET | &Method::HEAD, ["_ping"]) => Ok(system::ping(m)),
+        (&Method::GET, ["version"]) => Ok(system::version(ctx)),
+        (&Method::GET, ["info"]) => Ok(system::info(ctx)),
+        (&Method::GET, ["events"]) => system::events(ctx, &q),
+
+        (&Method::POST, ["containers", "create"]) => containers::create(ctx, &q, req).await,
+        (&Method::GET, ["containers", "json"]) => containers::list(ctx, &q),
+        (&Method::GET, ["containers", id, "json"]) => containers::inspect(ctx, &q, id),
+        (&Method::POST, ["containers", id, "start"]) => containers::start(ctx, id).await,
+        (&Method::POST, ["containers", id, "stop"]) => containers::stop(ctx, &q, id).await,
+        (&Method::POST, ["containers", id, "restart"]) => containers::restart(ctx, &q, id).await,
+        (&Method::POST, ["containers", id, "kill"]) => containers::kill(ctx, &q, id).await,
+        (&Method::POST, ["containers", id, "pause"]) => containers::pause(ctx, id, true).await,
+        (&Method::POST, ["containers", id, "unpause"]) => containers::pause(ctx, id, false).await,
+        (&Method::POST, ["containers", id, "wait"]) => containers::wait(ctx, &q, id).await,
+        (&Method::POST, ["containers", id, "rename"]) => containers::rename(ctx, &q, id),
+        (&Method::POST, ["containers", id, "resize"]) => containers::resize(ctx, &q, id).await,
+        (&Method::POST, ["containers", id, "attach"]) => containers::attach(ctx, &q, id, req).await,
+        (&Method::GET, ["containers", id, "logs"]) => containers::logs(ctx, &q, id),
+        (&Method::GET, ["containers", id, "top"]) => containers::top(ctx, &q, id).await,
+        (&Method::DELETE, ["containers", id]) => containers::remove(ctx, &q, id).await,
+        (&Method::POST, ["containers", id, "exec"]) => exec::create(ctx, id, req).await,
+        (&Method::POST, ["exec", id, "start"]) => exec::start(ctx, id, req).await,
+        (&Method::POST, ["exec", id, "resize"]) => exec::resize(ctx, &q, id).await,
+        (&Method::GET, ["exec", id, "json"]) => exec::inspect(ctx, id),
+
+        (&Method::GET, ["images", "json"]) => images::list(ctx, &q),
+        (&Method::POST, ["images", "load"]) => images::load(ctx, &q, req).await,
+        (&Method::GET, ["images", rest @ .., "json"]) if !rest.is_empty() => images::inspect(ctx, &rest.join("/")),
+        (&Method::POST, ["images", rest @ .., "tag"]) if !rest.is_empty() => images::tag(ctx, &q, &rest.join("/")),
+        (&Method::DELETE, ["images", rest @ ..]) if !rest.is_empty() => images::remove(ctx, &q, &rest.join("/")),
+        _ => Err(not_found_route(m, path)),
+    };
+    r.unwrap_or_else(|e| e)
+}
+
+/// Turns an engine result into a response or the error response.
+pub(crate) fn engine<T>(r: berth_engine::Result<T>) -> Result<T, Resp> {
+    r.map_err(|e| error_response(&e))
+}
+
+/// Reads a JSON body of at most [`crate::BODY_MAX`] bytes; an empty body is `T::default()`.
+pub(crate) async fn json_body<T: serde::de::DeserializeOwned + Default>(req: Request<Incoming>) -> Result<T, Resp> {
+    let limited = http_body_util::Limited::new(req.into_body(), crate::BODY_MAX);
+    let bytes = match limited.collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(e) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                return Err(crate::body::json(http::StatusCode::PAYLOAD_TOO_LARGE, &berth_api_types::ErrorResponse::new(format!("request body is larger than {} bytes", crate::BODY_MAX))));
+            }
+            return Err(bad_request(format!("read the request body: {e}")));
+        }
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(&bytes).map_err(|e| bad_request(format!("invalid JSON in the request body: {e}")))
+}

@@ -1,0 +1,259 @@
+//! What the API shows of containers: `inspect` and `ps` in Docker's shapes, from the index.
+
+use std::collections::BTreeMap;
+
+use berth_api_types::container::inspect::{ContainerInspect, ContainerState, GraphDriver, MountPoint, NetworkSettings};
+use berth_api_types::container::{ContainerSummary, SummaryHostConfig, SummaryNetworkSettings};
+use berth_api_types::Filters;
+
+use super::record::{Record, Status};
+use super::Ctr;
+use crate::error::{Error, Result};
+use crate::policy::Principal;
+use crate::Engine;
+
+/// Options of `GET /containers/json`.
+#[derive(Debug, Default)]
+pub struct ListOptions {
+    pub all: bool,
+    pub limit: Option<usize>,
+    pub size: bool,
+    pub filters: Filters,
+}
+
+const FILTERS: &[&str] = &["id", "name", "label", "status", "ancestor", "exited", "before", "since", "health", "is-task", "network", "volume", "publish", "expose"];
+
+fn mounts_of(rec: &Record) -> Vec<MountPoint> {
+    let mut out = Vec::new();
+    for b in rec.host_config.binds.iter().flatten() {
+        let parts: Vec<&str> = b.split(':').collect();
+        if parts.len() >= 2 {
+            let mode = parts.get(2).copied().unwrap_or("");
+            out.push(MountPoint {
+                kind: "bind".into(),
+                source: parts[0].into(),
+                destination: parts[1].into(),
+                mode: mode.into(),
+                rw: !mode.split(',').any(|o| o == "ro"),
+                propagation: "rprivate".into(),
+                ..Default::default()
+            });
+        }
+    }
+    for m in rec.host_config.mounts.iter().flatten() {
+        let kind = serde_json::to_value(&m.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        out.push(MountPoint {
+            kind,
+            source: m.source.clone().unwrap_or_default(),
+            destination: m.target.clone(),
+            mode: String::new(),
+            rw: m.read_only != Some(true),
+            propagation: m.bind_options.as_ref().and_then(|b| b.propagation.clone()).unwrap_or_else(|| "rprivate".into()),
+            ..Default::default()
+        });
+    }
+    out
+}
+
+/// Docker's status text: `Up 3 minutes`, `Exited (0) 2 seconds ago`, `Created`.
+pub fn status_text(rec: &Record) -> String {
+    let now = crate::time::now_nanos();
+    let since = |t: &str| crate::time::parse_rfc3339(t).map(|t| crate::time::human_duration(now - t)).unwrap_or_default();
+    match rec.state.status {
+        Status::Created => "Created".into(),
+        Status::Running => format!("Up {}", since(&rec.state.started_at)),
+        Status::Paused => format!("Up {} (Paused)", since(&rec.state.started_at)),
+        Status::Restarting => format!("Restarting ({}) {} ago", rec.state.exit_code, since(&rec.state.finished_at)),
+        Status::Removing => "Removal In Progress".into(),
+        Status::Dead => "Dead".into(),
+        Status::Exited if rec.state.finished_at == super::record::ZERO_TIME => "Created".into(),
+        Status::Exited => format!("Exited ({}) {} ago", rec.state.exit_code, since(&rec.state.finished_at)),
+    }
+}
+
+impl Engine {
+    /// `GET /containers/{id}/json`.
+    pub fn inspect(&self, principal: &Principal, key: &str, size: bool) -> Result<ContainerInspect> {
+        let ctr = self.find(principal, key)?;
+        let rec = ctr.rec().clone();
+        let dir = super::Record::dir(&self.cfg.containers_dir(), &rec.id);
+        let s = &rec.state;
+        let (size_rw, size_root) = if size { self.sizes(&rec) } else { (None, None) };
+        let network = rec.host_config.network_mode.clone().unwrap_or_default();
+        let mut networks = BTreeMap::new();
+        if matches!(network.as_str(), "bridge" | "host" | "none") {
+            networks.insert(network.clone(), Default::default());
+        }
+        Ok(ContainerInspect {
+            id: rec.id.clone(),
+            created: rec.created.clone(),
+            path: rec.path.clone(),
+            args: rec.args.clone(),
+            state: ContainerState {
+                status: s.status.as_str().into(),
+                running: s.status.is_live() || s.status == Status::Restarting,
+                paused: s.status == Status::Paused,
+                restarting: s.status == Status::Restarting,
+                oom_killed: s.oom_killed,
+                dead: s.status == Status::Dead,
+                pid: i64::from(s.pid),
+                exit_code: i64::from(s.exit_code),
+                error: s.error.clone(),
+                started_at: s.started_at.clone(),
+                finished_at: s.finished_at.clone(),
+                health: None,
+            },
+            image: rec.image.clone(),
+            image_manifest_descriptor: None,
+            resolv_conf_path: dir.join("resolv.conf").to_string_lossy().into_owned(),
+            hostname_path: dir.join("hostname").to_string_lossy().into_owned(),
+            hosts_path: dir.join("hosts").to_string_lossy().into_owned(),
+            log_path: match rec.host_config.log_config.as_ref().and_then(|l| l.kind.as_deref()) {
+                Some("none") => String::new(),
+                _ => self.log_path(&rec.id).to_string_lossy().into_owned(),
+            },
+            name: format!("/{}", rec.name),
+            restart_count: rec.restart_count,
+            driver: "overlayfs".into(),
+            platform: "linux".into(),
+            mount_label: String::new(),
+            process_label: String::new(),
+            app_armor_profile: String::new(),
+            exec_ids: (!rec.exec_ids.is_empty()).then(|| rec.exec_ids.clone()),
+            host_config: rec.host_config.clone(),
+            graph_driver: GraphDriver {
+                name: "overlay2".into(),
+                data: Some(BTreeMap::from([
+                    ("UpperDir".to_owned(), dir.join("fs/upper").to_string_lossy().into_owned()),
+                    ("WorkDir".to_owned(), dir.join("fs/work").to_string_lossy().into_owned()),
+                    ("MergedDir".to_owned(), self.cfg.run_dir(&rec.id).join("bundle/rootfs").to_string_lossy().into_owned()),
+                ])),
+            },
+            size_rw,
+            size_root_fs: size_root,
+            mounts: mounts_of(&rec),
+            config: rec.config.clone(),
+            network_settings: NetworkSettings {
+                sandbox_key: s.status.is_live().then(|| format!("/proc/{}/ns/net", s.pid)),
+                ports: Some(BTreeMap::new()),
+                networks: Some(networks),
+                ..Default::default()
+            },
+        })
+    }
+
+    /// (SizeRw, SizeRootFs): bytes in the container's upper directory, and that plus its image.
+    fn sizes(&self, rec: &Record) -> (Option<i64>, Option<i64>) {
+        let upper = super::Record::dir(&self.cfg.containers_dir(), &rec.id).join("fs/upper");
+        let rw = du(&upper) as i64;
+        let image: i64 = self.images.lookup(&rec.image).map(|i| self.images.lower_dirs(&i).iter().map(|d| du(d) as i64).sum()).unwrap_or(0);
+        (Some(rw), Some(rw + image))
+    }
+
+    fn summary(&self, ctr: &Ctr, size: bool) -> ContainerSummary {
+        let rec = ctr.rec().clone();
+        let mut command = rec.path.clone();
+        for a in &rec.args {
+            command.push(' ');
+            command.push_str(a);
+        }
+        let network = rec.host_config.network_mode.clone().unwrap_or_default();
+        let mut networks = BTreeMap::new();
+        if matches!(network.as_str(), "bridge" | "host" | "none") {
+            networks.insert(network.clone(), Default::default());
+        }
+        let (size_rw, size_root_fs) = if size { self.sizes(&rec) } else { (None, None) };
+        ContainerSummary {
+            id: rec.id.clone(),
+            names: vec![format!("/{}", rec.name)],
+            image: rec.image_name.clone(),
+            image_id: rec.image.clone(),
+            image_manifest_descriptor: None,
+            command,
+            created: crate::time::parse_rfc3339(&rec.created).map(|n| (n / 1_000_000_000) as i64).unwrap_or(0),
+            ports: Vec::new(),
+            size_rw,
+            size_root_fs,
+            labels: rec.config.labels.clone().unwrap_or_default(),
+            state: rec.state.status.as_str().into(),
+            status: status_text(&rec),
+            host_config: SummaryHostConfig { network_mode: network, annotations: None },
+            network_settings: SummaryNetworkSettings { networks },
+            mounts: mounts_of(&rec),
+        }
+    }
+
+    /// `GET /containers/json`: newest first.
+    pub fn list(&self, principal: &Principal, opts: &ListOptions) -> Result<Vec<ContainerSummary>> {
+        let f = &opts.filters;
+        f.validate(FILTERS).map_err(|e| Error::InvalidParameter(e.to_string()))?;
+        let mut ctrs = self.visible(principal);
+        let created = |c: &Ctr| crate::time::parse_rfc3339(&c.rec().created).unwrap_or(0);
+        ctrs.sort_by_key(|c| std::cmp::Reverse(created(c)));
+        let boundary = |key: &str| -> Result<Option<i128>> {
+            match f.get(key).next() {
+                Some(v) => Ok(Some(created(&*self.find(principal, v)?))),
+                None => Ok(None),
+            }
+        };
+        let before = boundary("before")?;
+        let since = boundary("since")?;
+        for s in f.get("status") {
+            if !matches!(s, "created" | "restarting" | "running" | "removing" | "paused" | "exited" | "dead") {
+                return Err(Error::InvalidParameter(format!("invalid filter 'status={s}'")));
+            }
+        }
+        let exited: Vec<i32> = f.get("exited").map(|v| v.parse::<i32>().map_err(|_| Error::InvalidParameter(format!("invalid filter 'exited={v}'")))).collect::<Result<_>>()?;
+        let ancestors: Vec<String> = f.get("ancestor").map(|a| self.images.lookup(a).map(|i| i.id.to_string()).unwrap_or_else(|_| format!("!{a}"))).collect();
+        let mut out = Vec::new();
+        for c in ctrs {
+            let keep = {
+                let r = c.rec();
+                let status = r.state.status;
+                let t = crate::time::parse_rfc3339(&r.created).unwrap_or(0);
+                (opts.all || status.is_live() || status == Status::Restarting || f.contains("status") || !exited.is_empty())
+                    && (!f.contains("id") || f.get("id").any(|v| r.id.starts_with(v)))
+                    && (!f.contains("name") || f.get("name").any(|v| r.name.contains(v.trim_start_matches('/'))))
+                    && (!f.contains("status") || f.get("status").any(|v| v == status.as_str()))
+                    && (exited.is_empty() || (status == Status::Exited && exited.contains(&r.state.exit_code)))
+                    && (ancestors.is_empty() || ancestors.iter().any(|a| *a == r.image || *a == format!("!{}", r.image_name)))
+                    && f.get("label").all(|l| {
+                        let labels = r.config.labels.clone().unwrap_or_default();
+                        match l.split_once('=') {
+                            Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
+                            None => labels.contains_key(l),
+                        }
+                    })
+                    && before.is_none_or(|b| t < b)
+                    && since.is_none_or(|s| t > s)
+            };
+            if keep {
+                out.push(self.summary(&c, opts.size));
+                if opts.limit.is_some_and(|l| out.len() >= l) {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Bytes used by regular files under `dir`, not following symlinks or leaving its filesystem.
+pub fn du(dir: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(top) = std::fs::symlink_metadata(dir) else { return 0 };
+    let dev = top.dev();
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let Ok(m) = e.metadata() else { continue };
+            if m.is_dir() && m.dev() == dev {
+                stack.push(e.path());
+            } else if m.is_file() {
+                total += m.len();
+            }
+        }
+    }
+    total
+}

@@ -1,0 +1,1066 @@
+//! Containers: the in-memory index (API reads never touch the disk), and the lifecycle —
+//! create, start, stop, kill, restart, remove, wait — in terms of records, snapshots and shims.
+//!
+//! Each container has one async lock (`op`) that orders its lifecycle operations; its record
+//! sits behind a plain mutex that is never held across an `.await`. The shim's end is noticed
+//! by [`Engine::watch`] (whoever started the shim, this daemon or an earlier one), which
+//! records the exit, cleans up and applies the restart policy.
+
+pub mod etc;
+pub mod inspect;
+pub mod record;
+pub mod shim;
+pub mod spec;
+pub mod top;
+pub mod user;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use berth_api_types::container::{Config, ContainerCreateRequest, ContainerCreateResponse, RestartPolicy};
+use berth_shim::protocol::Request;
+use berth_shim::{LogDriver, ShimOptions};
+use serde_json::Value;
+use tokio::net::UnixStream;
+use tokio::sync::{oneshot, watch};
+
+use self::record::{Record, State, Status};
+use crate::error::{Error, Result};
+use crate::policy::{self, Principal};
+use crate::Engine;
+
+/// What waiters see of a container's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Life {
+    /// How many times it has exited since the daemon started watching it.
+    pub exits: u64,
+    pub exit_code: i32,
+    pub removed: bool,
+}
+
+/// Streams wanted by an attach.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AttachStreams {
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
+/// An attach waiting for its container to start.
+pub(crate) struct PendingAttach {
+    streams: AttachStreams,
+    tx: oneshot::Sender<Result<UnixStream>>,
+}
+
+/// One container in the index.
+pub struct Ctr {
+    pub id: String,
+    rec: Mutex<Record>,
+    /// Orders lifecycle operations on this container.
+    op: tokio::sync::Mutex<()>,
+    life: watch::Sender<Life>,
+    pending: Mutex<Vec<PendingAttach>>,
+}
+
+impl Ctr {
+    pub(crate) fn new(rec: Record) -> Arc<Ctr> {
+        let exit_code = rec.state.exit_code;
+        Arc::new(Ctr {
+            id: rec.id.clone(),
+            rec: Mutex::new(rec),
+            op: tokio::sync::Mutex::new(()),
+            life: watch::channel(Life { exits: 0, exit_code, removed: false }).0,
+            pending: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn rec(&self) -> MutexGuard<'_, Record> {
+        self.rec.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Containers by id and by name.
+#[derive(Default)]
+pub(crate) struct Index {
+    by_id: HashMap<String, Arc<Ctr>>,
+    by_name: HashMap<String, String>,
+}
+
+/// The `condition` of `POST /containers/{id}/wait`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitCondition {
+    NotRunning,
+    NextExit,
+    Removed,
+}
+
+impl WaitCondition {
+    pub fn parse(s: &str) -> Result<WaitCondition> {
+        match s {
+            "" | "not-running" => Ok(WaitCondition::NotRunning),
+            "next-exit" => Ok(WaitCondition::NextExit),
+            "removed" => Ok(WaitCondition::Removed),
+            _ => Err(Error::InvalidParameter(format!("invalid condition: {s:?}"))),
+        }
+    }
+}
+
+/// Docker's restart policy, parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restart {
+    No,
+    Always,
+    UnlessStopped,
+    OnFailure(Option<i64>),
+}
+
+impl Restart {
+    pub fn of(p: Option<&RestartPolicy>) -> Result<Restart> {
+        let name = p.and_then(|p| p.name.as_deref()).unwrap_or("");
+        let max = p.and_then(|p| p.maximum_retry_count).unwrap_or(0);
+        match name {
+            "" | "no" => Ok(Restart::No),
+            "always" => Ok(Restart::Always),
+            "unless-stopped" => Ok(Restart::UnlessStopped),
+            "on-failure" => Ok(Restart::OnFailure((max > 0).then_some(max))),
+            _ => Err(Error::InvalidParameter(format!("invalid restart policy {name:?}: want no, always, unless-stopped or on-failure"))),
+        }
+    }
+}
+
+/// Docker's merge of a request's Config with its image's: the request wins where it says
+/// something; Env and Labels are merged by key.
+pub fn merge_config(user: &Config, image: &Config) -> Config {
+    let mut c = user.clone();
+    let user_entry_empty = user.entrypoint.as_ref().is_none_or(|e| e.is_empty());
+    if user_entry_empty {
+        if user.cmd.as_ref().is_none_or(|c| c.is_empty()) {
+            c.cmd = image.cmd.clone();
+        }
+        if user.entrypoint.is_none() {
+            c.entrypoint = image.entrypoint.clone();
+        }
+    }
+    if c.entrypoint.as_deref() == Some(&[String::new()][..]) {
+        c.entrypoint = Some(Vec::new());
+    }
+    let mut env: Vec<String> = image.env.clone().unwrap_or_default();
+    for e in user.env.iter().flatten() {
+        let key = e.split('=').next().unwrap_or("");
+        env.retain(|x| x.split('=').next() != Some(key));
+        env.push(e.clone());
+    }
+    c.env = Some(env);
+    if c.working_dir.as_deref().unwrap_or("").is_empty() {
+        c.working_dir = image.working_dir.clone();
+    }
+    if c.user.as_deref().unwrap_or("").is_empty() {
+        c.user = image.user.clone();
+    }
+    let mut labels = image.labels.clone().unwrap_or_default();
+    labels.extend(user.labels.clone().unwrap_or_default());
+    c.labels = Some(labels);
+    let mut ports = image.exposed_ports.clone().unwrap_or_default();
+    ports.extend(user.exposed_ports.clone().unwrap_or_default());
+    c.exposed_ports = (!ports.is_empty()).then_some(ports);
+    let mut vols = image.volumes.clone().unwrap_or_default();
+    vols.extend(user.volumes.clone().unwrap_or_default());
+    c.volumes = (!vols.is_empty()).then_some(vols);
+    if c.stop_signal.as_deref().unwrap_or("").is_empty() {
+        c.stop_signal = image.stop_signal.clone();
+    }
+    if c.healthcheck.is_none() {
+        c.healthcheck = image.healthcheck.clone();
+    }
+    if c.on_build.is_none() {
+        c.on_build = image.on_build.clone();
+    }
+    c
+}
+
+/// A signal by name (`SIGTERM`, `TERM`, `term`) or number; None for unknown ones.
+pub fn parse_signal(s: &str) -> Option<i32> {
+    if let Ok(n) = s.parse::<i32>() {
+        return (1..=64).contains(&n).then_some(n);
+    }
+    let up = s.to_ascii_uppercase();
+    let name = up.strip_prefix("SIG").unwrap_or(&up);
+    const NAMES: [&str; 31] = [
+        "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM",
+        "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO",
+        "PWR", "SYS",
+    ];
+    if let Some(i) = NAMES.iter().position(|n| *n == name) {
+        return Some(i as i32 + 1);
+    }
+    match name {
+        "IOT" => Some(6),
+        "POLL" => Some(29),
+        "CLD" => Some(17),
+        _ => name.strip_prefix("RTMIN+").and_then(|n| n.parse::<i32>().ok()).map(|n| 34 + n).filter(|n| *n <= 64),
+    }
+}
+
+impl Engine {
+    fn index(&self) -> MutexGuard<'_, Index> {
+        self.index.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Finds a container by full id, name, or unique id prefix, as `principal` may see it.
+    pub fn find(&self, principal: &Principal, key: &str) -> Result<Arc<Ctr>> {
+        let idx = self.index();
+        let name = key.strip_prefix('/').unwrap_or(key);
+        let found = idx.by_id.get(key).cloned().or_else(|| idx.by_name.get(name).and_then(|id| idx.by_id.get(id)).cloned());
+        let found = match found {
+            Some(c) => Some(c),
+            None if !key.is_empty() && key.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                let mut m = idx.by_id.iter().filter(|(id, c)| id.starts_with(key) && policy::can_see(principal, &c.rec().created_by));
+                match (m.next(), m.next()) {
+                    (Some((_, c)), None) => Some(c.clone()),
+                    (Some(_), Some(_)) => return Err(Error::InvalidParameter(format!("multiple IDs found with provided prefix: {key}"))),
+                    _ => None,
+                }
+            }
+            None => None,
+        };
+        match found {
+            Some(c) if policy::can_see(principal, &c.rec().created_by) => Ok(c),
+            _ => Err(Error::NoSuchContainer(key.to_owned())),
+        }
+    }
+
+    /// Every container `principal` may see.
+    pub fn visible(&self, principal: &Principal) -> Vec<Arc<Ctr>> {
+        self.index().by_id.values().filter(|c| policy::can_see(principal, &c.rec().created_by)).cloned().collect()
+    }
+
+    pub(crate) fn insert(&self, ctr: Arc<Ctr>) {
+        let name = ctr.rec().name.clone();
+        let mut idx = self.index();
+        idx.by_name.insert(name, ctr.id.clone());
+        idx.by_id.insert(ctr.id.clone(), ctr);
+    }
+
+    fn container_event(&self, ctr: &Ctr, action: &str, extra: &[(&str, String)]) {
+        let mut attrs: BTreeMap<String, String> = BTreeMap::new();
+        {
+            let r = ctr.rec();
+            attrs.extend(r.config.labels.clone().unwrap_or_default());
+            attrs.insert("name".into(), r.name.clone());
+            attrs.insert("image".into(), r.image_name.clone());
+        }
+        for (k, v) in extra {
+            attrs.insert((*k).to_owned(), v.clone());
+        }
+        self.events.publish("container", action, &ctr.id, attrs);
+    }
+
+    /// The image's config as a container Config (Env, Cmd, Entrypoint, ...).
+    fn image_config(&self, image: &berth_image::Image) -> Result<Config> {
+        let data = self.images.content().read_blob(&image.id, 16 << 20).map_err(|e| Error::Internal(format!("read the config of image {}: {}", image.id, crate::error::chain(&e))))?;
+        let v: Value = serde_json::from_slice(&data).map_err(|e| Error::Internal(format!("parse the config of image {}: {e}", image.id)))?;
+        Ok(serde_json::from_value(v.get("config").cloned().unwrap_or(Value::Null)).unwrap_or_default())
+    }
+
+    /// `POST /containers/create`.
+    pub async fn create(&self, principal: &Principal, name: Option<&str>, req: ContainerCreateRequest) -> Result<ContainerCreateResponse> {
+        let mut host = req.host_config.unwrap_or_default();
+        policy::check_create(principal, &host)?;
+        spec::check_supported(&host)?;
+        Restart::of(host.restart_policy.as_ref())?;
+        if host.auto_remove == Some(true) && !matches!(Restart::of(host.restart_policy.as_ref())?, Restart::No) {
+            return Err(Error::InvalidParameter("can't create 'AutoRemove' container with restart policy".into()));
+        }
+        if let Some(s) = req.config.stop_signal.as_deref().filter(|s| !s.is_empty()) {
+            parse_signal(s).ok_or_else(|| Error::InvalidParameter(format!("invalid signal: {s}")))?;
+        }
+        let image_name = req.config.image.clone().filter(|i| !i.is_empty()).ok_or_else(|| Error::InvalidParameter("config.Image is required: which image should the container run?".into()))?;
+        let image = self.images.lookup(&image_name).map_err(|e| match e {
+            berth_image::ImageStoreError::NotFound { .. } => Error::NoSuchImage(familiar(&image_name)),
+            other => Error::from(other),
+        })?;
+        let config = merge_config(&req.config, &self.image_config(&image)?);
+        let mut cmd: Vec<String> = config.entrypoint.clone().unwrap_or_default();
+        cmd.extend(config.cmd.clone().unwrap_or_default());
+        if cmd.is_empty() {
+            return Err(Error::InvalidParameter("no command specified".into()));
+        }
+        // Docker's normalisations, so inspect shows what Docker shows.
+        if matches!(host.network_mode.as_deref(), None | Some("") | Some("default")) {
+            host.network_mode = Some("bridge".into());
+        }
+        if host.restart_policy.as_ref().is_none_or(|p| p.name.as_deref().unwrap_or("").is_empty()) {
+            host.restart_policy = Some(RestartPolicy { name: Some("no".into()), maximum_retry_count: Some(0) });
+        }
+        let log_kind = host.log_config.as_ref().and_then(|l| l.kind.clone()).filter(|k| !k.is_empty()).unwrap_or_else(|| "json-file".into());
+        host.log_config = Some(berth_api_types::container::LogConfig { kind: Some(log_kind), config: Some(BTreeMap::new()) });
+        if host.shm_size.unwrap_or(0) <= 0 {
+            host.shm_size = Some(64 << 20);
+        }
+        let id = loop {
+            let id = record::new_id();
+            // Run directories are named by 16 digits: keep those unique.
+            if !self.index().by_id.keys().any(|k| k[..16] == id[..16]) {
+                break id;
+            }
+        };
+        let mut rec = Record {
+            id: id.clone(),
+            name: String::new(),
+            created: crate::time::now(),
+            created_by: principal.clone(),
+            path: cmd[0].clone(),
+            args: cmd[1..].to_vec(),
+            config,
+            host_config: host,
+            image: image.id.to_string(),
+            image_name: image_name.clone(),
+            state: State::default(),
+            restart_count: 0,
+            stopped_by_user: false,
+            exec_ids: Vec::new(),
+        };
+        if rec.config.hostname.as_deref().unwrap_or("").is_empty() {
+            rec.config.hostname = Some(id[..12].to_owned());
+        }
+        rec.config.image = Some(image_name);
+        {
+            // Names are taken under the index lock, so two creates cannot both get one.
+            let mut idx = self.index();
+            let name = match name.filter(|n| !n.is_empty()) {
+                Some(n) => {
+                    let n = record::check_name(n)?;
+                    if let Some(other) = idx.by_name.get(&n) {
+                        return Err(Error::NameInUse { name: n, id: other.clone() });
+                    }
+                    n
+                }
+                None => record::random_name(|n| idx.by_name.contains_key(n)),
+            };
+            rec.name = name.clone();
+            idx.by_name.insert(name, id.clone());
+        }
+        if let Err(e) = rec.save(&self.cfg.containers_dir()) {
+            self.index().by_name.remove(&rec.name);
+            let _ = std::fs::remove_dir_all(Record::dir(&self.cfg.containers_dir(), &id));
+            return Err(e);
+        }
+        let ctr = Ctr::new(rec);
+        self.insert(ctr.clone());
+        self.container_event(&ctr, "create", &[]);
+        tracing::info!(container = &id[..12], "container created");
+        Ok(ContainerCreateResponse { id, warnings: Vec::new() })
+    }
+
+    fn shim_options(&self, rec: &Record) -> Result<ShimOptions> {
+        let run = self.cfg.run_dir(&rec.id);
+        let log = match rec.host_config.log_config.as_ref().and_then(|l| l.kind.as_deref()) {
+            Some("none") => LogDriver::None,
+            _ => LogDriver::JsonFile(self.log_path(&rec.id)),
+        };
+        Ok(ShimOptions {
+            id: berth_runtime::ContainerId::parse(&rec.id).map_err(|e| Error::Internal(format!("container id {}: {e}", rec.id)))?,
+            bundle: run.join("bundle"),
+            state_dir: run.join("shim"),
+            runtime_root: self.cfg.runtime_root(),
+            log,
+            tty: rec.config.tty == Some(true),
+            open_stdin: rec.config.open_stdin == Some(true),
+            hold: true,
+            exec_process: None,
+        })
+    }
+
+    /// Docker's LogPath: `<data-root>/containers/<id>/<id>-json.log`.
+    pub fn log_path(&self, id: &str) -> PathBuf {
+        Record::dir(&self.cfg.containers_dir(), id).join(format!("{id}-json.log"))
+    }
+
+    /// `POST /containers/{id}/start`.
+    pub async fn start(self: &Arc<Self>, principal: &Principal, key: &str) -> Result<()> {
+        self.check_serving()?;
+        let ctr = self.find(principal, key)?;
+        let _op = ctr.op.lock().await;
+        self.start_locked(&ctr).await
+    }
+
+    async fn start_locked(self: &Arc<Self>, ctr: &Arc<Ctr>) -> Result<()> {
+        let status = ctr.rec().state.status;
+        match status {
+            s if s.is_live() => return Err(Error::NotModified(ctr.id.clone())),
+            Status::Removing | Status::Dead => return Err(Error::Conflict(format!("container {} is marked for removal and cannot be started", &ctr.id[..12]))),
+            _ => {}
+        }
+        match self.launch(ctr).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let message = crate::error::chain(&e);
+                {
+                    let mut r = ctr.rec();
+                    r.state.error = message.clone();
+                    // Docker's exit codes for a command that cannot run.
+                    if message.contains("executable file not found") || message.contains("no such file or directory") {
+                        r.state.exit_code = 127;
+                    } else if message.contains("permission denied") {
+                        r.state.exit_code = 126;
+                    }
+                    let _ = r.save(&self.cfg.containers_dir());
+                }
+                for p in std::mem::take(&mut *ctr.pending.lock().unwrap_or_else(|p| p.into_inner())) {
+                    let _ = p.tx.send(Err(Error::Conflict(format!("container {} did not start: {message}", &ctr.id[..12]))));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Mounts the root, writes the bundle, starts a held shim, connects waiting attaches, then
+    /// lets the container run.
+    async fn launch(self: &Arc<Self>, ctr: &Arc<Ctr>) -> Result<()> {
+        let rec = ctr.rec().clone();
+        let run = self.cfg.run_dir(&rec.id);
+        let bundle = run.join("bundle");
+        let rootfs = bundle.join("rootfs");
+        let shim_dir = run.join("shim");
+        // Whatever an earlier run left (a crash between steps) goes first.
+        self.cleanup_run_dir(&rec.id);
+        std::fs::create_dir_all(&rootfs).map_err(Error::io("create the bundle", &rootfs))?;
+        let image = self.images.lookup(&rec.image).map_err(|_| Error::Conflict(format!("the image {} of container {} is gone", rec.image_name, &rec.id[..12])))?;
+        let snap = berth_image::Snapshot::prepare(Record::dir(&self.cfg.containers_dir(), &rec.id).join("fs"), self.images.lower_dirs(&image))
+            .map_err(|source| Error::Snapshot { id: rec.id.clone(), what: "prepare the root filesystem", source })?;
+        snap.mount(&rootfs).map_err(|source| Error::Snapshot { id: rec.id.clone(), what: "mount the root filesystem", source })?;
+        let launched = self.launch_mounted(ctr, &rec, &bundle, &rootfs, &shim_dir).await;
+        if launched.is_err() {
+            self.cleanup_run_dir(&rec.id);
+        }
+        launched
+    }
+
+    async fn launch_mounted(self: &Arc<Self>, ctr: &Arc<Ctr>, rec: &Record, bundle: &std::path::Path, rootfs: &std::path::Path, shim_dir: &std::path::Path) -> Result<()> {
+        let facts = self.facts(rec, rootfs)?;
+        let config = spec::build(rec, &facts)?;
+        let cfg_path = bundle.join("config.json");
+        std::fs::write(&cfg_path, serde_json::to_vec(&config).expect("spec serializes")).map_err(Error::io("write the bundle's config.json", &cfg_path))?;
+        let opts = self.shim_options(rec)?;
+        let pid = shim::launch(self.cfg.shim_bin.clone(), opts.clone(), rec.id.clone()).await?;
+        let sock = opts.socket_path();
+        let shim_pid: i32 = std::fs::read_to_string(opts.pid_path()).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+        let started = async {
+            let pending = std::mem::take(&mut *ctr.pending.lock().unwrap_or_else(|p| p.into_inner()));
+            for p in pending {
+                let req = Request::Attach { stdin: p.streams.stdin, stdout: p.streams.stdout, stderr: p.streams.stderr };
+                let _ = p.tx.send(shim::request(&sock, &req, &rec.id, "attach").await.map(|(s, _)| s));
+            }
+            shim::request(&sock, &Request::Start, &rec.id, "start").await
+        }
+        .await;
+        if let Err(e) = started {
+            // The held shim ends the container itself when start fails; make sure.
+            let _ = shim::request(&sock, &Request::Kill { signal: 9 }, &rec.id, "kill").await;
+            shim::wait_gone(&sock, shim_pid).await;
+            let _ = std::fs::remove_dir_all(shim_dir);
+            return Err(e);
+        }
+        {
+            let mut r = ctr.rec();
+            r.state = State {
+                status: Status::Running,
+                pid,
+                shim_pid,
+                exit_code: 0,
+                oom_killed: false,
+                error: String::new(),
+                started_at: crate::time::now(),
+                finished_at: r.state.finished_at.clone(),
+            };
+            r.save(&self.cfg.containers_dir())?;
+        }
+        self.container_event(ctr, "start", &[]);
+        tracing::info!(container = &rec.id[..12], pid, "container started");
+        self.watch(ctr.clone(), shim_pid);
+        Ok(())
+    }
+
+    /// Everything [`spec::build`] needs that is found on the host.
+    fn facts(&self, rec: &Record, rootfs: &std::path::Path) -> Result<spec::Facts> {
+        let host = &rec.host_config;
+        let user = rec.config.user.clone().unwrap_or_default();
+        let (uid, gid, additional_gids) = user::resolve(rootfs, &user, host.group_add.as_deref().unwrap_or(&[]))?;
+        let mut join = BTreeMap::new();
+        for (t, mode) in [("pid", &host.pid_mode), ("ipc", &host.ipc_mode), ("uts", &host.uts_mode), ("network", &host.network_mode)] {
+            let m = mode.as_deref().unwrap_or("");
+            if m == "host" {
+                join.insert(t, None);
+            } else if let Some(other) = m.strip_prefix("container:") {
+                let o = self.find(&rec.created_by, other)?;
+                let (pid, status) = {
+                    let r = o.rec();
+                    (r.state.pid, r.state.status)
+                };
+                if !status.is_live() {
+                    return Err(Error::Conflict(format!("cannot join the {t} namespace of container {other}: it is not running")));
+                }
+                let ns = if t == "network" { "net" } else { t };
+                join.insert(t, Some(format!("/proc/{pid}/ns/{ns}")));
+            }
+        }
+        let host_network = join.get("network") == Some(&None);
+        let dir = Record::dir(&self.cfg.containers_dir(), &rec.id);
+        let hostname = rec.config.hostname.clone().unwrap_or_else(|| rec.id[..12].to_owned());
+        let hosts = etc::hosts(host, host_network, &std::fs::read_to_string("/etc/hosts").unwrap_or_default())?;
+        let resolv = etc::resolv_conf(host, host_network, &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default());
+        let etc_files = etc::write(&dir, &hostname, &hosts, &resolv)?;
+        let caps = spec::capabilities(host)?;
+        let (_, seccomp_opt) = spec::security_opts(host)?;
+        let seccomp = if host.privileged == Some(true) {
+            None
+        } else {
+            match seccomp_opt {
+                Some(None) => None,
+                Some(Some(custom)) => Some(self.seccomp_for(&custom, &caps)?),
+                None => Some(self.seccomp_for(berth_runtime::seccomp::docker_default_profile(), &caps)?),
+            }
+        };
+        let extra_masked = std::fs::read_dir("/sys/devices/system/cpu")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path().join("thermal_throttle"))
+            .filter(|p| p.exists())
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        Ok(spec::Facts {
+            uid,
+            gid,
+            additional_gids,
+            etc_files,
+            cgroups_path: format!("/{}/{}", self.cfg.cgroup_parent.trim_matches('/'), rec.id),
+            join,
+            seccomp,
+            extra_masked,
+            private_cgroupns: self.pure_cgroup2,
+            init_bin: None,
+        })
+    }
+
+    fn seccomp_for(&self, profile: &str, caps: &[String]) -> Result<Value> {
+        let arch = berth_runtime::seccomp::Arch::native().ok_or_else(|| Error::Internal("this architecture has no seccomp profile mapping".into()))?;
+        let s = berth_runtime::seccomp::docker_profile_to_oci(profile, caps, arch, self.kernel)
+            .map_err(|e| Error::InvalidParameter(format!("seccomp profile: {}", crate::error::chain(&e))))?;
+        Ok(serde_json::to_value(s).expect("a seccomp profile serializes"))
+    }
+
+    /// Unmounts the root and removes the bundle and shim state of `id`.
+    fn cleanup_run_dir(&self, id: &str) {
+        let run = self.cfg.run_dir(id);
+        let rootfs = run.join("bundle/rootfs");
+        while berth_image::snapshot::unmount(&rootfs, false).is_ok() {}
+        let _ = berth_image::snapshot::unmount(&rootfs, true);
+        let _ = std::fs::remove_dir_all(&run);
+    }
+
+    /// Watches the shim `shim_pid` of `ctr` and records the container's end when it goes.
+    pub(crate) fn watch(self: &Arc<Self>, ctr: Arc<Ctr>, shim_pid: i32) {
+        let engine = self.clone();
+        let sock = self.shim_socket(&ctr.id);
+        tokio::spawn(async move {
+            shim::wait_gone(&sock, shim_pid).await;
+            engine.on_exit(&ctr).await;
+        });
+    }
+
+    async fn on_exit(self: &Arc<Self>, ctr: &Arc<Ctr>) {
+        let id = ctr.id.clone();
+        let exit = berth_shim::exit::ExitRecord::read(&self.cfg.run_dir(&id).join("shim/exit.json")).ok();
+        // Exec shims of this container are gone with it (their processes shared its pid
+        // namespace); only the records remain.
+        self.cleanup_run_dir(&id);
+        let (code, restart, stopped_by_user, started_at) = {
+            let mut r = ctr.rec();
+            if !r.state.status.is_live() {
+                return;
+            }
+            match &exit {
+                Some(e) => {
+                    r.state.exit_code = e.exit_code;
+                    r.state.oom_killed = e.oom_killed;
+                    r.state.finished_at = e.finished_at.clone();
+                }
+                None => {
+                    r.state.exit_code = 255;
+                    r.state.error = "the container's shim ended without recording an exit status".into();
+                    r.state.finished_at = crate::time::now();
+                }
+            }
+            r.state.status = Status::Exited;
+            r.state.pid = 0;
+            r.state.shim_pid = 0;
+            if let Err(e) = r.save(&self.cfg.containers_dir()) {
+                tracing::error!(container = &id[..12], error = %crate::error::chain(&e), "save the container record");
+            }
+            (r.state.exit_code, Restart::of(r.host_config.restart_policy.as_ref()).unwrap_or(Restart::No), r.stopped_by_user, r.state.started_at.clone())
+        };
+        tracing::info!(container = &id[..12], exit_code = code, "container exited");
+        if exit.as_ref().is_some_and(|e| e.oom_killed) {
+            self.container_event(ctr, "oom", &[]);
+        }
+        self.container_event(ctr, "die", &[("exitCode", code.to_string())]);
+        ctr.life.send_modify(|l| {
+            l.exits += 1;
+            l.exit_code = code;
+        });
+        let auto_remove = ctr.rec().host_config.auto_remove == Some(true);
+        if auto_remove {
+            let engine = self.clone();
+            let ctr = ctr.clone();
+            tokio::spawn(async move {
+                let _op = ctr.op.lock().await;
+                if !ctr.rec().state.status.is_live() {
+                    if let Err(e) = engine.remove_locked(&ctr, false).await {
+                        tracing::warn!(container = &ctr.id[..12], error = %crate::error::chain(&e), "auto-remove");
+                    }
+                }
+            });
+            return;
+        }
+        let again = match restart {
+            _ if stopped_by_user || self.shutting_down() => false,
+            Restart::No => false,
+            Restart::Always | Restart::UnlessStopped => true,
+            Restart::OnFailure(max) => code != 0 && max.is_none_or(|m| ctr.rec().restart_count < m),
+        };
+        if again {
+            self.schedule_restart(ctr.clone(), started_at);
+        }
+    }
+
+    /// Docker's backoff: 100 ms doubling per restart, reset after a run of 10 s or more.
+    fn schedule_restart(self: &Arc<Self>, ctr: Arc<Ctr>, started_at: String) {
+        let ran = crate::time::parse_rfc3339(&started_at).map(|s| crate::time::now_nanos() - s).unwrap_or(0);
+        let count = {
+            let mut r = ctr.rec();
+            if ran >= 10_000_000_000 {
+                r.restart_count = 0;
+            }
+            r.restart_count += 1;
+            r.state.status = Status::Restarting;
+            let _ = r.save(&self.cfg.containers_dir());
+            r.restart_count
+        };
+        let delay = Duration::from_millis(100u64.saturating_mul(1 << (count - 1).clamp(0, 10) as u32)).min(Duration::from_secs(60));
+        let engine = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _op = ctr.op.lock().await;
+            if ctr.rec().state.status != Status::Restarting || engine.shutting_down() {
+                return;
+            }
+            ctr.rec().state.status = Status::Exited;
+            if let Err(e) = engine.start_locked(&ctr).await {
+                tracing::warn!(container = &ctr.id[..12], error = %crate::error::chain(&e), "restart");
+            } else {
+                engine.container_event(&ctr, "restart", &[]);
+            }
+        });
+    }
+
+    fn shim_socket(&self, id: &str) -> PathBuf {
+        self.cfg.run_dir(id).join("shim/shim.sock")
+    }
+
+    /// Sends `signal` to the container's init through its shim.
+    async fn signal(&self, ctr: &Ctr, signal: i32) -> Result<()> {
+        shim::request(&self.shim_socket(&ctr.id), &Request::Kill { signal }, &ctr.id, "signal").await.map(drop)
+    }
+
+    /// `POST /containers/{id}/kill`.
+    pub async fn kill(&self, principal: &Principal, key: &str, signal: Option<&str>) -> Result<()> {
+        let ctr = self.find(principal, key)?;
+        let sig = match signal.filter(|s| !s.is_empty()) {
+            Some(s) => parse_signal(s).ok_or_else(|| Error::InvalidParameter(format!("invalid signal: {s}")))?,
+            None => 9,
+        };
+        let status = ctr.rec().state.status;
+        if !status.is_live() {
+            return Err(Error::NotRunning(ctr.id.clone()));
+        }
+        if status == Status::Paused && sig != 9 {
+            return Err(Error::Paused(ctr.id.clone()));
+        }
+        if sig == 9 || sig == 15 {
+            ctr.rec().stopped_by_user = true;
+        }
+        self.signal(&ctr, sig).await?;
+        self.container_event(&ctr, "kill", &[("signal", sig.to_string())]);
+        Ok(())
+    }
+
+    /// Waits until the container's recorded exit count passes `seen`, or `deadline`.
+    async fn until_exited(&self, ctr: &Ctr, deadline: Option<Duration>) -> bool {
+        let mut rx = ctr.life.subscribe();
+        let wait = async {
+            loop {
+                if !ctr.rec().state.status.is_live() {
+                    return;
+                }
+                if rx.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        match deadline {
+            Some(d) => tokio::time::timeout(d, wait).await.is_ok(),
+            None => {
+                wait.await;
+                true
+            }
+        }
+    }
+
+    /// `POST /containers/{id}/stop`: StopSignal, then SIGKILL after the timeout.
+    pub async fn stop(&self, principal: &Principal, key: &str, timeout: Option<i64>, signal: Option<&str>) -> Result<()> {
+        let ctr = self.find(principal, key)?;
+        let _op = ctr.op.lock().await;
+        self.stop_locked(&ctr, timeout, signal).await
+    }
+
+    async fn stop_locked(&self, ctr: &Ctr, timeout: Option<i64>, signal: Option<&str>) -> Result<()> {
+        let (status, stop_signal, stop_timeout) = {
+            let mut r = ctr.rec();
+            if r.state.status == Status::Restarting {
+                // Cancel the pending restart.
+                r.state.status = Status::Exited;
+                r.stopped_by_user = true;
+                let _ = r.save(&self.cfg.containers_dir());
+                return Ok(());
+            }
+            (r.state.status, r.config.stop_signal.clone(), r.config.stop_timeout)
+        };
+        if !status.is_live() {
+            return Err(Error::NotModified(ctr.id.clone()));
+        }
+        ctr.rec().stopped_by_user = true;
+        let sig_name = signal.filter(|s| !s.is_empty()).map(str::to_owned).or(stop_signal).filter(|s| !s.is_empty());
+        let sig = match sig_name {
+            Some(s) => parse_signal(&s).ok_or_else(|| Error::InvalidParameter(format!("invalid signal: {s}")))?,
+            None => 15,
+        };
+        let secs = timeout.or(stop_timeout).unwrap_or(self.cfg.default_stop_timeout);
+        if status == Status::Paused {
+            self.set_paused(ctr, false).await?;
+        }
+        if sig != 9 && self.signal(ctr, sig).await.is_ok() {
+            let wait = if secs < 0 { None } else { Some(Duration::from_secs(secs as u64)) };
+            if self.until_exited(ctr, wait).await {
+                self.container_event(ctr, "stop", &[]);
+                return Ok(());
+            }
+            tracing::info!(container = &ctr.id[..12], timeout_s = secs, "container did not stop in time: killing it");
+        }
+        let _ = self.signal(ctr, 9).await;
+        if !self.until_exited(ctr, Some(Duration::from_secs(30))).await {
+            return Err(Error::Internal(format!("container {} did not exit 30 s after SIGKILL", &ctr.id[..12])));
+        }
+        self.container_event(ctr, "stop", &[]);
+        Ok(())
+    }
+
+    /// `POST /containers/{id}/restart`.
+    pub async fn restart(self: &Arc<Self>, principal: &Principal, key: &str, timeout: Option<i64>, signal: Option<&str>) -> Result<()> {
+        let ctr = self.find(principal, key)?;
+        let _op = ctr.op.lock().await;
+        match self.stop_locked(&ctr, timeout, signal).await {
+            Ok(()) | Err(Error::NotModified(_)) => {}
+            Err(e) => return Err(e),
+        }
+        ctr.rec().stopped_by_user = false;
+        self.start_locked(&ctr).await?;
+        self.container_event(&ctr, "restart", &[]);
+        Ok(())
+    }
+
+    /// `POST /containers/{id}/pause` and `unpause`.
+    pub async fn pause(&self, principal: &Principal, key: &str, pause: bool) -> Result<()> {
+        let ctr = self.find(principal, key)?;
+        let _op = ctr.op.lock().await;
+        let status = ctr.rec().state.status;
+        match (status, pause) {
+            (Status::Running, true) | (Status::Paused, false) => {}
+            (Status::Paused, true) => return Err(Error::Conflict(format!("Container {} is already paused", ctr.id))),
+            (Status::Running, false) => return Err(Error::Conflict(format!("Container {} is not paused", ctr.id))),
+            _ => return Err(Error::NotRunning(ctr.id.clone())),
+        }
+        self.set_paused(&ctr, pause).await?;
+        self.container_event(&ctr, if pause { "pause" } else { "unpause" }, &[]);
+        Ok(())
+    }
+
+    async fn set_paused(&self, ctr: &Ctr, pause: bool) -> Result<()> {
+        let rt = berth_runtime::Runtime::new(self.cfg.runtime_root());
+        let id = berth_runtime::ContainerId::parse(&ctr.id).map_err(|e| Error::Internal(e.to_string()))?;
+        let res = tokio::task::spawn_blocking(move || if pause { rt.pause(&id) } else { rt.resume(&id) })
+            .await
+            .map_err(|e| Error::Internal(format!("pause task: {e}")))?;
+        res.map_err(|e| Error::Internal(format!("{} container {}: {}", if pause { "pause" } else { "unpause" }, &ctr.id[..12], crate::error::chain(&e))))?;
+        let mut r = ctr.rec();
+        r.state.status = if pause { Status::Paused } else { Status::Running };
+        r.save(&self.cfg.containers_dir())
+    }
+
+    /// `DELETE /containers/{id}`.
+    pub async fn remove(self: &Arc<Self>, principal: &Principal, key: &str, force: bool) -> Result<()> {
+        let ctr = self.find(principal, key)?;
+        let _op = ctr.op.lock().await;
+        self.remove_locked(&ctr, force).await
+    }
+
+    async fn remove_locked(&self, ctr: &Arc<Ctr>, force: bool) -> Result<()> {
+        let (status, name) = {
+            let r = ctr.rec();
+            (r.state.status, r.name.clone())
+        };
+        if status.is_live() {
+            if !force {
+                return Err(Error::RemoveRunning { name });
+            }
+            ctr.rec().stopped_by_user = true;
+            if status == Status::Paused {
+                let _ = self.set_paused(ctr, false).await;
+            }
+            let _ = self.signal(ctr, 9).await;
+            if !self.until_exited(ctr, Some(Duration::from_secs(30))).await {
+                return Err(Error::Internal(format!("container {} did not exit 30 s after SIGKILL", &ctr.id[..12])));
+            }
+        }
+        {
+            let mut r = ctr.rec();
+            r.state.status = Status::Removing;
+        }
+        self.cleanup_run_dir(&ctr.id);
+        let dir = Record::dir(&self.cfg.containers_dir(), &ctr.id);
+        let removed = std::fs::remove_dir_all(&dir);
+        if let Some(e) = removed.as_ref().err().filter(|e| e.kind() != std::io::ErrorKind::NotFound) {
+            let mut r = ctr.rec();
+            r.state.status = Status::Dead;
+            r.state.error = format!("remove {}: {e}", dir.display());
+            return Err(Error::Io { what: "remove the container's directory", path: dir, source: std::io::Error::new(e.kind(), e.to_string()) });
+        }
+        {
+            let mut idx = self.index();
+            idx.by_id.remove(&ctr.id);
+            if idx.by_name.get(&name) == Some(&ctr.id) {
+                idx.by_name.remove(&name);
+            }
+        }
+        self.forget_execs(&ctr.id);
+        self.container_event(ctr, "destroy", &[]);
+        ctr.life.send_modify(|l| l.removed = true);
+        tracing::info!(container = &ctr.id[..12], "container removed");
+        Ok(())
+    }
+
+    /// `POST /containers/{id}/wait`: resolves to the exit code once `condition` holds.
+    pub async fn wait(&self, principal: &Principal, key: &str, condition: WaitCondition) -> Result<impl std::future::Future<Output = i64> + Send + 'static> {
+        let ctr = self.find(principal, key)?;
+        let mut rx = ctr.life.subscribe();
+        let start = *rx.borrow();
+        let live = ctr.rec().state.status.is_live() || ctr.rec().state.status == Status::Restarting;
+        let ctr2 = ctr.clone();
+        Ok(async move {
+            loop {
+                let now = *rx.borrow_and_update();
+                let done = match condition {
+                    WaitCondition::NotRunning => !live || now.exits > start.exits || now.removed,
+                    WaitCondition::NextExit => now.exits > start.exits || now.removed,
+                    WaitCondition::Removed => now.removed,
+                };
+                if done {
+                    let _ = &ctr2;
+                    return i64::from(now.exit_code);
+                }
+                if rx.changed().await.is_err() {
+                    return i64::from(now.exit_code);
+                }
+            }
+        })
+    }
+
+    /// `POST /containers/{id}/rename`.
+    pub fn rename(&self, principal: &Principal, key: &str, new_name: &str) -> Result<()> {
+        let ctr = self.find(principal, key)?;
+        let new = record::check_name(new_name)?;
+        let old = {
+            let mut idx = self.index();
+            if let Some(other) = idx.by_name.get(&new) {
+                if other == &ctr.id {
+                    return Err(Error::InvalidParameter(format!("Renaming a container with the same name as its current name: {new}")));
+                }
+                return Err(Error::NameInUse { name: new, id: other.clone() });
+            }
+            let old = ctr.rec().name.clone();
+            idx.by_name.remove(&old);
+            idx.by_name.insert(new.clone(), ctr.id.clone());
+            old
+        };
+        let saved = {
+            let mut r = ctr.rec();
+            r.name = new.clone();
+            r.save(&self.cfg.containers_dir())
+        };
+        if let Err(e) = saved {
+            let mut idx = self.index();
+            idx.by_name.remove(&new);
+            idx.by_name.insert(old.clone(), ctr.id.clone());
+            ctr.rec().name = old;
+            return Err(e);
+        }
+        self.container_event(&ctr, "rename", &[("oldName", format!("/{old}"))]);
+        Ok(())
+    }
+
+    /// Attaches to the container's streams: at once when it runs, else when it next starts.
+    /// Returns the shim connection carrying them (multiplexed frames unless it has a tty).
+    pub async fn attach(&self, principal: &Principal, key: &str, streams: AttachStreams) -> Result<(UnixStream, bool)> {
+        let ctr = self.find(principal, key)?;
+        let (status, tty, open_stdin) = {
+            let r = ctr.rec();
+            (r.state.status, r.config.tty == Some(true), r.config.open_stdin == Some(true))
+        };
+        let streams = AttachStreams { stdin: streams.stdin && open_stdin, ..streams };
+        if status.is_live() {
+            let req = Request::Attach { stdin: streams.stdin, stdout: streams.stdout, stderr: streams.stderr };
+            let (s, _) = shim::request(&self.shim_socket(&ctr.id), &req, &ctr.id, "attach").await?;
+            return Ok((s, tty));
+        }
+        let (tx, rx) = oneshot::channel();
+        ctr.pending.lock().unwrap_or_else(|p| p.into_inner()).push(PendingAttach { streams, tx });
+        let s = rx.await.map_err(|_| Error::Conflict(format!("container {} was removed before it started", &ctr.id[..12])))??;
+        Ok((s, tty))
+    }
+
+    /// Whether stdin of this container closes when the attached client's stdin ends.
+    pub fn stdin_once(&self, principal: &Principal, key: &str) -> Result<bool> {
+        Ok(self.find(principal, key)?.rec().config.stdin_once == Some(true))
+    }
+
+    /// Closes the container's stdin (after a `StdinOnce` client's input ended).
+    pub async fn close_stdin(&self, principal: &Principal, key: &str) -> Result<()> {
+        let ctr = self.find(principal, key)?;
+        shim::request(&self.shim_socket(&ctr.id), &Request::CloseStdin, &ctr.id, "close stdin").await.map(drop)
+    }
+
+    /// `POST /containers/{id}/resize`.
+    pub async fn resize(&self, principal: &Principal, key: &str, height: u16, width: u16) -> Result<()> {
+        let ctr = self.find(principal, key)?;
+        if !ctr.rec().state.status.is_live() {
+            return Err(Error::NotRunning(ctr.id.clone()));
+        }
+        shim::request(&self.shim_socket(&ctr.id), &Request::Resize { height, width }, &ctr.id, "resize").await.map(drop)
+    }
+
+    /// At daemon start: containers whose shim still runs are watched again; those whose shim
+    /// ended meanwhile get their exit recorded; restart policies apply.
+    pub(crate) async fn recover(self: &Arc<Self>) {
+        for ctr in self.visible(&Principal::Admin) {
+            let (status, shim_pid) = {
+                let r = ctr.rec();
+                (r.state.status, r.state.shim_pid)
+            };
+            let sock = self.shim_socket(&ctr.id);
+            if status.is_live() && shim::alive(shim_pid) && sock.exists() {
+                self.watch(ctr.clone(), shim_pid);
+                continue;
+            }
+            if status.is_live() {
+                self.on_exit(&ctr).await;
+                continue;
+            }
+            // A shim held by a daemon that died before it said start: end it.
+            if sock.exists() {
+                let _ = shim::request(&sock, &Request::Kill { signal: 9 }, &ctr.id, "kill").await;
+                if let Some(pid) = std::fs::read_to_string(self.cfg.run_dir(&ctr.id).join("shim/shim.pid")).ok().and_then(|s| s.trim().parse().ok()) {
+                    shim::wait_gone(&sock, pid).await;
+                }
+            }
+            self.cleanup_run_dir(&ctr.id);
+            let restart = {
+                let mut r = ctr.rec();
+                if r.state.status == Status::Restarting {
+                    r.state.status = Status::Exited;
+                }
+                let policy = Restart::of(r.host_config.restart_policy.as_ref()).unwrap_or(Restart::No);
+                !r.stopped_by_user && matches!(policy, Restart::Always | Restart::UnlessStopped) && r.state.started_at != record::ZERO_TIME
+            };
+            if restart {
+                let engine = self.clone();
+                let ctr = ctr.clone();
+                tokio::spawn(async move {
+                    let _op = ctr.op.lock().await;
+                    if let Err(e) = engine.start_locked(&ctr).await {
+                        tracing::warn!(container = &ctr.id[..12], error = %crate::error::chain(&e), "restart at daemon start");
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// `busybox` → `busybox:latest`, as Docker names a missing image.
+fn familiar(name: &str) -> String {
+    match berth_image::ImageRef::parse(name) {
+        Ok(r) => r.familiar(),
+        Err(_) => name.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_merge_follows_docker() {
+        let image = Config {
+            cmd: Some(vec!["sh".into()]),
+            entrypoint: None,
+            env: Some(vec!["PATH=/bin".into(), "A=image".into()]),
+            working_dir: Some("/srv".into()),
+            labels: Some([("a".to_owned(), "1".to_owned())].into()),
+            ..Default::default()
+        };
+        let user = Config { cmd: Some(vec!["echo".into(), "hi".into()]), env: Some(vec!["A=user".into()]), ..Default::default() };
+        let c = merge_config(&user, &image);
+        assert_eq!(c.cmd, Some(vec!["echo".into(), "hi".into()]));
+        assert_eq!(c.env, Some(vec!["PATH=/bin".into(), "A=user".into()]));
+        assert_eq!(c.working_dir.as_deref(), Some("/srv"));
+        let c = merge_config(&Config::default(), &image);
+        assert_eq!(c.cmd, Some(vec!["sh".into()]));
+        // --entrypoint "" clears the image's entrypoint and does not take its Cmd.
+        let ep = Config { entrypoint: Some(vec![String::new()]), cmd: Some(vec!["ls".into()]), ..Default::default() };
+        let img = Config { entrypoint: Some(vec!["/init".into()]), cmd: Some(vec!["x".into()]), ..Default::default() };
+        let c = merge_config(&ep, &img);
+        assert_eq!(c.entrypoint, Some(vec![]));
+        assert_eq!(c.cmd, Some(vec!["ls".into()]));
+    }
+
+    #[test]
+    fn signals_parse() {
+        assert_eq!(parse_signal("SIGTERM"), Some(15));
+        assert_eq!(parse_signal("kill"), Some(9));
+        assert_eq!(parse_signal("USR1"), Some(10));
+        assert_eq!(parse_signal("3"), Some(3));
+        assert_eq!(parse_signal("SIGRTMIN+1"), Some(35));
+        assert_eq!(parse_signal("NOPE"), None);
+        assert_eq!(parse_signal("0"), None);
+    }
+
+    #[test]
+    fn restart_policies_parse() {
+        let p = |n: &str, m: i64| RestartPolicy { name: Some(n.into()), maximum_retry_count: Some(m) };
+        assert_eq!(Restart::of(None).expect("none"), Restart::No);
+        assert_eq!(Restart::of(Some(&p("on-failure", 3))).expect("of"), Restart::OnFailure(Some(3)));
+        assert_eq!(Restart::of(Some(&p("unless-stopped", 0))).expect("us"), Restart::UnlessStopped);
+        assert!(Restart::of(Some(&p("sometimes", 0))).is_err());
+    }
+}

@@ -1,0 +1,76 @@
+//! Talking to a container's shim: launching it (a blocking double fork, so on the blocking
+//! pool), one-line JSON requests on its control socket, and noticing when it ends (a pidfd
+//! becomes readable), which is how the engine learns that a container exited, whether it
+//! started the shim itself or found it running after a restart.
+
+use std::path::{Path, PathBuf};
+
+use berth_shim::protocol::Request;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixStream;
+
+use crate::error::{Error, Result};
+
+/// Longest wait for a shim to answer a control request.
+const REPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Starts a detached shim; returns the pid it reports (0 for a held exec).
+pub async fn launch(shim_bin: PathBuf, opts: berth_shim::ShimOptions, id: String) -> Result<i32> {
+    tokio::task::spawn_blocking(move || berth_shim::detach::launch(&shim_bin, &opts))
+        .await
+        .map_err(|e| Error::Internal(format!("shim launch task: {e}")))?
+        .map_err(|source| Error::Shim { what: "start the shim", id, source })
+}
+
+/// Connects to `sock`, sends `req`, and returns the connection (positioned after the reply)
+/// and the reply; a reply with `"ok": false` is an error carrying the shim's message.
+pub async fn request(sock: &Path, req: &Request, id: &str, what: &'static str) -> Result<(UnixStream, Value)> {
+    let fut = async {
+        let mut s = UnixStream::connect(sock).await.map_err(Error::io("connect to the shim", sock))?;
+        let mut line = serde_json::to_vec(req).expect("requests serialize");
+        line.push(b'\n');
+        s.write_all(&line).await.map_err(Error::io("write to the shim", sock))?;
+        // Read the reply one byte at a time: whatever follows it (attached output) must stay
+        // in the socket for the caller.
+        let mut reply = Vec::new();
+        let mut r = BufReader::with_capacity(1, &mut s);
+        r.read_until(b'\n', &mut reply).await.map_err(Error::io("read the shim's reply", sock))?;
+        drop(r);
+        let v: Value = serde_json::from_slice(&reply)
+            .map_err(|e| Error::ShimSaid { what, id: id.to_owned(), message: format!("unreadable reply {:?}: {e}", String::from_utf8_lossy(&reply)) })?;
+        if v["ok"] != Value::Bool(true) {
+            let message = v["error"].as_str().unwrap_or("no reason given").to_owned();
+            return Err(Error::ShimSaid { what, id: id.to_owned(), message });
+        }
+        Ok((s, v))
+    };
+    tokio::time::timeout(REPLY_TIMEOUT, fut).await.map_err(|_| Error::ShimSaid { what, id: id.to_owned(), message: "no reply within 30 s".into() })?
+}
+
+/// Waits until the shim serving `sock` (process `pid`) has ended: its connections close when
+/// it starts to finish (its descriptors are close-on-exec), then the process goes. Returns at
+/// once when it is already gone. No thread or pidfd is held per container: one idle socket.
+pub async fn wait_gone(sock: &Path, pid: i32) {
+    if let Ok(mut s) = UnixStream::connect(sock).await {
+        let mut buf = [0u8; 256];
+        while let Ok(n) = s.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while alive(pid) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// A live process (not a zombie) with this pid.
+pub fn alive(pid: i32) -> bool {
+    pid > 0
+        && std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rfind(')').map(|i| !s[i + 2..].starts_with('Z')))
+            .unwrap_or(false)
+}

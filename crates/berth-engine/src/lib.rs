@@ -1,0 +1,138 @@
+//! berth-engine: the model and its rules, below the API and above the shim, runtime and image
+//! store. It knows nothing of HTTP.
+//!
+//! Principal types:
+//! - [`Engine`]: containers (an in-memory index over crash-safe records), exec instances,
+//!   images, events. Every operation takes the [`Principal`] it acts for; [`policy`] decides
+//!   what that principal may see and do.
+//! - [`container::Ctr`]: one container; its lifecycle runs through a shim per container
+//!   ([`container::shim`]), which the engine starts held, attaches to, then starts; the shim's
+//!   end (a pidfd) tells the engine the container exited, even across daemon restarts.
+//! - [`Error`] with an [`ErrorKind`], which `berth-api` maps to a status code.
+//!
+//! A `docker run` flows: `create` (image config merged, record written) → `attach` (waits for
+//! the start) → `start` (overlay mounted, config.json built from Docker's defaults, held shim
+//! launched, attaches connected, shim told to start) → `wait` → the shim ends → `on_exit`
+//! records the exit, unmounts, and applies AutoRemove or the restart policy.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), berth_engine::Error> {
+//! use berth_engine::{Config, Engine, Principal};
+//! let cfg = Config {
+//!     data_root: "/var/lib/berth".into(),
+//!     exec_root: "/run/berth".into(),
+//!     shim_bin: "/usr/local/bin/berth-shim".into(),
+//!     cgroup_parent: "berth".into(),
+//!     default_ulimits: vec![],
+//!     default_stop_timeout: 10,
+//! };
+//! let (engine, _warnings) = Engine::open(cfg).await?;
+//! let list = engine.list(&Principal::Admin, &Default::default())?;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod container;
+pub mod error;
+pub mod events;
+pub mod exec;
+pub mod images;
+pub mod logs;
+pub mod policy;
+pub mod system;
+pub mod time;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+pub use config::Config;
+pub use error::{Error, ErrorKind, Result};
+pub use policy::Principal;
+
+/// The engine: one per daemon.
+pub struct Engine {
+    cfg: Config,
+    images: berth_image::ImageStore,
+    index: Mutex<container::Index>,
+    execs: Mutex<HashMap<String, Arc<exec::Exec>>>,
+    pub events: events::Events,
+    shutting_down: AtomicBool,
+    /// The host kernel's (major, minor), for seccomp profile rules.
+    kernel: (u32, u32),
+    /// A cgroup v2-only host (containers get a private cgroup namespace, as Docker does).
+    pure_cgroup2: bool,
+}
+
+impl Engine {
+    /// Opens the stores under the configured roots and takes over the containers found there
+    /// (watching those whose shims still run, recording the exits of those that ended). Returns
+    /// warnings for the operator: records that were corrupt and moved aside.
+    pub async fn open(cfg: Config) -> Result<(Arc<Engine>, Vec<String>)> {
+        for d in [cfg.containers_dir(), cfg.exec_root.join("c"), cfg.runtime_root()] {
+            std::fs::create_dir_all(&d).map_err(Error::io("create the directory", &d))?;
+        }
+        let _ = std::fs::remove_dir_all(cfg.data_root.join("tmp"));
+        if !cfg.shim_bin.exists() {
+            return Err(Error::Io {
+                what: "find berth-shim (install it next to berthd)",
+                path: cfg.shim_bin.clone(),
+                source: std::io::ErrorKind::NotFound.into(),
+            });
+        }
+        let image_root = cfg.image_root();
+        let images = tokio::task::spawn_blocking(move || berth_image::ImageStore::open(image_root))
+            .await
+            .map_err(|e| Error::Internal(format!("open image store: {e}")))??;
+        let mut warnings = Vec::new();
+        if let Some(p) = images.recovered() {
+            warnings.push(format!("the image metadata was damaged and has been rebuilt; the damaged copy is at {}", p.display()));
+        }
+        let loaded = container::record::load_all(&cfg.containers_dir())?;
+        for (path, why) in &loaded.moved_aside {
+            warnings.push(format!("a container record could not be read ({why}); it was moved aside to {}", path.display()));
+        }
+        let kernel = rustix::system::uname().release().to_str().ok().and_then(berth_runtime::seccomp::parse_kernel_release).unwrap_or((0, 0));
+        let pure_cgroup2 = berth_runtime::cgroups::Hierarchies::detect().map(|h| h.mode() == berth_runtime::cgroups::Mode::V2).unwrap_or(false);
+        let engine = Arc::new(Engine {
+            cfg,
+            images,
+            index: Mutex::new(Default::default()),
+            execs: Mutex::new(HashMap::new()),
+            events: Default::default(),
+            shutting_down: AtomicBool::new(false),
+            kernel,
+            pure_cgroup2,
+        });
+        for r in loaded.records {
+            engine.insert(container::Ctr::new(r));
+        }
+        engine.recover().await;
+        Ok((engine, warnings))
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn images(&self) -> &berth_image::ImageStore {
+        &self.images
+    }
+
+    /// Refuses new work from now on; containers keep running (berthd's SIGTERM).
+    pub fn shut_down(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    pub fn shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    fn check_serving(&self) -> Result<()> {
+        if self.shutting_down() {
+            return Err(Error::ShuttingDown);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,133 @@
+//! `GET /info` and `GET /version`: what this daemon is and holds.
+
+use berth_api_types::system::{Info, PluginsInfo, Runtime as RuntimeInfo, Version, VersionComponent, VersionPlatform};
+use berth_api_types::version::{MAX_API_VERSION, MIN_API_VERSION};
+
+use crate::container::record::Status;
+use crate::policy::Principal;
+use crate::Engine;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn os_name() -> String {
+    std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_owned())))
+        .unwrap_or_else(|| "Linux".into())
+}
+
+fn kernel() -> String {
+    rustix::system::uname().release().to_string_lossy().into_owned()
+}
+
+impl Engine {
+    pub fn version(&self) -> Version {
+        let api = MAX_API_VERSION.to_string();
+        let min = MIN_API_VERSION.to_string();
+        Version {
+            platform: Some(VersionPlatform { name: "berth".into() }),
+            components: Some(vec![VersionComponent {
+                name: "Engine".into(),
+                version: VERSION.into(),
+                details: Some([("ApiVersion".to_owned(), api.clone().into()), ("MinAPIVersion".to_owned(), min.clone().into()), ("Os".to_owned(), "linux".into()), ("Arch".to_owned(), docker_arch().into()), ("GoVersion".to_owned(), "n/a (Rust)".into()), ("GitCommit".to_owned(), "-".into()), ("BuildTime".to_owned(), "-".into()), ("Experimental".to_owned(), "false".into())].into()),
+            }]),
+            version: VERSION.into(),
+            api_version: api,
+            min_api_version: Some(min),
+            git_commit: Some("-".into()),
+            go_version: Some("n/a (Rust)".into()),
+            os: "linux".into(),
+            arch: docker_arch().into(),
+            kernel_version: Some(kernel()),
+            experimental: Some(false),
+            build_time: Some("-".into()),
+        }
+    }
+
+    pub fn info(&self, principal: &Principal) -> Info {
+        let ctrs = self.visible(principal);
+        let count = |f: &dyn Fn(Status) -> bool| ctrs.iter().filter(|c| f(c.rec().state.status)).count() as i64;
+        let mem_total = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|s| s.lines().find_map(|l| l.strip_prefix("MemTotal:").and_then(|v| v.trim().trim_end_matches(" kB").parse::<i64>().ok())))
+            .unwrap_or(0)
+            * 1024;
+        let mode = berth_runtime::cgroups::Hierarchies::detect().map(|h| h.mode()).ok();
+        let cgroup_version = match mode {
+            Some(berth_runtime::cgroups::Mode::V2) => "2",
+            _ => "1",
+        };
+        Info {
+            id: self.daemon_id(),
+            containers: ctrs.len() as i64,
+            containers_running: count(&|s| s == Status::Running || s == Status::Restarting),
+            containers_paused: count(&|s| s == Status::Paused),
+            containers_stopped: count(&|s| !s.is_live() && s != Status::Restarting),
+            images: self.images.list().len() as i64,
+            driver: "overlayfs".into(),
+            driver_status: Some(vec![]),
+            docker_root_dir: self.cfg.data_root.to_string_lossy().into_owned(),
+            plugins: Some(PluginsInfo { volume: Some(vec![]), network: Some(vec!["host".into(), "null".into()]), authorization: None, log: Some(vec!["json-file".into(), "none".into()]) }),
+            memory_limit: Some(true),
+            swap_limit: Some(true),
+            cpu_cfs_period: Some(true),
+            cpu_cfs_quota: Some(true),
+            cpu_shares: Some(true),
+            cpu_set: Some(true),
+            pids_limit: Some(true),
+            oom_kill_disable: Some(cgroup_version == "1"),
+            ipv4_forwarding: Some(std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").is_ok_and(|s| s.trim() == "1")),
+            debug: Some(false),
+            n_fd: std::fs::read_dir("/proc/self/fd").ok().map(|d| d.count() as i64),
+            n_goroutines: Some(0),
+            system_time: Some(crate::time::now()),
+            logging_driver: "json-file".into(),
+            cgroup_driver: "cgroupfs".into(),
+            cgroup_version: Some(cgroup_version.into()),
+            n_events_listener: Some(0),
+            kernel_version: kernel(),
+            operating_system: os_name(),
+            os_version: None,
+            os_type: "linux".into(),
+            architecture: rustix::system::uname().machine().to_string_lossy().into_owned(),
+            ncpu: std::thread::available_parallelism().map(|n| n.get() as i64).unwrap_or(1),
+            mem_total,
+            index_server_address: Some("https://index.docker.io/v1/".into()),
+            http_proxy: Some(String::new()),
+            https_proxy: Some(String::new()),
+            no_proxy: Some(String::new()),
+            name: rustix::system::uname().nodename().to_string_lossy().into_owned(),
+            labels: Some(vec![]),
+            experimental_build: Some(false),
+            server_version: VERSION.into(),
+            runtimes: Some([("berth".to_owned(), RuntimeInfo { path: Some("built-in".into()), ..Default::default() })].into()),
+            default_runtime: Some("berth".into()),
+            live_restore_enabled: Some(true),
+            isolation: Some(String::new()),
+            init_binary: Some(String::new()),
+            security_options: Some(vec!["name=seccomp,profile=builtin".into(), format!("name=cgroupns")]),
+            warnings: Some(vec![]),
+            ..Default::default()
+        }
+    }
+
+    /// A stable id for this daemon, kept in the data root.
+    fn daemon_id(&self) -> String {
+        let p = self.cfg.data_root.join("engine-id");
+        if let Ok(s) = std::fs::read_to_string(&p) {
+            return s.trim().to_owned();
+        }
+        let id = crate::container::record::new_id();
+        let _ = berth_shim::exit::write_durable(&p, id.as_bytes());
+        id
+    }
+}
+
+fn docker_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "arm" => "arm",
+        other => other,
+    }
+}

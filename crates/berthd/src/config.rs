@@ -1,0 +1,290 @@
+//! berthd's flags and daemon.json, resolved into one validated [`Settings`] at start.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use berth_api_types::container::Ulimit;
+use clap::Parser;
+use serde_json::Value;
+
+#[derive(Parser, Debug, Default)]
+#[command(name = "berthd", version, about = "berth's daemon: serves the Docker Engine API on a Unix socket")]
+pub struct Flags {
+    /// Socket to listen on (repeatable): unix:///path, or tcp://host:port with --tlsverify.
+    #[arg(short = 'H', long = "host")]
+    pub hosts: Vec<String>,
+    /// Persistent state: images, container records, logs.
+    #[arg(long)]
+    pub data_root: Option<PathBuf>,
+    /// Runtime state: shim sockets, bundles (lost on reboot).
+    #[arg(long)]
+    pub exec_root: Option<PathBuf>,
+    #[arg(long, short = 'p')]
+    pub pidfile: Option<PathBuf>,
+    /// Group that owns the socket (created if missing); the socket is mode 0660.
+    #[arg(long, short = 'G')]
+    pub group: Option<String>,
+    /// daemon.json with the same keys as the flags.
+    #[arg(long)]
+    pub config_file: Option<PathBuf>,
+    /// debug, info, warn, error or fatal.
+    #[arg(long, short = 'l')]
+    pub log_level: Option<String>,
+    /// The runtime containers use; berth's built-in runtime is `berth` (alias `runc`).
+    #[arg(long)]
+    pub default_runtime: Option<String>,
+    /// NAME=PATH of another OCI runtime binary.
+    #[arg(long)]
+    pub add_runtime: Vec<String>,
+    #[arg(long)]
+    pub registry_mirror: Vec<String>,
+    #[arg(long)]
+    pub insecure_registry: Vec<String>,
+    /// NAME=SOFT[:HARD], applied to containers that set no ulimit of that name.
+    #[arg(long)]
+    pub default_ulimit: Vec<String>,
+    /// Accepted for compatibility: containers always outlive berthd.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub live_restore: Option<bool>,
+    /// Parent cgroup of containers.
+    #[arg(long)]
+    pub cgroup_parent: Option<String>,
+    #[arg(long)]
+    pub tlsverify: bool,
+    #[arg(long)]
+    pub tlscacert: Option<PathBuf>,
+    #[arg(long)]
+    pub tlscert: Option<PathBuf>,
+    #[arg(long)]
+    pub tlskey: Option<PathBuf>,
+    /// The berth-shim binary (default: next to berthd).
+    #[arg(long, hide = true)]
+    pub shim_path: Option<PathBuf>,
+}
+
+/// Everything berthd runs with.
+#[derive(Debug)]
+pub struct Settings {
+    pub unix_sockets: Vec<PathBuf>,
+    pub data_root: PathBuf,
+    pub exec_root: PathBuf,
+    pub pidfile: PathBuf,
+    pub group: String,
+    pub log_level: tracing::Level,
+    pub cgroup_parent: String,
+    pub default_ulimits: Vec<Ulimit>,
+    pub shim_bin: PathBuf,
+}
+
+/// daemon.json keys berthd knows, and the flag each stands for.
+const KEYS: &[(&str, &str)] = &[
+    ("hosts", "--host"),
+    ("data-root", "--data-root"),
+    ("exec-root", "--exec-root"),
+    ("pidfile", "--pidfile"),
+    ("group", "--group"),
+    ("log-level", "--log-level"),
+    ("default-runtime", "--default-runtime"),
+    ("runtimes", "--add-runtime"),
+    ("registry-mirrors", "--registry-mirror"),
+    ("insecure-registries", "--insecure-registry"),
+    ("default-ulimits", "--default-ulimit"),
+    ("live-restore", "--live-restore"),
+    ("cgroup-parent", "--cgroup-parent"),
+    ("tlsverify", "--tlsverify"),
+    ("tlscacert", "--tlscacert"),
+    ("tlscert", "--tlscert"),
+    ("tlskey", "--tlskey"),
+];
+
+fn parse_ulimit(s: &str) -> anyhow::Result<Ulimit> {
+    let (name, vals) = s.split_once('=').with_context(|| format!("invalid --default-ulimit {s:?}: want NAME=SOFT[:HARD]"))?;
+    let (soft, hard) = vals.split_once(':').unwrap_or((vals, vals));
+    let soft: i64 = soft.parse().with_context(|| format!("invalid --default-ulimit {s:?}: soft limit is not a number"))?;
+    let hard: i64 = hard.parse().with_context(|| format!("invalid --default-ulimit {s:?}: hard limit is not a number"))?;
+    if soft > hard {
+        bail!("invalid --default-ulimit {s:?}: soft limit {soft} is above hard limit {hard}");
+    }
+    Ok(Ulimit { name: name.to_owned(), soft, hard })
+}
+
+impl Flags {
+    /// Applies daemon.json (refusing a key also given as a flag, as dockerd does), then checks.
+    pub fn resolve(mut self) -> anyhow::Result<Settings> {
+        if let Some(path) = self.config_file.clone() {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("read the config file {}", path.display()))?;
+            let v: Value = serde_json::from_str(&text).with_context(|| format!("parse the config file {}", path.display()))?;
+            let obj = v.as_object().with_context(|| format!("the config file {} is not a JSON object", path.display()))?;
+            self.merge_file(obj).with_context(|| format!("config file {}", path.display()))?;
+        }
+        if !self.add_runtime.is_empty() {
+            bail!("--add-runtime {}: external OCI runtimes are not supported yet; containers run on berth's built-in runtime", self.add_runtime.join(", "));
+        }
+        if let Some(r) = self.default_runtime.as_deref().filter(|r| !matches!(*r, "berth" | "runc")) {
+            bail!("--default-runtime {r}: only berth's built-in runtime (\"berth\", alias \"runc\") is supported yet");
+        }
+        if !self.registry_mirror.is_empty() || !self.insecure_registry.is_empty() {
+            bail!("--registry-mirror and --insecure-registry: pulling through berthd is not implemented yet, so these would do nothing; load images with `docker load` instead");
+        }
+        let mut unix_sockets = Vec::new();
+        for h in if self.hosts.is_empty() { vec!["unix:///run/berth/berth.sock".to_owned()] } else { self.hosts.clone() } {
+            if let Some(p) = h.strip_prefix("unix://") {
+                unix_sockets.push(PathBuf::from(if p.is_empty() { "/run/berth/berth.sock" } else { p }));
+            } else if h.starts_with("tcp://") {
+                if !self.tlsverify {
+                    bail!("refusing to listen on {h} without --tlsverify: plain TCP gives root on this host to anyone who can reach the port (and to any web page, by cross-site requests); use --tlsverify --tlscacert --tlscert --tlskey for mutual TLS");
+                }
+                bail!("listening on {h} with mutual TLS is not implemented yet; use a unix:// socket");
+            } else if h.starts_with('/') {
+                unix_sockets.push(PathBuf::from(h));
+            } else {
+                bail!("invalid --host {h:?}: want unix:///path or tcp://host:port");
+            }
+        }
+        let log_level = match self.log_level.as_deref().unwrap_or("info") {
+            "debug" => tracing::Level::DEBUG,
+            "info" => tracing::Level::INFO,
+            "warn" => tracing::Level::WARN,
+            "error" | "fatal" => tracing::Level::ERROR,
+            other => bail!("invalid --log-level {other:?}: want debug, info, warn, error or fatal"),
+        };
+        let default_ulimits = self.default_ulimit.iter().map(|u| parse_ulimit(u)).collect::<anyhow::Result<_>>()?;
+        let exe = std::env::current_exe().context("find berthd's own path")?;
+        let shim_bin = self.shim_path.clone().unwrap_or_else(|| exe.with_file_name("berth-shim"));
+        let data_root = self.data_root.clone().unwrap_or_else(|| "/var/lib/berth".into());
+        let exec_root = self.exec_root.clone().unwrap_or_else(|| "/run/berth".into());
+        for (flag, p) in [("--data-root", &data_root), ("--exec-root", &exec_root)] {
+            if !p.is_absolute() {
+                bail!("{flag} {} must be an absolute path", p.display());
+            }
+        }
+        Ok(Settings {
+            unix_sockets,
+            pidfile: self.pidfile.clone().unwrap_or_else(|| exec_root.join("berthd.pid")),
+            data_root,
+            exec_root,
+            group: self.group.clone().unwrap_or_else(|| "berth".into()),
+            log_level,
+            cgroup_parent: self.cgroup_parent.clone().unwrap_or_else(|| "berth".into()),
+            default_ulimits,
+            shim_bin,
+        })
+    }
+
+    fn merge_file(&mut self, obj: &serde_json::Map<String, Value>) -> anyhow::Result<()> {
+        let mut both = Vec::new();
+        for (k, v) in obj {
+            let Some((_, flag)) = KEYS.iter().find(|(key, _)| key == k) else {
+                bail!("unknown key {k:?} (berthd knows: {})", KEYS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", "));
+            };
+            let s = |v: &Value| -> anyhow::Result<String> { v.as_str().map(str::to_owned).with_context(|| format!("{k} must be a string")) };
+            let list = |v: &Value| -> anyhow::Result<Vec<String>> {
+                v.as_array().with_context(|| format!("{k} must be a list"))?.iter().map(|x| x.as_str().map(str::to_owned).with_context(|| format!("{k} must be a list of strings"))).collect()
+            };
+            let taken = match k.as_str() {
+                "hosts" => set_list(&mut self.hosts, list(v)?),
+                "data-root" => set(&mut self.data_root, PathBuf::from(s(v)?)),
+                "exec-root" => set(&mut self.exec_root, PathBuf::from(s(v)?)),
+                "pidfile" => set(&mut self.pidfile, PathBuf::from(s(v)?)),
+                "group" => set(&mut self.group, s(v)?),
+                "log-level" => set(&mut self.log_level, s(v)?),
+                "default-runtime" => set(&mut self.default_runtime, s(v)?),
+                "cgroup-parent" => set(&mut self.cgroup_parent, s(v)?),
+                "tlscacert" => set(&mut self.tlscacert, PathBuf::from(s(v)?)),
+                "tlscert" => set(&mut self.tlscert, PathBuf::from(s(v)?)),
+                "tlskey" => set(&mut self.tlskey, PathBuf::from(s(v)?)),
+                "registry-mirrors" => set_list(&mut self.registry_mirror, list(v)?),
+                "insecure-registries" => set_list(&mut self.insecure_registry, list(v)?),
+                "runtimes" => {
+                    let m: BTreeMap<String, Value> = serde_json::from_value(v.clone()).context("runtimes must be an object")?;
+                    let named: Vec<String> = m.into_iter().map(|(n, r)| format!("{n}={}", r["path"].as_str().unwrap_or(""))).collect();
+                    set_list(&mut self.add_runtime, named)
+                }
+                "default-ulimits" => {
+                    let m: BTreeMap<String, Value> = serde_json::from_value(v.clone()).context("default-ulimits must be an object")?;
+                    let named: Vec<String> = m.into_iter().map(|(n, u)| format!("{n}={}:{}", u["Soft"], u["Hard"])).collect();
+                    set_list(&mut self.default_ulimit, named)
+                }
+                "live-restore" => set(&mut self.live_restore, v.as_bool().context("live-restore must be true or false")?),
+                "tlsverify" => {
+                    let b = v.as_bool().context("tlsverify must be true or false")?;
+                    let was = self.tlsverify;
+                    self.tlsverify |= b;
+                    !was
+                }
+                _ => unreachable!("every key of KEYS is handled"),
+            };
+            if !taken {
+                both.push(format!("{k} (flag {flag})"));
+            }
+        }
+        if !both.is_empty() {
+            bail!("the following directives are specified both as a flag and in the configuration file: {}", both.join(", "));
+        }
+        Ok(())
+    }
+}
+
+/// Sets `slot` unless a flag already did; false when it had.
+fn set<T>(slot: &mut Option<T>, v: T) -> bool {
+    if slot.is_some() {
+        return false;
+    }
+    *slot = Some(v);
+    true
+}
+
+fn set_list(slot: &mut Vec<String>, v: Vec<String>) -> bool {
+    if !slot.is_empty() {
+        return false;
+    }
+    *slot = v;
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_berths() {
+        let s = Flags::default().resolve().expect("resolves");
+        assert_eq!(s.unix_sockets, [PathBuf::from("/run/berth/berth.sock")]);
+        assert_eq!(s.data_root, PathBuf::from("/var/lib/berth"));
+        assert_eq!(s.group, "berth");
+        assert_eq!(s.pidfile, PathBuf::from("/run/berth/berthd.pid"));
+    }
+
+    #[test]
+    fn plain_tcp_is_refused_with_the_reason() {
+        let f = Flags { hosts: vec!["tcp://0.0.0.0:2375".into()], ..Default::default() };
+        let e = f.resolve().expect_err("refused").to_string();
+        assert!(e.contains("without --tlsverify") && e.contains("root on this host"), "{e}");
+    }
+
+    #[test]
+    fn the_config_file_merges_and_conflicts_are_refused() {
+        let dir = std::env::temp_dir().join(format!("berthd-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let p = dir.join("daemon.json");
+        std::fs::write(&p, r#"{"data-root": "/srv/berth", "default-ulimits": {"nofile": {"Name": "nofile", "Soft": 1024, "Hard": 2048}}, "live-restore": true}"#).expect("write");
+        let s = Flags { config_file: Some(p.clone()), ..Default::default() }.resolve().expect("resolves");
+        assert_eq!(s.data_root, PathBuf::from("/srv/berth"));
+        assert_eq!(s.default_ulimits, [Ulimit { name: "nofile".into(), soft: 1024, hard: 2048 }]);
+        let e = Flags { config_file: Some(p.clone()), data_root: Some("/x".into()), ..Default::default() }.resolve().expect_err("conflict");
+        assert!(format!("{e:#}").contains("specified both as a flag and in the configuration file: data-root"), "{e:#}");
+        std::fs::write(&p, r#"{"bogus": 1}"#).expect("write");
+        let e = Flags { config_file: Some(p), ..Default::default() }.resolve().expect_err("unknown");
+        assert!(format!("{e:#}").contains("unknown key \"bogus\""), "{e:#}");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn unsupported_runtime_flags_are_refused_by_name() {
+        let e = Flags { add_runtime: vec!["crun=/usr/bin/crun".into()], ..Default::default() }.resolve().expect_err("refused");
+        assert!(e.to_string().contains("--add-runtime crun=/usr/bin/crun"), "{e}");
+        assert!(parse_ulimit("nofile=10:5").is_err());
+        assert_eq!(parse_ulimit("nproc=7").expect("ok"), Ulimit { name: "nproc".into(), soft: 7, hard: 7 });
+    }
+}
