@@ -46,19 +46,11 @@ pub fn parse_detach_keys(s: &str) -> Option<Vec<u8>> {
     (!out.is_empty()).then_some(out)
 }
 
-/// What to do when the client's stdin ends.
-pub enum OnStdinEnd {
-    /// Nothing (the container's stdin stays open for other clients).
-    Keep,
-    /// Close the container's stdin (StdinOnce, or an exec's stdin).
-    Close(Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send>),
-}
-
 /// The 101 response; the connection, once upgraded, is bridged to `shim`.
-pub fn upgrade_response(on_upgrade: hyper::upgrade::OnUpgrade, multiplexed: bool, shim: UnixStream, stdin: bool, detach_keys: Vec<u8>, on_end: OnStdinEnd) -> Resp {
+pub fn upgrade_response(on_upgrade: hyper::upgrade::OnUpgrade, multiplexed: bool, shim: UnixStream, stdin: bool, detach_keys: Vec<u8>) -> Resp {
     tokio::spawn(async move {
         match on_upgrade.await {
-            Ok(up) => bridge(TokioIo::new(up), shim, stdin, detach_keys, on_end).await,
+            Ok(up) => bridge(TokioIo::new(up), shim, stdin, detach_keys).await,
             Err(e) => tracing::debug!(error = %e, "upgrade failed"),
         }
     });
@@ -73,7 +65,7 @@ pub fn upgrade_response(on_upgrade: hyper::upgrade::OnUpgrade, multiplexed: bool
 
 /// Copies the shim's output to the client and (when `stdin`) the client's input to the shim,
 /// until the output ends, the client goes, or it types the detach keys.
-pub async fn bridge<C>(client: C, shim: UnixStream, stdin: bool, detach_keys: Vec<u8>, on_end: OnStdinEnd)
+pub async fn bridge<C>(client: C, shim: UnixStream, stdin: bool, detach_keys: Vec<u8>)
 where
     C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -116,12 +108,8 @@ where
                 break;
             }
         }
+        // The shim sees the end of input (and closes the container's stdin if it should).
         let _ = sw.shutdown().await;
-        if stdin {
-            if let OnStdinEnd::Close(f) = on_end {
-                f().await;
-            }
-        }
         // Keep the output flowing after the input ended.
         std::future::pending::<bool>().await
     };

@@ -47,7 +47,7 @@ pub enum Error {
     ShuttingDown,
     #[error("{what} of container {id}")]
     Shim { what: &'static str, id: String, #[source] source: berth_shim::Error },
-    #[error("{what} of container {id}: {message}")]
+    #[error("{what} container {id}: {message}")]
     ShimSaid { what: &'static str, id: String, message: String },
     #[error("{what}: {}", path.display())]
     Io { what: &'static str, path: PathBuf, #[source] source: std::io::Error },

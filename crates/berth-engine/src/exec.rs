@@ -187,7 +187,7 @@ impl Engine {
         let attached = if detach {
             None
         } else {
-            let req = Request::Attach { stdin, stdout: cfg.attach_stdout != Some(false), stderr: cfg.attach_stderr != Some(false) };
+            let req = Request::Attach { stdin, stdout: cfg.attach_stdout != Some(false), stderr: cfg.attach_stderr != Some(false), stdin_once: true };
             Some(shim::request(&sock, &req, exec_id, "attach to exec").await?.0)
         };
         let started = shim::request(&sock, &Request::Start, exec_id, "start exec").await;
@@ -256,13 +256,6 @@ impl Engine {
             can_remove: Some(false),
             detach_keys: Some(String::new()),
         })
-    }
-
-    /// Closes the exec process's stdin (its client's input ended).
-    pub async fn exec_close_stdin(&self, principal: &Principal, exec_id: &str) -> Result<()> {
-        let e = self.find_exec(principal, exec_id)?;
-        let sock = self.cfg.exec_dir(&e.container, exec_id).join("shim/shim.sock");
-        shim::request(&sock, &Request::CloseStdin, exec_id, "close the exec's stdin").await.map(drop)
     }
 
     /// `POST /exec/{id}/resize`.

@@ -11,6 +11,7 @@
 //! → {"op":"close_stdin"}            ← {"ok":true}
 //! → {"op":"start"}                  ← {"ok":true,"pid":4242}   (a shim started with --hold)
 //! → {"op":"attach","stdin":true,"stdout":true,"stderr":true}   ← {"ok":true}, then the streams
+//!   (`"stdin_once":true`: the client's end of input closes the container's stdin)
 //! ← {"ok":false,"error":"..."}      on any failure
 //! ```
 
@@ -29,6 +30,10 @@ pub enum Request {
         stdout: bool,
         #[serde(default)]
         stderr: bool,
+        /// When this client's input ends, close the container's stdin (after writing what it
+        /// sent): Docker's `StdinOnce`, and every exec.
+        #[serde(default)]
+        stdin_once: bool,
     },
     /// Closes the shim's write end of the container's stdin (the container reads EOF).
     CloseStdin,
@@ -49,7 +54,7 @@ mod tests {
     #[test]
     fn requests_parse() {
         let r: Request = serde_json::from_str(r#"{"op":"attach","stdout":true}"#).expect("parses");
-        assert_eq!(r, Request::Attach { stdin: false, stdout: true, stderr: false });
+        assert_eq!(r, Request::Attach { stdin: false, stdout: true, stderr: false, stdin_once: false });
         let r: Request = serde_json::from_str(r#"{"op":"kill","signal":9}"#).expect("parses");
         assert_eq!(r, Request::Kill { signal: 9 });
         assert!(serde_json::from_str::<Request>(r#"{"op":"reboot"}"#).is_err());

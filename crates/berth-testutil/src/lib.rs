@@ -8,6 +8,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod daemon;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -29,14 +31,56 @@ pub fn scratch_dir(prefix: &str, what: &str) -> PathBuf {
     dir
 }
 
-/// The busybox image's single layer, uncompressed, made once per test run.
+/// Where fixtures made from ../shared are kept between test runs (they never change).
+const FIXTURES: &str = "/tmp/berth-fixtures";
+
+/// Makes `name` under [`FIXTURES`] with `make` (given a fresh path to fill) unless a previous
+/// run did; the result appears atomically, so parallel test binaries never see half of it.
+fn fixture(name: &str, make: impl FnOnce(&Path)) -> PathBuf {
+    let dest = Path::new(FIXTURES).join(name);
+    if !dest.exists() {
+        std::fs::create_dir_all(FIXTURES).expect("create the fixtures directory");
+        let tmp = Path::new(FIXTURES).join(format!(".{name}.{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        let _ = std::fs::remove_file(&tmp);
+        make(&tmp);
+        if std::fs::rename(&tmp, &dest).is_err() {
+            // Another test binary got there first.
+            let _ = std::fs::remove_dir_all(&tmp);
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+    dest
+}
+
+/// The busybox image as an OCI layout (`make-image.py busybox`).
+pub fn busybox_layout() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        fixture("busybox-layout", |dir| {
+            let out = Command::new("python3").arg(MAKE_IMAGE).arg("busybox").arg(dir).output().expect("run python3 make-image.py");
+            assert!(out.status.success(), "make-image.py busybox failed: {}", String::from_utf8_lossy(&out.stderr));
+        })
+    })
+}
+
+/// The busybox layout as a tar archive (what `docker load` takes).
+pub fn busybox_archive() -> &'static Path {
+    static TAR: OnceLock<PathBuf> = OnceLock::new();
+    TAR.get_or_init(|| {
+        let layout = busybox_layout();
+        fixture("busybox.tar", |tar| {
+            let out = Command::new("tar").arg("-cf").arg(tar).arg("-C").arg(layout).arg(".").output().expect("run tar");
+            assert!(out.status.success(), "tar of the busybox layout failed: {}", String::from_utf8_lossy(&out.stderr));
+        })
+    })
+}
+
+/// The busybox image's single layer, uncompressed, read once per test run.
 fn busybox_tar() -> &'static [u8] {
     static TAR: OnceLock<Vec<u8>> = OnceLock::new();
     TAR.get_or_init(|| {
-        let dir = scratch_dir("btu", "img");
-        let layout = dir.join("layout");
-        let out = Command::new("python3").arg(MAKE_IMAGE).arg("busybox").arg(&layout).output().expect("run python3 make-image.py");
-        assert!(out.status.success(), "make-image.py busybox failed: {}", String::from_utf8_lossy(&out.stderr));
+        let layout = busybox_layout();
         let blob = |digest: &str| layout.join("blobs/sha256").join(digest.trim_start_matches("sha256:"));
         let read_json = |p: PathBuf| -> Value { serde_json::from_slice(&std::fs::read(&p).expect("read image json")).expect("image json parses") };
         let index = read_json(layout.join("index.json"));
@@ -46,7 +90,6 @@ fn busybox_tar() -> &'static [u8] {
         let gz = blob(layers[0]["digest"].as_str().expect("layer digest"));
         let out = Command::new("gzip").arg("-dc").arg(&gz).output().expect("run gzip -dc");
         assert!(out.status.success(), "gunzip busybox layer: {}", String::from_utf8_lossy(&out.stderr));
-        std::fs::remove_dir_all(&dir).expect("remove image scratch dir");
         out.stdout
     })
 }

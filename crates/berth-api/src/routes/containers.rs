@@ -12,7 +12,7 @@ use berth_engine::logs::LogOptions;
 use super::{engine, json_body};
 use crate::body::{empty, frame, json, stream, Resp};
 use crate::error::bad_request;
-use crate::hijack::{self, OnStdinEnd};
+use crate::hijack;
 use crate::query::Query;
 use crate::Ctx;
 
@@ -120,12 +120,11 @@ pub async fn attach(ctx: &Ctx, q: &Query, id: &str, mut req: Request<Incoming>) 
     if q.flag("logs") {
         return Err(crate::error::error_response(&berth_engine::Error::NotImplemented("attach with logs=1 and stream=1".into())));
     }
-    let streams = AttachStreams { stdin: q.flag("stdin"), stdout: q.flag("stdout"), stderr: q.flag("stderr") };
+    let streams = AttachStreams::new(q.flag("stdin"), q.flag("stdout"), q.flag("stderr"));
     let keys = match q.get("detachKeys").filter(|k| !k.is_empty()) {
         Some(k) => hijack::parse_detach_keys(k).ok_or_else(|| bad_request(format!("Invalid detach keys ({k}) provided")))?,
         None => vec![16, 17],
     };
-    let stdin_once = engine(ctx.engine.stdin_once(&ctx.principal, id))?;
     let upgrade = hijack::wants_upgrade(&req);
     // Resolve the container now, so a missing one is a 404 before the connection changes hands.
     engine(ctx.engine.find(&ctx.principal, id))?;
@@ -137,16 +136,6 @@ pub async fn attach(ctx: &Ctx, q: &Query, id: &str, mut req: Request<Incoming>) 
         let _ = sock_tx.send(eng.attach(&principal, &key, streams).await);
     });
     // The attach may wait for the container to start; the client gets its 101 at once.
-    let on_end = if stdin_once {
-        let eng = ctx.engine.clone();
-        let principal = ctx.principal.clone();
-        let key = id.to_owned();
-        OnStdinEnd::Close(Box::new(move || Box::pin(async move {
-            let _ = eng.close_stdin(&principal, &key).await;
-        })))
-    } else {
-        OnStdinEnd::Keep
-    };
     let tty = engine(ctx.engine.inspect(&ctx.principal, id, false))?.config.tty == Some(true);
     if upgrade {
         let (shim_w, shim_r) = tokio::net::UnixStream::pair().map_err(|e| bad_request(format!("socket pair: {e}")))?;
@@ -157,7 +146,7 @@ pub async fn attach(ctx: &Ctx, q: &Query, id: &str, mut req: Request<Incoming>) 
                 let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
             }
         });
-        return Ok(hijack::upgrade_response(hyper::upgrade::on(&mut req), !tty, shim_w, streams.stdin, keys, on_end));
+        return Ok(hijack::upgrade_response(hyper::upgrade::on(&mut req), !tty, shim_w, streams.stdin, keys));
     }
     let (resp, tx) = stream(StatusCode::OK, if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" });
     tokio::spawn(async move {

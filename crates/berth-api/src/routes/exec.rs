@@ -7,7 +7,7 @@ use berth_api_types::exec::{ExecConfig, ExecCreateResponse, ExecStartConfig};
 
 use super::{engine, json_body};
 use crate::body::{empty, json, Resp};
-use crate::hijack::{self, OnStdinEnd};
+use crate::hijack;
 use crate::query::Query;
 use crate::Ctx;
 
@@ -26,11 +26,7 @@ pub async fn start(ctx: &Ctx, id: &str, mut req: Request<Incoming>) -> Result<Re
     let Some((shim, tty)) = started else { return Ok(empty(StatusCode::OK)) };
     let stdin = engine(ctx.engine.exec_inspect(&ctx.principal, id))?.open_stdin;
     if upgrade {
-        let (eng, principal, exec_id) = (ctx.engine.clone(), ctx.principal.clone(), id.to_owned());
-        let on_end = OnStdinEnd::Close(Box::new(move || Box::pin(async move {
-            let _ = eng.exec_close_stdin(&principal, &exec_id).await;
-        })));
-        return Ok(hijack::upgrade_response(on_upgrade, !tty, shim, stdin, vec![16, 17], on_end));
+        return Ok(hijack::upgrade_response(on_upgrade, !tty, shim, stdin, vec![16, 17]));
     }
     let (resp, tx) = crate::body::stream(StatusCode::OK, if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" });
     tokio::spawn(async move {

@@ -46,6 +46,15 @@ pub struct AttachStreams {
     pub stdin: bool,
     pub stdout: bool,
     pub stderr: bool,
+    /// Set by the engine from the container's `StdinOnce`: the client's end of input closes
+    /// the container's stdin.
+    stdin_once: bool,
+}
+
+impl AttachStreams {
+    pub fn new(stdin: bool, stdout: bool, stderr: bool) -> AttachStreams {
+        AttachStreams { stdin, stdout, stderr, stdin_once: false }
+    }
 }
 
 /// An attach waiting for its container to start.
@@ -397,19 +406,31 @@ impl Engine {
             Ok(()) => Ok(()),
             Err(e) => {
                 let message = crate::error::chain(&e);
-                {
+                let auto_remove = {
                     let mut r = ctr.rec();
                     r.state.error = message.clone();
                     // Docker's exit codes for a command that cannot run.
-                    if message.contains("executable file not found") || message.contains("no such file or directory") {
+                    let lower = message.to_ascii_lowercase();
+                    if lower.contains("executable file not found") || lower.contains("no such file or directory") {
                         r.state.exit_code = 127;
-                    } else if message.contains("permission denied") {
+                    } else if lower.contains("permission denied") {
                         r.state.exit_code = 126;
+                    } else {
+                        r.state.exit_code = 128;
                     }
+                    let code = r.state.exit_code;
                     let _ = r.save(&self.cfg.containers_dir());
-                }
+                    ctr.life.send_modify(|l| l.exit_code = code);
+                    r.host_config.auto_remove == Some(true)
+                };
                 for p in std::mem::take(&mut *ctr.pending.lock().unwrap_or_else(|p| p.into_inner())) {
                     let _ = p.tx.send(Err(Error::Conflict(format!("container {} did not start: {message}", &ctr.id[..12]))));
+                }
+                if auto_remove {
+                    // `--rm`: the client waits for the removal.
+                    if let Err(e) = Box::pin(self.remove_locked(ctr, true)).await {
+                        tracing::warn!(container = &ctr.id[..12], error = %crate::error::chain(&e), "auto-remove after a failed start");
+                    }
                 }
                 Err(e)
             }
@@ -450,7 +471,7 @@ impl Engine {
         let started = async {
             let pending = std::mem::take(&mut *ctr.pending.lock().unwrap_or_else(|p| p.into_inner()));
             for p in pending {
-                let req = Request::Attach { stdin: p.streams.stdin, stdout: p.streams.stdout, stderr: p.streams.stderr };
+                let req = Request::Attach { stdin: p.streams.stdin, stdout: p.streams.stdout, stderr: p.streams.stderr, stdin_once: p.streams.stdin_once };
                 let _ = p.tx.send(shim::request(&sock, &req, &rec.id, "attach").await.map(|(s, _)| s));
             }
             shim::request(&sock, &Request::Start, &rec.id, "start").await
@@ -924,13 +945,13 @@ impl Engine {
     /// Returns the shim connection carrying them (multiplexed frames unless it has a tty).
     pub async fn attach(&self, principal: &Principal, key: &str, streams: AttachStreams) -> Result<(UnixStream, bool)> {
         let ctr = self.find(principal, key)?;
-        let (status, tty, open_stdin) = {
+        let (status, tty, open_stdin, once) = {
             let r = ctr.rec();
-            (r.state.status, r.config.tty == Some(true), r.config.open_stdin == Some(true))
+            (r.state.status, r.config.tty == Some(true), r.config.open_stdin == Some(true), r.config.stdin_once == Some(true))
         };
-        let streams = AttachStreams { stdin: streams.stdin && open_stdin, ..streams };
+        let streams = AttachStreams { stdin: streams.stdin && open_stdin, stdin_once: once, ..streams };
         if status.is_live() {
-            let req = Request::Attach { stdin: streams.stdin, stdout: streams.stdout, stderr: streams.stderr };
+            let req = Request::Attach { stdin: streams.stdin, stdout: streams.stdout, stderr: streams.stderr, stdin_once: streams.stdin_once };
             let (s, _) = shim::request(&self.shim_socket(&ctr.id), &req, &ctr.id, "attach").await?;
             return Ok((s, tty));
         }
@@ -938,17 +959,6 @@ impl Engine {
         ctr.pending.lock().unwrap_or_else(|p| p.into_inner()).push(PendingAttach { streams, tx });
         let s = rx.await.map_err(|_| Error::Conflict(format!("container {} was removed before it started", &ctr.id[..12])))??;
         Ok((s, tty))
-    }
-
-    /// Whether stdin of this container closes when the attached client's stdin ends.
-    pub fn stdin_once(&self, principal: &Principal, key: &str) -> Result<bool> {
-        Ok(self.find(principal, key)?.rec().config.stdin_once == Some(true))
-    }
-
-    /// Closes the container's stdin (after a `StdinOnce` client's input ended).
-    pub async fn close_stdin(&self, principal: &Principal, key: &str) -> Result<()> {
-        let ctr = self.find(principal, key)?;
-        shim::request(&self.shim_socket(&ctr.id), &Request::CloseStdin, &ctr.id, "close stdin").await.map(drop)
     }
 
     /// `POST /containers/{id}/resize`.

@@ -20,7 +20,19 @@ pub async fn launch(shim_bin: PathBuf, opts: berth_shim::ShimOptions, id: String
     tokio::task::spawn_blocking(move || berth_shim::detach::launch(&shim_bin, &opts))
         .await
         .map_err(|e| Error::Internal(format!("shim launch task: {e}")))?
-        .map_err(|source| Error::Shim { what: "start the shim", id, source })
+        .map_err(|source| match source {
+            berth_shim::Error::Detached(message) => Error::ShimSaid { what: "create", id: short(&id), message: tidy(&id, &message) },
+            source => Error::Shim { what: "start the shim", id, source },
+        })
+}
+
+fn short(id: &str) -> String {
+    id[..id.len().min(12)].to_owned()
+}
+
+/// The shim's and the runtime's messages name the container at every level; once is enough.
+fn tidy(id: &str, message: &str) -> String {
+    message.replace(&format!("container {id}: "), "")
 }
 
 /// Connects to `sock`, sends `req`, and returns the connection (positioned after the reply)
@@ -40,8 +52,8 @@ pub async fn request(sock: &Path, req: &Request, id: &str, what: &'static str) -
         let v: Value = serde_json::from_slice(&reply)
             .map_err(|e| Error::ShimSaid { what, id: id.to_owned(), message: format!("unreadable reply {:?}: {e}", String::from_utf8_lossy(&reply)) })?;
         if v["ok"] != Value::Bool(true) {
-            let message = v["error"].as_str().unwrap_or("no reason given").to_owned();
-            return Err(Error::ShimSaid { what, id: id.to_owned(), message });
+            let message = tidy(id, v["error"].as_str().unwrap_or("no reason given"));
+            return Err(Error::ShimSaid { what, id: short(id), message });
         }
         Ok((s, v))
     };

@@ -35,7 +35,7 @@ struct Handover {
     log: Option<i32>,
     listener: i32,
     /// Clients connected before a held start: (descriptor, attach mode, unsent output).
-    clients: Vec<(i32, Option<[bool; 3]>, Vec<u8>)>,
+    clients: Vec<(i32, Option<[bool; 4]>, Vec<u8>)>,
     finish: FinishInfo,
 }
 
@@ -197,7 +197,7 @@ impl Monitor {
                 .map(|c| {
                     let mode = match c.mode {
                         Mode::Control => None,
-                        Mode::Attach { stdin, stdout, stderr } => Some([stdin, stdout, stderr]),
+                        Mode::Attach { stdin, stdout, stderr, once } => Some([stdin, stdout, stderr, once]),
                     };
                     Ok((inheritable(&c.sock)?, mode, c.out.clone()))
                 })
@@ -220,7 +220,7 @@ impl Monitor {
             .map(|(fd, mode, out)| {
                 let mode = match mode {
                     None => Mode::Control,
-                    Some([stdin, stdout, stderr]) => Mode::Attach { stdin, stdout, stderr },
+                    Some([stdin, stdout, stderr, once]) => Mode::Attach { stdin, stdout, stderr, once },
                 };
                 Ok(Client { sock: UnixStream::from(take(fd)?), mode, input: Vec::new(), out, read_closed: false, dead: false })
             })

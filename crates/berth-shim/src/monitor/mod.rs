@@ -85,7 +85,7 @@ pub fn run(opts: &ShimOptions) -> i32 {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Control,
-    Attach { stdin: bool, stdout: bool, stderr: bool },
+    Attach { stdin: bool, stdout: bool, stderr: bool, once: bool },
 }
 
 struct Client {
@@ -181,6 +181,9 @@ pub struct Monitor {
     held: Option<Held>,
     /// A held exec was killed before it started: nothing to serve.
     cancelled: bool,
+    /// An attached client whose input closes the container's stdin has ended it: close stdin
+    /// once what it sent has been written.
+    closing_stdin: bool,
 }
 
 impl Monitor {
@@ -304,6 +307,7 @@ impl Monitor {
             status: None,
             held: None,
             cancelled: false,
+            closing_stdin: false,
         }
     }
 
@@ -539,13 +543,22 @@ impl Monitor {
                 }
             }
         }
+        if self.closing_stdin {
+            self.stdin = None;
+        }
     }
 
     fn client_ready(&mut self, i: usize, r: PollFlags, buf: &mut [u8]) {
         if r.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) && !self.clients[i].read_closed {
             let c = &mut self.clients[i];
             match c.sock.read(buf) {
-                Ok(0) => c.read_closed = true,
+                Ok(0) => {
+                    c.read_closed = true;
+                    if matches!(c.mode, Mode::Attach { stdin: true, once: true, .. }) {
+                        self.closing_stdin = true;
+                        self.flush_stdin();
+                    }
+                }
                 Ok(n) => self.client_input(i, &buf[..n]),
                 Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted) => {}
                 Err(_) => c.dead = true,
@@ -624,11 +637,11 @@ impl Monitor {
                     Err(e) => fail(format!("resize the tty: {e}")),
                 }
             }
-            Request::Attach { stdin, stdout, stderr } => {
+            Request::Attach { stdin, stdout, stderr, stdin_once } => {
                 if stdin && self.stdin.is_none() {
                     return fail("the container's stdin is not open (start the shim with --open-stdin)".into());
                 }
-                self.clients[i].mode = Mode::Attach { stdin, stdout, stderr };
+                self.clients[i].mode = Mode::Attach { stdin, stdout, stderr, once: stdin_once };
                 json!({"ok": true})
             }
             Request::Start => {

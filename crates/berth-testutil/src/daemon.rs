@@ -1,0 +1,356 @@
+//! A berthd per test: its own data root, exec root, socket and cgroup parent under a short
+//! scratch directory. [`TestDaemon::docker`] runs the real docker CLI against it,
+//! [`TestDaemon::api`] speaks raw HTTP to it. Dropping it removes every container, stops the
+//! daemon and fails the test if anything of it is left: a process, a mount, a cgroup.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// One berthd and its directories.
+pub struct TestDaemon {
+    pub name: String,
+    pub dir: PathBuf,
+    pub sock: PathBuf,
+    pub cgroup_parent: String,
+    berthd: PathBuf,
+    child: Option<Child>,
+}
+
+/// A raw HTTP response.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("response body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    /// The `message` of an error body.
+    pub fn message(&self) -> String {
+        self.json()["message"].as_str().unwrap_or_default().to_owned()
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+fn decode_chunked(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(end) = b.windows(2).position(|w| w == b"\r\n") else { return out };
+        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..end]).split(';').next().unwrap_or("0").trim(), 16).unwrap_or(0);
+        b = &b[end + 2..];
+        if size == 0 || b.len() < size {
+            out.extend_from_slice(&b[..size.min(b.len())]);
+            return out;
+        }
+        out.extend_from_slice(&b[..size]);
+        b = &b[(size + 2).min(b.len())..];
+    }
+}
+
+/// Sends one request on a fresh connection to `sock` and reads the whole response.
+pub fn request(sock: &Path, method: &str, path: &str, body: Option<&[u8]>, headers: &[(&str, &str)]) -> Response {
+    let mut s = UnixStream::connect(sock).unwrap_or_else(|e| panic!("connect to {}: {e}", sock.display()));
+    s.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if let Some(b) = body {
+        req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", b.len()));
+    }
+    req.push_str("\r\n");
+    let mut data = req.into_bytes();
+    data.extend_from_slice(body.unwrap_or_default());
+    s.write_all(&data).expect("send request");
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    parse_response(&raw)
+}
+
+pub fn parse_response(raw: &[u8]) -> Response {
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| panic!("no response head in {:?}", String::from_utf8_lossy(raw)));
+    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|c| c.parse().ok()).expect("status line");
+    let headers: Vec<(String, String)> = lines.filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))).collect();
+    let rest = &raw[end + 4..];
+    let chunked = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let body = if chunked { decode_chunked(rest) } else { rest.to_vec() };
+    Response { status, headers, body }
+}
+
+/// Waits until `f` holds, polling every 10 ms; panics naming `what` after `secs`.
+#[track_caller]
+pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out after {secs} s waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+impl TestDaemon {
+    /// Starts `berthd` (the binary at `berthd`, with `berth-shim` next to it).
+    pub fn start(berthd: &str, name: &str) -> TestDaemon {
+        let berthd = PathBuf::from(berthd);
+        let shim = berthd.with_file_name("berth-shim");
+        assert!(
+            shim.exists() && berthd.with_file_name("berth-shim-serve").exists(),
+            "{} is not built: run `cargo build -p berth-shim` first (scripts/test.sh does)",
+            shim.display()
+        );
+        // Short: the runtime's sockets live below the exec root, and a socket path has 108 bytes.
+        let dir = crate::scratch_dir("bt", "d");
+        let id = dir.file_name().and_then(|n| n.to_str()).unwrap_or("bt").to_owned();
+        let mut d = TestDaemon {
+            name: name.to_owned(),
+            sock: dir.join("s.sock"),
+            cgroup_parent: id,
+            dir,
+            berthd,
+            child: None,
+        };
+        d.spawn();
+        d
+    }
+
+    pub fn data_root(&self) -> PathBuf {
+        self.dir.join("d")
+    }
+
+    pub fn exec_root(&self) -> PathBuf {
+        self.dir.join("r")
+    }
+
+    /// Starts the daemon process and waits until it answers.
+    pub fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("berthd.log")).expect("open the daemon log");
+        let child = Command::new(&self.berthd)
+            .arg("--data-root")
+            .arg(self.data_root())
+            .arg("--exec-root")
+            .arg(self.exec_root())
+            .arg("-H")
+            .arg(format!("unix://{}", self.sock.display()))
+            .arg("--pidfile")
+            .arg(self.dir.join("berthd.pid"))
+            .arg("--cgroup-parent")
+            .arg(&self.cgroup_parent)
+            .arg("--log-level")
+            .arg("debug")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("dup log"))
+            .stderr(log)
+            .spawn()
+            .expect("run berthd");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if UnixStream::connect(&self.sock).is_ok() {
+                return;
+            }
+            if let Some(st) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("berthd exited at start ({st}):\n{}", self.log());
+            }
+            assert!(Instant::now() < deadline, "berthd did not listen within 20 s:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("berthd.log")).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).expect("the daemon runs")
+    }
+
+    /// Sends `signal` to the daemon and reaps it; returns its exit status.
+    pub fn stop_with(&mut self, signal: &str) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("the daemon runs");
+        let _ = Command::new("kill").arg(format!("-{signal}")).arg(c.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(st) = c.try_wait().expect("wait for berthd") {
+                return st;
+            }
+            if Instant::now() > deadline {
+                let _ = c.kill();
+                panic!("berthd did not exit 30 s after SIG{signal}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The docker CLI against this daemon.
+    pub fn docker_cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("docker");
+        c.args(args)
+            .env("DOCKER_HOST", format!("unix://{}", self.sock.display()))
+            .env("DOCKER_CONFIG", self.dir.join("docker-config"))
+            .env_remove("DOCKER_CONTEXT")
+            .env_remove("DOCKER_API_VERSION")
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn docker(&self, args: &[&str]) -> Output {
+        self.docker_cmd(args).output().expect("run docker")
+    }
+
+    /// Runs docker and asserts success; returns stdout.
+    #[track_caller]
+    pub fn docker_ok(&self, args: &[&str]) -> String {
+        let out = self.docker(args);
+        assert!(out.status.success(), "docker {} failed ({}):\nstdout: {}\nstderr: {}\ndaemon log tail:\n{}", args.join(" "), out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr), self.log_tail());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn log_tail(&self) -> String {
+        let l = self.log();
+        let lines: Vec<&str> = l.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
+    }
+
+    /// Loads the busybox fixture and names it `busybox:latest`.
+    pub fn load_busybox(&self) {
+        let out = self.docker_ok(&["load", "-i", &crate::busybox_archive().to_string_lossy()]);
+        let id = out.trim().rsplit(' ').next().expect("docker load names the image").to_owned();
+        self.docker_ok(&["tag", &id, "busybox:latest"]);
+    }
+
+    pub fn api(&self, method: &str, path: &str, body: Option<&Value>) -> Response {
+        let b = body.map(|v| serde_json::to_vec(v).expect("serializes"));
+        request(&self.sock, method, path, b.as_deref(), &[])
+    }
+
+    /// Processes of this daemon still alive: berthd, its shims, and containers (found by the
+    /// exec root on their command line or in their cgroup).
+    pub fn processes(&self) -> Vec<String> {
+        let root = self.exec_root().to_string_lossy().into_owned();
+        let mut out = Vec::new();
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+            if pid == std::process::id() {
+                continue;
+            }
+            let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            let cg = std::fs::read_to_string(e.path().join("cgroup")).unwrap_or_default();
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            let zombie = stat.rfind(')').is_some_and(|i| stat[i + 2..].starts_with('Z'));
+            if !zombie && (cmd.contains(&root) || cg.contains(&format!("/{}/", self.cgroup_parent))) {
+                out.push(format!("{pid}: {}", cmd.trim()));
+            }
+        }
+        out
+    }
+
+    /// Mounts under this daemon's directories.
+    pub fn mounts(&self) -> Vec<String> {
+        let dir = self.dir.to_string_lossy().into_owned();
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .filter(|m| m.starts_with(&dir))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Cgroup directories of this daemon's containers (its parent's children).
+    pub fn cgroups(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for h in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+            let p = h.path().join(&self.cgroup_parent);
+            for c in std::fs::read_dir(&p).into_iter().flatten().flatten() {
+                if c.file_type().is_ok_and(|t| t.is_dir()) {
+                    out.push(c.path());
+                }
+            }
+        }
+        let v2 = Path::new("/sys/fs/cgroup").join(&self.cgroup_parent);
+        for c in std::fs::read_dir(&v2).into_iter().flatten().flatten() {
+            if c.file_type().is_ok_and(|t| t.is_dir()) {
+                out.push(c.path());
+            }
+        }
+        out
+    }
+
+    fn remove_cgroup_parents(&self) {
+        for h in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+            let _ = std::fs::remove_dir(h.path().join(&self.cgroup_parent));
+        }
+        let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(&self.cgroup_parent));
+    }
+}
+
+impl Drop for TestDaemon {
+    fn drop(&mut self) {
+        let mut problems = Vec::new();
+        if self.child.is_none() {
+            self.spawn();
+        }
+        // Every container goes, through the API, as a user would remove them.
+        let list = self.api("GET", "/containers/json?all=1", None);
+        if list.status == 200 {
+            for c in list.json().as_array().cloned().unwrap_or_default() {
+                let id = c["Id"].as_str().unwrap_or_default().to_owned();
+                let r = self.api("DELETE", &format!("/containers/{id}?force=1"), None);
+                if r.status != 204 && r.status != 404 {
+                    problems.push(format!("remove container {id}: {} {}", r.status, r.text()));
+                }
+            }
+        }
+        let st = self.stop_with("TERM");
+        if !st.success() {
+            problems.push(format!("berthd exited with {st} on SIGTERM"));
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.processes().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        problems.extend(self.processes().into_iter().map(|p| format!("process {p}")));
+        problems.extend(self.mounts().into_iter().map(|m| format!("mount {m}")));
+        problems.extend(self.cgroups().into_iter().map(|c| format!("cgroup {}", c.display())));
+        for p in self.processes() {
+            if let Some(pid) = p.split(':').next() {
+                let _ = Command::new("kill").args(["-9", pid]).status();
+            }
+        }
+        for m in self.mounts().iter().rev() {
+            let _ = Command::new("umount").args(["-l", m]).status();
+        }
+        for c in self.cgroups() {
+            let _ = std::fs::remove_dir(c);
+        }
+        self.remove_cgroup_parents();
+        let log = self.log();
+        let removed = std::fs::remove_dir_all(&self.dir);
+        if std::thread::panicking() {
+            eprintln!("berthd log of {}:\n{log}", self.name);
+            return;
+        }
+        assert!(problems.is_empty(), "test {} left behind:\n{}\nberthd log:\n{log}", self.name, problems.join("\n"));
+        if let Err(e) = removed {
+            panic!("test {} could not remove {}: {e}", self.name, self.dir.display());
+        }
+    }
+}

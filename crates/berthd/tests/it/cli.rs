@@ -1,0 +1,109 @@
+//! The docker CLI against berthd: run, ps, logs, exec, inspect, stop, rm, wait, attach, top.
+
+use std::io::Write;
+use std::process::Stdio;
+
+use crate::daemon;
+
+#[test]
+fn run_prints_output_and_exits_with_the_containers_status() {
+    let d = daemon("run");
+    assert_eq!(d.docker_ok(&["run", "--rm", "busybox", "echo", "hello", "world"]), "hello world\n");
+    let out = d.docker(&["run", "--name", "three", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+    let ps = d.docker_ok(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.starts_with("three Exited (3) "), "{ps}");
+    // --rm removed the first one.
+    assert_eq!(ps.lines().count(), 1, "{ps}");
+    assert_eq!(d.docker_ok(&["logs", "three"]), "out\n");
+    let out = d.docker(&["logs", "three"]);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+}
+
+#[test]
+fn a_missing_command_exits_127_and_a_missing_image_says_so() {
+    let d = daemon("missing");
+    let out = d.docker(&["run", "--rm", "busybox", "no-such-command"]);
+    assert_eq!(out.status.code(), Some(127), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("executable file not found"), "{out:?}");
+    let out = d.docker(&["create", "--pull", "never", "nosuchimage"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("No such image: nosuchimage:latest"), "{out:?}");
+}
+
+#[test]
+fn detached_containers_exec_logs_top_inspect_stop_rm() {
+    let d = daemon("detached");
+    let id = d.docker_ok(&["run", "-d", "--name", "web", "-e", "GREETING=hi", "busybox", "sh", "-c", "trap 'exit 0' TERM; while true; do echo tick; sleep 0.1; done"]);
+    let id = id.trim();
+    assert_eq!(id.len(), 64, "{id}");
+    let out = d.docker(&["exec", "web", "sh", "-c", "echo $GREETING from exec; exit 4"]);
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi from exec\n");
+    let mut child = d.docker_cmd(&["exec", "-i", "web", "cat"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("docker exec -i");
+    child.stdin.take().expect("stdin").write_all(b"through stdin\n").expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "through stdin\n");
+    let top = d.docker_ok(&["top", "web"]);
+    assert!(top.lines().next().is_some_and(|h| h.contains("PID")) && top.contains("sh -c"), "{top}");
+    let state = d.docker_ok(&["inspect", "--format", "{{.State.Status}} {{.State.Running}} {{.Name}} {{.Config.Image}} {{.HostConfig.RestartPolicy.Name}}", "web"]);
+    assert_eq!(state, "running true /web busybox no\n");
+    berth_testutil::daemon::wait_until(10, "log lines", || d.docker_ok(&["logs", "web"]).lines().count() >= 3);
+    assert_eq!(d.docker_ok(&["logs", "--tail", "1", "web"]), "tick\n");
+    let rm = d.docker(&["rm", "web"]);
+    assert!(!rm.status.success());
+    assert!(String::from_utf8_lossy(&rm.stderr).contains("container is running: stop the container before removing or force remove"), "{rm:?}");
+    let t = std::time::Instant::now();
+    d.docker_ok(&["stop", "web"]);
+    assert!(t.elapsed() < std::time::Duration::from_secs(5), "SIGTERM stopped it: {:?}", t.elapsed());
+    assert_eq!(d.docker_ok(&["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", "web"]), "exited 0\n");
+    assert_eq!(d.docker_ok(&["wait", "web"]), "0\n");
+    d.docker_ok(&["rm", "web"]);
+    assert_eq!(d.docker_ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn stdin_reaches_an_attached_run() {
+    let d = daemon("stdin");
+    let mut child = d.docker_cmd(&["run", "-i", "--rm", "busybox", "sh", "-c", "read a; echo got $a; cat"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("docker run -i");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(b"one\ntwo\nthree\n").expect("write");
+    drop(stdin);
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "got one\ntwo\nthree\n");
+}
+
+#[test]
+fn docker_defaults_inside_the_container() {
+    let d = daemon("defaults");
+    let out = d.docker_ok(&["run", "--rm", "busybox", "sh", "-c", "grep -E '^(CapEff|Seccomp|NoNewPrivs):' /proc/self/status; hostname; cat /etc/hostname; ls /dev; ip link 2>/dev/null | grep -c '^[0-9]'"]);
+    assert!(out.contains("CapEff:\t00000000a80425fb"), "{out}");
+    assert!(out.contains("Seccomp:\t2"), "{out}");
+    assert!(out.contains("NoNewPrivs:\t0"), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[3], lines[4], "hostname matches /etc/hostname: {out}");
+    assert_eq!(lines[3].len(), 12, "{out}");
+    for dev in ["null", "zero", "full", "random", "urandom", "tty", "pts", "shm", "mqueue"] {
+        assert!(out.lines().any(|l| l == dev), "/dev/{dev} missing: {out}");
+    }
+    let out = d.docker_ok(&["run", "--rm", "--cap-drop", "ALL", "--cap-add", "CHOWN", "--security-opt", "no-new-privileges", "busybox", "grep", "-E", "^(CapEff|NoNewPrivs):", "/proc/self/status"]);
+    assert_eq!(out, "CapEff:\t0000000000000001\nNoNewPrivs:\t1\n");
+    let out = d.docker_ok(&["run", "--rm", "--memory", "64m", "--pids-limit", "42", "busybox", "sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max"]);
+    assert_eq!(out, "67108864\n42\n");
+}
+
+#[test]
+fn names_conflict_with_dockers_message() {
+    let d = daemon("names");
+    d.docker_ok(&["create", "--name", "same", "busybox", "true"]);
+    let out = d.docker(&["create", "--name", "same", "busybox", "true"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Conflict. The container name \"/same\" is already in use by container"), "{out:?}");
+    d.docker_ok(&["rename", "same", "other"]);
+    assert_eq!(d.docker_ok(&["ps", "-a", "--format", "{{.Names}} {{.State}}"]), "other created\n");
+    assert_eq!(d.docker_ok(&["start", "-a", "other"]), "");
+    assert_eq!(d.docker_ok(&["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "other"]), "exited 0\n");
+}
