@@ -39,6 +39,38 @@ pub async fn top(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
     Ok(json(StatusCode::OK, &engine(ctx.engine.top(&ctx.principal, id, q.get("ps_args").unwrap_or("")).await)?))
 }
 
+/// `GET /containers/{id}/stats`: one sample a second while `stream` (the default); with
+/// `stream=0` one sample whose `precpu_stats` is a second older (unless `one-shot`).
+pub async fn stats(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
+    let stream_it = q.flag_or("stream", true);
+    let one_shot = q.flag("one-shot");
+    let first = engine(ctx.engine.stats(&ctx.principal, id).await)?;
+    if !stream_it && one_shot {
+        return Ok(json(StatusCode::OK, &first));
+    }
+    let (resp, tx) = stream(StatusCode::OK, "application/json");
+    let (eng, principal, key) = (ctx.engine.clone(), ctx.principal.clone(), id.to_owned());
+    tokio::spawn(async move {
+        let mut prev = first;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                _ = tx.closed() => return,
+            }
+            let Ok(mut s) = eng.stats(&principal, &key).await else { return };
+            s.precpu_stats = prev.cpu_stats.clone();
+            s.preread = prev.read.clone();
+            let mut line = serde_json::to_vec(&s).expect("stats serialize");
+            line.push(b'\n');
+            if tx.send(Bytes::from(line)).await.is_err() || !stream_it {
+                return;
+            }
+            prev = s;
+        }
+    });
+    Ok(resp)
+}
+
 pub async fn start(ctx: &Ctx, id: &str) -> Result<Resp, Resp> {
     engine(ctx.engine.start(&ctx.principal, id).await)?;
     Ok(empty(StatusCode::NO_CONTENT))

@@ -41,6 +41,7 @@ pub async fn route(req: Request<Incoming>, ctx: &Ctx, path: &str) -> Resp {
         (&Method::POST, ["containers", id, "attach"]) => containers::attach(ctx, &q, id, req).await,
         (&Method::GET, ["containers", id, "logs"]) => containers::logs(ctx, &q, id),
         (&Method::GET, ["containers", id, "top"]) => containers::top(ctx, &q, id).await,
+        (&Method::GET, ["containers", id, "stats"]) => containers::stats(ctx, &q, id).await,
         (&Method::DELETE, ["containers", id]) => containers::remove(ctx, &q, id).await,
         (&Method::POST, ["containers", id, "exec"]) => exec::create(ctx, id, req).await,
         (&Method::POST, ["exec", id, "start"]) => exec::start(ctx, id, req).await,

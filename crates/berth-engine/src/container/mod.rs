@@ -11,6 +11,7 @@ pub mod inspect;
 pub mod record;
 pub mod shim;
 pub mod spec;
+pub mod stats;
 pub mod top;
 pub mod user;
 

@@ -1,6 +1,7 @@
 //! berthd end to end: a daemon per test, driven by the real docker CLI and by raw HTTP.
 
 mod cli;
+mod lifecycle;
 mod api;
 
 use berth_testutil::daemon::TestDaemon;

@@ -1,0 +1,111 @@
+//! Containers outlive the daemon: kill -9 of berthd, then a new berthd finds running
+//! containers running, their logs complete, and the exits of those that ended meanwhile.
+//! Restart policies, events, stats, logs follow.
+
+use std::time::Duration;
+
+use berth_testutil::daemon::wait_until;
+
+use crate::daemon;
+
+#[test]
+fn kill_9_of_the_daemon_loses_nothing() {
+    let mut d = daemon("kill9");
+    d.docker_ok(&["run", "-d", "--name", "chatty", "busybox", "sh", "-c", "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.02; done"]);
+    d.docker_ok(&["run", "-d", "--name", "sleeper", "busybox", "sleep", "600"]);
+    d.docker_ok(&["run", "-d", "--name", "ender", "busybox", "sh", "-c", "sleep 1; echo bye; exit 7"]);
+    let pid = d.docker_ok(&["inspect", "-f", "{{.State.Pid}}", "sleeper"]);
+    let before = d.docker_ok(&["logs", "chatty"]).lines().count();
+    let st = d.stop_with("KILL");
+    assert!(!st.success());
+    std::thread::sleep(Duration::from_secs(2));
+    d.spawn();
+    // Still running, same process.
+    assert_eq!(d.docker_ok(&["inspect", "-f", "{{.State.Status}}", "sleeper"]), "running\n");
+    assert_eq!(d.docker_ok(&["inspect", "-f", "{{.State.Pid}}", "sleeper"]), pid);
+    assert_eq!(d.docker_ok(&["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "ender"]), "exited 7\n");
+    assert_eq!(d.docker_ok(&["logs", "ender"]), "bye\n");
+    assert_eq!(d.docker_ok(&["wait", "ender"]), "7\n");
+    // Output written while the daemon was down is in the log, in order, without a gap.
+    let logs = d.docker_ok(&["logs", "chatty"]);
+    let n: Vec<u64> = logs.lines().map(|l| l.trim_start_matches("line ").parse().expect("a counter line")).collect();
+    assert!(n.len() > before + 20, "the container kept writing while the daemon was down: {} then {}", before, n.len());
+    assert!(n.iter().enumerate().all(|(i, v)| *v == i as u64), "the log has every line once, in order");
+    // The recovered containers are fully manageable.
+    d.docker_ok(&["exec", "sleeper", "true"]);
+    d.docker_ok(&["stop", "-t", "1", "chatty"]);
+    d.docker_ok(&["rm", "-f", "sleeper", "chatty", "ender"]);
+}
+
+#[test]
+fn sigterm_stops_the_daemon_and_leaves_containers_running() {
+    let mut d = daemon("sigterm");
+    d.docker_ok(&["run", "-d", "--name", "stay", "busybox", "sleep", "600"]);
+    let st = d.stop_with("TERM");
+    assert!(st.success(), "berthd exits 0 on SIGTERM: {st}");
+    assert!(!d.sock.exists(), "the socket is removed");
+    d.spawn();
+    assert_eq!(d.docker_ok(&["inspect", "-f", "{{.State.Status}}", "stay"]), "running\n");
+}
+
+#[test]
+fn a_second_daemon_on_the_same_root_is_refused() {
+    let d = daemon("second");
+    let out = std::process::Command::new(crate::BERTHD)
+        .arg("--data-root")
+        .arg(d.data_root())
+        .arg("--exec-root")
+        .arg(d.dir.join("r2"))
+        .arg("-H")
+        .arg(format!("unix://{}", d.dir.join("s2.sock").display()))
+        .output()
+        .expect("run a second berthd");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("another berthd") && err.contains(&d.pid().to_string()), "{err}");
+}
+
+#[test]
+fn restart_policies_bring_containers_back() {
+    let d = daemon("restart");
+    d.docker_ok(&["run", "-d", "--name", "flaky", "--restart", "on-failure:2", "busybox", "sh", "-c", "exit 3"]);
+    wait_until(20, "two restarts", || d.docker_ok(&["inspect", "-f", "{{.RestartCount}} {{.State.Status}}", "flaky"]) == "2 exited\n");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(d.docker_ok(&["inspect", "-f", "{{.RestartCount}} {{.State.ExitCode}}", "flaky"]), "2 3\n");
+    d.docker_ok(&["run", "-d", "--name", "always", "--restart", "always", "busybox", "sh", "-c", "sleep 0.2; exit 0"]);
+    wait_until(20, "a restart", || d.docker_ok(&["inspect", "-f", "{{.RestartCount}}", "always"]).trim() != "0");
+    d.docker_ok(&["stop", "always"]);
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(d.docker_ok(&["inspect", "-f", "{{.State.Status}}", "always"]), "exited\n", "a stopped container stays stopped");
+}
+
+#[test]
+fn events_stats_and_following_logs() {
+    let d = daemon("events");
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs();
+    d.docker_ok(&["run", "--name", "ev", "busybox", "true"]);
+    d.docker_ok(&["rm", "ev"]);
+    let until = since + 600;
+    let ev = d.docker_ok(&["events", "--since", &since.to_string(), "--until", &(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs() + 1).to_string(), "--filter", "type=container", "--format", "{{.Action}} {{.Actor.Attributes.name}}"]);
+    let _ = until;
+    let actions: Vec<&str> = ev.lines().collect();
+    assert_eq!(actions, ["create ev", "start ev", "die ev", "destroy ev"], "{ev}");
+
+    d.docker_ok(&["run", "-d", "--name", "busy", "--memory", "64m", "busybox", "sh", "-c", "while true; do echo x; sleep 0.1; done"]);
+    let st = d.docker_ok(&["stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}} {{.PIDs}}", "busy"]);
+    assert!(st.starts_with("busy ") && st.contains("64MiB"), "{st}");
+    let api = d.api("GET", "/containers/busy/stats?stream=0", None).json();
+    assert!(api["cpu_stats"]["cpu_usage"]["total_usage"].as_u64().is_some_and(|v| v > 0), "{api}");
+    assert!(api["precpu_stats"]["cpu_usage"]["total_usage"].as_u64().is_some(), "{api}");
+    assert_eq!(api["memory_stats"]["limit"], 64 << 20);
+
+    // logs -f streams new lines and ends when the container does.
+    let mut follow = d.docker_cmd(&["logs", "-f", "busy"]).stdout(std::process::Stdio::piped()).spawn().expect("logs -f");
+    std::thread::sleep(Duration::from_millis(600));
+    d.docker_ok(&["kill", "busy"]);
+    let out = follow.wait_with_output().expect("logs -f ends");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).lines().count() >= 5, "{out:?}");
+    let ts = d.docker_ok(&["logs", "-t", "--tail", "1", "busy"]);
+    assert!(ts.len() > 32 && ts.as_bytes()[4] == b'-' && ts.contains("Z x"), "{ts}");
+}
