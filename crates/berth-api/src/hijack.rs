@@ -46,12 +46,20 @@ pub fn parse_detach_keys(s: &str) -> Option<Vec<u8>> {
     (!out.is_empty()).then_some(out)
 }
 
-/// The 101 response; the connection, once upgraded, is bridged to `shim`.
-pub fn upgrade_response(on_upgrade: hyper::upgrade::OnUpgrade, multiplexed: bool, shim: UnixStream, stdin: bool, detach_keys: Vec<u8>) -> Resp {
+/// The shim connection a hijacked request will be bridged to, once there is one (an attach
+/// to a container that has not started yet waits for its start).
+pub type ShimFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Option<UnixStream>> + Send>>;
+
+/// The 101 response; the connection, once upgraded, is bridged to the shim's.
+pub fn upgrade_response(on_upgrade: hyper::upgrade::OnUpgrade, multiplexed: bool, shim: ShimFuture, stdin: bool, detach_keys: Vec<u8>) -> Resp {
     tokio::spawn(async move {
-        match on_upgrade.await {
-            Ok(up) => bridge(TokioIo::new(up), shim, stdin, detach_keys).await,
-            Err(e) => tracing::debug!(error = %e, "upgrade failed"),
+        let up = match on_upgrade.await {
+            Ok(up) => up,
+            Err(e) => return tracing::debug!(error = %e, "upgrade failed"),
+        };
+        // Until the shim answers, what the client sends waits in its socket.
+        if let Some(shim) = shim.await {
+            bridge(TokioIo::new(up), shim, stdin, detach_keys).await;
         }
     });
     let mut r = empty(StatusCode::SWITCHING_PROTOCOLS);
@@ -64,13 +72,17 @@ pub fn upgrade_response(on_upgrade: hyper::upgrade::OnUpgrade, multiplexed: bool
 }
 
 /// Copies the shim's output to the client and (when `stdin`) the client's input to the shim,
-/// until the output ends, the client goes, or it types the detach keys.
+/// until the output ends, the client goes, or it types the detach keys. The end of the
+/// client's input is passed on as a half-close (the shim may close the container's stdin);
+/// a detach or a vanished client closes the shim connection whole, which leaves stdin open.
 pub async fn bridge<C>(client: C, shim: UnixStream, stdin: bool, detach_keys: Vec<u8>)
 where
     C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let (mut cr, mut cw) = tokio::io::split(client);
-    let (mut sr, mut sw) = shim.into_split();
+    // Not `into_split`: its write half shuts the socket down when dropped, which the shim would
+    // take for the end of input; a detach must close the connection whole instead.
+    let (mut sr, mut sw) = tokio::io::split(shim);
     let output = async {
         let _ = tokio::io::copy(&mut sr, &mut cw).await;
         let _ = cw.shutdown().await;

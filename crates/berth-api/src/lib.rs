@@ -78,7 +78,9 @@ where
             async move { Ok::<_, std::convert::Infallible>(handle(req, engine, principal).await) }
         });
         let mut builder = hyper::server::conn::http1::Builder::new();
-        builder.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT).max_buf_size(1 << 20);
+        // half_close: a client that shuts down its side after the request still gets the
+        // answer (Docker's server gives it one).
+        builder.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT).max_buf_size(1 << 20).half_close(true);
         let conn = builder.serve_connection(TokioIo::new(stream), svc).with_upgrades();
         tokio::pin!(conn);
         tokio::select! {

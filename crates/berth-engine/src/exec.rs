@@ -187,7 +187,7 @@ impl Engine {
         let attached = if detach {
             None
         } else {
-            let req = Request::Attach { stdin, stdout: cfg.attach_stdout != Some(false), stderr: cfg.attach_stderr != Some(false), stdin_once: true };
+            let req = Request::Attach { stdin, stdout: cfg.attach_stdout != Some(false), stderr: cfg.attach_stderr != Some(false), stdin_once: !tty };
             Some(shim::request(&sock, &req, exec_id, "attach to exec").await?.0)
         };
         let started = shim::request(&sock, &Request::Start, exec_id, "start exec").await;

@@ -170,15 +170,8 @@ pub async fn attach(ctx: &Ctx, q: &Query, id: &str, mut req: Request<Incoming>) 
     // The attach may wait for the container to start; the client gets its 101 at once.
     let tty = engine(ctx.engine.inspect(&ctx.principal, id, false))?.config.tty == Some(true);
     if upgrade {
-        let (shim_w, shim_r) = tokio::net::UnixStream::pair().map_err(|e| bad_request(format!("socket pair: {e}")))?;
-        // A local pair stands in for the shim until the attach is connected.
-        tokio::spawn(async move {
-            if let Ok(Ok((shim, _))) = sock_rx.await {
-                let (mut a, mut b) = (shim, shim_r);
-                let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
-            }
-        });
-        return Ok(hijack::upgrade_response(hyper::upgrade::on(&mut req), !tty, shim_w, streams.stdin, keys));
+        let shim: hijack::ShimFuture = Box::pin(async move { sock_rx.await.ok().and_then(Result::ok).map(|(s, _)| s) });
+        return Ok(hijack::upgrade_response(hyper::upgrade::on(&mut req), !tty, shim, streams.stdin, keys));
     }
     let (resp, tx) = stream(StatusCode::OK, if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" });
     tokio::spawn(async move {

@@ -22,12 +22,32 @@ pub async fn start(ctx: &Ctx, id: &str, mut req: Request<Incoming>) -> Result<Re
     let on_upgrade = hyper::upgrade::on(&mut req);
     let cfg: ExecStartConfig = json_body(req).await?;
     let detach = cfg.detach == Some(true);
+    let info = engine(ctx.engine.exec_inspect(&ctx.principal, id))?;
+    if upgrade && !detach {
+        // The 101 goes out before the process starts, as Docker's does: clients that read the
+        // response head through a buffer would lose output that came with it.
+        if info.exit_code.is_some() || info.running {
+            return Err(crate::error::error_response(&berth_engine::Error::Conflict(format!("Error: Exec command {id} has already run"))));
+        }
+        let (eng, principal, exec_id) = (ctx.engine.clone(), ctx.principal.clone(), id.to_owned());
+        let shim: hijack::ShimFuture = Box::pin(async move {
+            // This runs once the 101 is written. docker-py reads the head through a buffer and
+            // then the raw socket, so output that arrives before it has read the head is lost
+            // to it; a moment's grace makes that all but impossible (dockerd's exec takes
+            // longer than this to start anyway).
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            match eng.exec_start(&principal, &exec_id, false).await {
+                Ok(s) => s.map(|(s, _)| s),
+                Err(e) => {
+                    tracing::debug!(exec = %exec_id, error = %berth_engine::error::chain(&e), "exec start after the upgrade");
+                    None
+                }
+            }
+        });
+        return Ok(hijack::upgrade_response(on_upgrade, !info.process_config.tty, shim, info.open_stdin, vec![16, 17]));
+    }
     let started = engine(ctx.engine.exec_start(&ctx.principal, id, detach).await)?;
     let Some((shim, tty)) = started else { return Ok(empty(StatusCode::OK)) };
-    let stdin = engine(ctx.engine.exec_inspect(&ctx.principal, id))?.open_stdin;
-    if upgrade {
-        return Ok(hijack::upgrade_response(on_upgrade, !tty, shim, stdin, vec![16, 17]));
-    }
     let (resp, tx) = crate::body::stream(StatusCode::OK, if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" });
     tokio::spawn(async move {
         use tokio::io::AsyncReadExt;

@@ -950,7 +950,9 @@ impl Engine {
             let r = ctr.rec();
             (r.state.status, r.config.tty == Some(true), r.config.open_stdin == Some(true), r.config.stdin_once == Some(true))
         };
-        let streams = AttachStreams { stdin: streams.stdin && open_stdin, stdin_once: once, ..streams };
+        // As Docker: the end of a client's input closes stdin only without a tty (with one,
+        // the client's end of input is how a detach looks).
+        let streams = AttachStreams { stdin: streams.stdin && open_stdin, stdin_once: once && !tty, ..streams };
         if status.is_live() {
             let req = Request::Attach { stdin: streams.stdin, stdout: streams.stdout, stderr: streams.stderr, stdin_once: streams.stdin_once };
             let (s, _) = shim::request(&self.shim_socket(&ctr.id), &req, &ctr.id, "attach").await?;

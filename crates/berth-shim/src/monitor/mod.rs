@@ -554,7 +554,9 @@ impl Monitor {
             match c.sock.read(buf) {
                 Ok(0) => {
                     c.read_closed = true;
-                    if matches!(c.mode, Mode::Attach { stdin: true, once: true, .. }) {
+                    // A half-close is the end of the client's input; a whole close (HUP: a
+                    // detach, a client gone) is not, and leaves stdin open for the next one.
+                    if !r.contains(PollFlags::HUP) && matches!(c.mode, Mode::Attach { stdin: true, once: true, .. }) {
                         self.closing_stdin = true;
                         self.flush_stdin();
                     }

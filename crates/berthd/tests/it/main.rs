@@ -2,7 +2,10 @@
 
 mod cli;
 mod lifecycle;
+mod tty;
 mod api;
+mod hostile;
+mod dockerpy;
 
 use berth_testutil::daemon::TestDaemon;
 

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# berthd against dockerd (Debian's docker.io, with its own data root, exec root, socket and
+# containerd), driven by the same docker CLI with the same busybox image, in one run:
+#   1. `docker run --rm --network none busybox true`, interleaved, RUNS times each;
+#   2. 100 x `docker run -d --network none busybox sleep 600` from 8 parallel clients, then
+#      `docker rm -f` of all of them (8 parallel);
+#   3. `GET /containers/json?all=1` with 1,000 containers (created, not started);
+#   4. idle RSS of the daemons, and RSS per shim while 100 containers run.
+# Both daemons run with --network none containers: berth's bridge networking is its own issue.
+#
+#   bench/daemon-run.sh [RUNS]
+set -euo pipefail
+runs=${1:-30}
+here=$(cd "$(dirname "$0")/.." && pwd)
+need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }; }
+need python3 python3; need dockerd docker.io; need curl curl
+command -v docker >/dev/null || { echo "bench: needs a docker CLI on PATH" >&2; exit 1; }
+(cd "$here" && cargo build --release -q -p berthd -p berth-shim --bins)
+rel=$here/target/x86_64-unknown-linux-gnu/release
+work=$(mktemp -d /tmp/bb.XXXX)
+bsock=$work/b.sock; dsock=$work/d.sock
+"$rel/berthd" --data-root "$work/bdata" --exec-root "$work/brun" -H "unix://$bsock" --pidfile "$work/b.pid" --cgroup-parent berth-bench >"$work/berthd.log" 2>&1 &
+bpid=$!
+dockerd --data-root "$work/ddata" --exec-root "$work/drun" -H "unix://$dsock" --pidfile "$work/d.pid" \
+  --bridge none --iptables=false --ip6tables=false --ip-masq=false --userland-proxy=false \
+  --containerd-namespace bench --containerd-plugins-namespace bench-plugins >"$work/dockerd.log" 2>&1 &
+dpid=$!
+cleanup() {
+  for s in "$bsock" "$dsock"; do
+    [ -S "$s" ] && DOCKER_HOST=unix://$s docker ps -aq 2>/dev/null | xargs -r -n 50 env DOCKER_HOST=unix://$s docker rm -f >/dev/null 2>&1 || true
+  done
+  kill "$bpid" "$dpid" 2>/dev/null || true
+  wait "$bpid" "$dpid" 2>/dev/null || true
+  grep -E " $work" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  for d in /sys/fs/cgroup/*/berth-bench /sys/fs/cgroup/berth-bench; do [ -d "$d" ] && rmdir "$d" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+for s in "$bsock" "$dsock"; do
+  for _ in $(seq 100); do DOCKER_HOST=unix://$s docker version >/dev/null 2>&1 && break; sleep 0.2; done
+done
+layout=$work/layout
+if [ -f ../shared/fixtures/make-image.py ] || [ -f "$here/../shared/fixtures/make-image.py" ]; then
+  python3 "$here/../shared/fixtures/make-image.py" busybox "$layout" >/dev/null
+else
+  echo "bench: needs ../shared/fixtures/make-image.py" >&2; exit 1
+fi
+tar -C "$layout" -cf "$work/busybox.tar" .
+for s in "$bsock" "$dsock"; do
+  id=$(DOCKER_HOST=unix://$s docker load -i "$work/busybox.tar" | awk '{print $NF}')
+  DOCKER_HOST=unix://$s docker tag "$id" busybox:latest
+done
+python3 - "$bsock" "$dsock" "$runs" "$bpid" "$dpid" <<'PY'
+import concurrent.futures, os, statistics, subprocess, sys, time, socket, json
+bsock, dsock, runs, bpid, dpid = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+daemons = {"berthd": bsock, "dockerd": dsock}
+def docker(sock, *args):
+    env = dict(os.environ, DOCKER_HOST="unix://" + sock)
+    return subprocess.run(["docker", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True).stdout
+def rss_kib(pid):
+    for l in open(f"/proc/{pid}/status"):
+        if l.startswith("VmRSS:"):
+            return int(l.split()[1])
+    return 0
+def tree_rss(pid):
+    """RSS of pid and its descendants (dockerd starts containerd)."""
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop(); total += rss_kib(p)
+        try: stack += [int(c) for c in open(f"/proc/{p}/task/{p}/children").read().split()]
+        except OSError: pass
+    return total
+print(f"idle RSS: berthd {rss_kib(bpid)/1024:.1f} MiB; dockerd+containerd {tree_rss(dpid)/1024:.1f} MiB")
+# 1. run --rm true
+t = {k: [] for k in daemons}
+for i in range(runs + 2):
+    for name in (list(daemons) if i % 2 == 0 else list(daemons)[::-1]):
+        t0 = time.perf_counter(); docker(daemons[name], "run", "--rm", "--network", "none", "busybox", "true"); dt = time.perf_counter() - t0
+        if i >= 2: t[name].append(dt)
+mb, md = statistics.median(t["berthd"]), statistics.median(t["dockerd"])
+print(f"docker run --rm busybox true, median of {runs}: berthd {mb*1000:.0f} ms, dockerd {md*1000:.0f} ms: {md/mb:.1f}x faster")
+# 2. 100 detached from 8 clients, then rm -f from 8 clients
+for name, sock in daemons.items():
+    t0 = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        ids = list(ex.map(lambda i: docker(sock, "run", "-d", "--network", "none", "busybox", "sleep", "600").decode().strip(), range(100)))
+    up = time.perf_counter() - t0
+    shims = ""
+    if name == "berthd":
+        kib = [rss_kib(int(p)) for p in subprocess.run(["pgrep", "-f", "berth-shim-serve"], stdout=subprocess.PIPE, text=True).stdout.split()]
+        shims = f"; shim RSS median {statistics.median(kib)/1024:.2f} MiB over {len(kib)} shims" if kib else ""
+    t0 = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        list(ex.map(lambda c: docker(sock, "rm", "-f", c), ids))
+    down = time.perf_counter() - t0
+    print(f"{name}: 100 x run -d from 8 clients {up:.2f} s; rm -f of all {down:.2f} s{shims}")
+# 3. list with 1,000 containers
+def get(sock, path):
+    s = socket.socket(socket.AF_UNIX); s.connect(sock)
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    data = b""
+    while True:
+        b = s.recv(1 << 20)
+        if not b: break
+        data += b
+    return data
+for name, sock in daemons.items():
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        list(ex.map(lambda i: docker(sock, "create", "--network", "none", "busybox", "true"), range(1000)))
+    ts = []
+    for _ in range(20):
+        t0 = time.perf_counter(); get(sock, "/containers/json?all=1"); ts.append(time.perf_counter() - t0)
+    print(f"{name}: GET /containers/json?all=1 with 1,000 containers: median {statistics.median(ts)*1000:.1f} ms")
+print(f"after: berthd RSS {rss_kib(bpid)/1024:.1f} MiB; dockerd+containerd {tree_rss(dpid)/1024:.1f} MiB")
+PY
