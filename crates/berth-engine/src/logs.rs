@@ -65,6 +65,23 @@ fn chunk_of(line: &str, opts: &LogOptions) -> Option<LogChunk> {
     Some(LogChunk { stream, data })
 }
 
+/// Reads the next complete line into `line`; false at the end of what is written so far. A
+/// line still being written is left to be read again later.
+fn next_line(reader: &mut BufReader<std::fs::File>, line: &mut String, pos: &mut u64) -> bool {
+    line.clear();
+    match reader.read_line(line) {
+        Ok(n) if n > 0 && line.ends_with('\n') => {
+            *pos += n as u64;
+            true
+        }
+        Ok(0) | Err(_) => false,
+        Ok(_) => {
+            let _ = reader.seek(SeekFrom::Start(*pos));
+            false
+        }
+    }
+}
+
 impl Engine {
     /// Starts reading the log; returns the chunks as they come and whether the container has a
     /// tty (then the API sends them raw, else in multiplexed frames).
@@ -90,18 +107,7 @@ impl Engine {
             // The whole file first, with `tail` applied.
             let mut first: std::collections::VecDeque<LogChunk> = Default::default();
             let mut pos = 0u64;
-            loop {
-                line.clear();
-                match reader.read_line(&mut line) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) if !line.ends_with('\n') => {
-                        // A line still being written: read it again later.
-                        let _ = reader.seek(SeekFrom::Start(pos));
-                        let _ = n;
-                        break;
-                    }
-                    Ok(n) => pos += n as u64,
-                }
+            while next_line(&mut reader, &mut line, &mut pos) {
                 if let Some(c) = chunk_of(line.trim_end(), &opts) {
                     first.push_back(c);
                     if opts.tail.is_some_and(|t| first.len() > t) {
@@ -120,17 +126,7 @@ impl Engine {
             loop {
                 let live = ctr.rec().state.status.is_live();
                 let mut got = false;
-                loop {
-                    line.clear();
-                    match reader.read_line(&mut line) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) if !line.ends_with('\n') => {
-                            let _ = reader.seek(SeekFrom::Start(pos));
-                            let _ = n;
-                            break;
-                        }
-                        Ok(n) => pos += n as u64,
-                    }
+                while next_line(&mut reader, &mut line, &mut pos) {
                     got = true;
                     if let Some(c) = chunk_of(line.trim_end(), &opts) {
                         if tx.blocking_send(c).is_err() {

@@ -95,15 +95,7 @@ pub fn parse_response(raw: &[u8]) -> Response {
     Response { status, headers, body }
 }
 
-/// Waits until `f` holds, polling every 10 ms; panics naming `what` after `secs`.
-#[track_caller]
-pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out after {secs} s waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
+pub use crate::wait_until;
 
 impl TestDaemon {
     /// Starts `berthd` (the binary at `berthd`, with `berth-shim` next to it).

@@ -31,6 +31,16 @@ pub fn scratch_dir(prefix: &str, what: &str) -> PathBuf {
     dir
 }
 
+/// Polls `f` every 10 ms until it holds or `secs` pass; panics naming `what`.
+#[track_caller]
+pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !f() {
+        assert!(std::time::Instant::now() < deadline, "timed out after {secs} s waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// Where fixtures made from ../shared are kept between test runs (they never change).
 const FIXTURES: &str = "/tmp/berth-fixtures";
 

@@ -354,15 +354,7 @@ fn cmdline(pid: i32) -> String {
     std::fs::read(format!("/proc/{pid}/cmdline")).map(|b| String::from_utf8_lossy(&b).replace('\0', " ")).unwrap_or_default()
 }
 
-/// Polls `f` every 10 ms until it holds or `secs` pass; panics naming `what`.
-#[track_caller]
-pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out after {secs} s waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
+pub use berth_testutil::wait_until;
 
 /// The value of `Key:` in a /proc/PID/status text.
 pub fn status_field<'a>(status: &'a str, key: &str) -> &'a str {

@@ -282,12 +282,4 @@ pub fn status_field(pid: i32, key: &str) -> String {
         .unwrap_or_else(|| panic!("no {key} in status of {pid}"))
 }
 
-/// Polls `f` every 10 ms until it holds or `secs` pass; panics naming `what`.
-#[track_caller]
-pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out after {secs} s waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
+pub use berth_testutil::wait_until;

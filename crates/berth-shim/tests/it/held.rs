@@ -9,6 +9,25 @@ use serde_json::json;
 
 use crate::fixture::{alive, config, wait_until, Shim, SHIM};
 
+/// `berth-shim start --hold --exec-process` for `process` in the running container of `s`, with
+/// its state under `exec_dir/state`.
+fn start_held_exec(s: &Shim, exec_dir: &std::path::Path, process: &serde_json::Value) -> std::process::Output {
+    let pfile = exec_dir.join("process.json");
+    std::fs::write(&pfile, process.to_string()).expect("write process.json");
+    Command::new(SHIM)
+        .args(["start", "--id", &s.id, "--bundle"])
+        .arg(s.dir.join("bundle"))
+        .arg("--state-dir")
+        .arg(exec_dir.join("state"))
+        .arg("--runtime-root")
+        .arg(s.runtime_root())
+        .args(["--log-driver", "none", "--hold", "--exec-process"])
+        .arg(&pfile)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run berth-shim start --exec-process")
+}
+
 #[test]
 fn a_held_container_starts_on_request_and_attached_clients_miss_nothing() {
     let mut s = Shim::new("hold");
@@ -42,20 +61,7 @@ fn an_exec_shim_runs_a_process_and_leaves_the_container_running() {
         "env": ["PATH=/bin:/usr/bin"],
         "user": {"uid": 0, "gid": 0},
     });
-    let pfile = exec_dir.join("process.json");
-    std::fs::write(&pfile, process.to_string()).expect("write process.json");
-    let out = Command::new(SHIM)
-        .args(["start", "--id", &s.id, "--bundle"])
-        .arg(s.dir.join("bundle"))
-        .arg("--state-dir")
-        .arg(exec_dir.join("state"))
-        .arg("--runtime-root")
-        .arg(s.runtime_root())
-        .args(["--log-driver", "none", "--hold", "--exec-process"])
-        .arg(&pfile)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run berth-shim start --exec-process");
+    let out = start_held_exec(&s, &exec_dir, &process);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0", "a held exec has no pid yet");
     let sock = exec_dir.join("state/shim.sock");
@@ -80,21 +86,8 @@ fn a_held_exec_killed_before_start_records_that_it_never_ran() {
     s.start(&config(&["sleep", "1000"], false), &["--log-driver", "none"]);
     let exec_dir = s.dir.join("exec2");
     std::fs::create_dir_all(&exec_dir).expect("exec dir");
-    let pfile = exec_dir.join("process.json");
-    std::fs::write(&pfile, json!({"args": ["true"], "cwd": "/", "user": {"uid": 0, "gid": 0}}).to_string()).expect("write");
-    let status = Command::new(SHIM)
-        .args(["start", "--id", &s.id, "--bundle"])
-        .arg(s.dir.join("bundle"))
-        .arg("--state-dir")
-        .arg(exec_dir.join("state"))
-        .arg("--runtime-root")
-        .arg(s.runtime_root())
-        .args(["--log-driver", "none", "--hold", "--exec-process"])
-        .arg(&pfile)
-        .stdout(Stdio::null())
-        .status()
-        .expect("run berth-shim");
-    assert!(status.success());
+    let out = start_held_exec(&s, &exec_dir, &json!({"args": ["true"], "cwd": "/", "user": {"uid": 0, "gid": 0}}));
+    assert!(out.status.success(), "{out:?}");
     let sock = exec_dir.join("state/shim.sock");
     assert_eq!(crate::fixture::Conn::connect(&sock).request(&json!({"op": "kill", "signal": 9}))["ok"], true);
     wait_until(20, "the exec shim to finish", || !sock.exists());

@@ -100,7 +100,7 @@ fn events_stats_and_following_logs() {
     assert_eq!(api["memory_stats"]["limit"], 64 << 20);
 
     // logs -f streams new lines and ends when the container does.
-    let mut follow = d.docker_cmd(&["logs", "-f", "busy"]).stdout(std::process::Stdio::piped()).spawn().expect("logs -f");
+    let follow = d.docker_cmd(&["logs", "-f", "busy"]).stdout(std::process::Stdio::piped()).spawn().expect("logs -f");
     std::thread::sleep(Duration::from_millis(600));
     d.docker_ok(&["kill", "busy"]);
     let out = follow.wait_with_output().expect("logs -f ends");
