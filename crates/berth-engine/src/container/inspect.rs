@@ -189,7 +189,7 @@ impl Engine {
         f.validate(FILTERS).map_err(|e| Error::InvalidParameter(e.to_string()))?;
         let mut ctrs = self.visible(principal);
         let created = |c: &Ctr| crate::time::parse_rfc3339(&c.rec().created).unwrap_or(0);
-        ctrs.sort_by_key(|c| std::cmp::Reverse(created(c)));
+        ctrs.sort_by_cached_key(|c| std::cmp::Reverse(created(c)));
         let boundary = |key: &str| -> Result<Option<i128>> {
             match f.get(key).next() {
                 Some(v) => Ok(Some(created(&*self.find(principal, v)?))),
