@@ -214,12 +214,13 @@ impl Engine {
         tokio::spawn(async move {
             shim::wait_gone(&sock, shim_pid).await;
             let code = berth_shim::exit::ExitRecord::read(&dir.join("shim/exit.json")).map(|e| i64::from(e.exit_code)).unwrap_or(255);
-            let _ = std::fs::remove_dir_all(&dir);
             {
+                // Recorded before the files go: `exec_inspect` reads them while `running`.
                 let mut st = exec2.state();
                 st.running = false;
                 st.exit_code = Some(code);
             }
+            let _ = std::fs::remove_dir_all(&dir);
             engine.container_event_by_id(&exec2.container, "exec_die", &[("execID", exec2.id.clone()), ("exitCode", code.to_string())]);
         });
         Ok(attached.map(|s| (s, tty)))
