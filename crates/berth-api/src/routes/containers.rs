@@ -31,6 +31,20 @@ pub fn list(ctx: &Ctx, q: &Query) -> Result<Resp, Resp> {
     Ok(json(StatusCode::OK, &engine(ctx.engine.list(&ctx.principal, &opts))?))
 }
 
+pub async fn prune(ctx: &Ctx, q: &Query) -> Result<Resp, Resp> {
+    let filters = q.filters()?;
+    Ok(json(StatusCode::OK, &engine(ctx.engine.prune(&ctx.principal, &filters).await)?))
+}
+
+/// `docker diff`: dockerd answers `null` when nothing changed.
+pub fn changes(ctx: &Ctx, id: &str) -> Result<Resp, Resp> {
+    let c = engine(ctx.engine.changes(&ctx.principal, id))?;
+    if c.is_empty() {
+        return Ok(crate::body::full(StatusCode::OK, "application/json", "null\n"));
+    }
+    Ok(json(StatusCode::OK, &c))
+}
+
 pub fn inspect(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
     Ok(json(StatusCode::OK, &engine(ctx.engine.inspect(&ctx.principal, id, q.flag("size")))?))
 }

@@ -28,6 +28,8 @@ pub async fn route(req: Request<Incoming>, ctx: &Ctx, path: &str) -> Resp {
 
         (&Method::POST, ["containers", "create"]) => containers::create(ctx, &q, req).await,
         (&Method::GET, ["containers", "json"]) => containers::list(ctx, &q),
+        (&Method::POST, ["containers", "prune"]) => containers::prune(ctx, &q).await,
+        (&Method::GET, ["containers", id, "changes"]) => containers::changes(ctx, id),
         (&Method::GET, ["containers", id, "json"]) => containers::inspect(ctx, &q, id),
         (&Method::POST, ["containers", id, "start"]) => containers::start(ctx, id).await,
         (&Method::POST, ["containers", id, "stop"]) => containers::stop(ctx, &q, id).await,

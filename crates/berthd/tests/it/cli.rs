@@ -107,3 +107,18 @@ fn names_conflict_with_dockers_message() {
     assert_eq!(d.docker_ok(&["start", "-a", "other"]), "");
     assert_eq!(d.docker_ok(&["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "other"]), "exited 0\n");
 }
+
+#[test]
+fn diff_and_container_prune() {
+    let d = daemon("diff");
+    d.docker_ok(&["run", "--name", "ch", "busybox", "sh", "-c", "mkdir -p /new/sub && echo x > /new/sub/f && rm /bin/vi && echo y >> /etc/passwd"]);
+    let diff = d.docker_ok(&["diff", "ch"]);
+    for line in ["A /new", "A /new/sub", "A /new/sub/f", "C /bin", "D /bin/vi", "C /etc", "C /etc/passwd"] {
+        assert!(diff.lines().any(|l| l == line), "{line:?} missing from docker diff:\n{diff}");
+    }
+    d.docker_ok(&["create", "--name", "fresh", "busybox", "true"]);
+    d.docker_ok(&["run", "-d", "--name", "live", "busybox", "sleep", "600"]);
+    let out = d.docker_ok(&["container", "prune", "-f"]);
+    assert!(out.contains("Deleted Containers:"), "{out}");
+    assert_eq!(d.docker_ok(&["ps", "-a", "--format", "{{.Names}}"]), "live\n");
+}
