@@ -50,8 +50,38 @@ pub fn parse_detach_keys(s: &str) -> Option<Vec<u8>> {
 /// to a container that has not started yet waits for its start).
 pub type ShimFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Option<UnixStream>> + Send>>;
 
+/// Docker's content type for a container's streams: raw with a tty, else multiplexed frames.
+pub fn stream_type(tty: bool) -> &'static str {
+    if tty {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    }
+}
+
+/// For a client that did not ask to take over the connection: the shim's output as a streamed
+/// 200 body (there is no way for stdin to come in).
+pub fn output_response(shim: ShimFuture, tty: bool) -> Resp {
+    let (resp, tx) = crate::body::stream(StatusCode::OK, stream_type(tty));
+    tokio::spawn(async move {
+        let Some(mut shim) = shim.await else { return };
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            match shim.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if tx.send(bytes::Bytes::copy_from_slice(&buf[..n])).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    resp
+}
+
 /// The 101 response; the connection, once upgraded, is bridged to the shim's.
-pub fn upgrade_response(on_upgrade: hyper::upgrade::OnUpgrade, multiplexed: bool, shim: ShimFuture, stdin: bool, detach_keys: Vec<u8>) -> Resp {
+pub fn upgrade_response(on_upgrade: hyper::upgrade::OnUpgrade, tty: bool, shim: ShimFuture, stdin: bool, detach_keys: Vec<u8>) -> Resp {
     tokio::spawn(async move {
         let up = match on_upgrade.await {
             Ok(up) => up,
@@ -66,8 +96,7 @@ pub fn upgrade_response(on_upgrade: hyper::upgrade::OnUpgrade, multiplexed: bool
     let h = r.headers_mut();
     h.insert(http::header::CONNECTION, HeaderValue::from_static("Upgrade"));
     h.insert(http::header::UPGRADE, HeaderValue::from_static("tcp"));
-    let ct = if multiplexed { "application/vnd.docker.multiplexed-stream" } else { "application/vnd.docker.raw-stream" };
-    h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(stream_type(tty)));
     r
 }
 

@@ -44,7 +44,6 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Ctx {
     pub engine: Arc<Engine>,
     pub principal: Principal,
-    pub version: ApiVersion,
 }
 
 /// Serves the API on `listener` for `principal` until `stop` turns true.
@@ -112,8 +111,8 @@ async fn handle(req: Request<Incoming>, engine: Arc<Engine>, principal: Principa
         Ok((Some(v), _)) if v < MIN_API_VERSION => {
             error::bad_request(format!("client version {v} is too old. Minimum supported API version is {MIN_API_VERSION}, please upgrade your client to a newer version"))
         }
-        Ok((v, path)) => {
-            let ctx = Ctx { engine, principal, version: v.unwrap_or(MAX_API_VERSION) };
+        Ok((_, path)) => {
+            let ctx = Ctx { engine, principal };
             let path = path.to_owned();
             routes::route(req, &ctx, &path).instrument(span).await
         }

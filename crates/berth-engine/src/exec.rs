@@ -89,23 +89,8 @@ impl Engine {
         }
         self.execs().insert(id.clone(), exec);
         let cmd = config.cmd.unwrap_or_default().join(" ");
-        self.container_event_by_id(&ctr.id, &format!("exec_create: {cmd}"), &[("execID", id.clone())]);
+        self.container_event(&ctr, &format!("exec_create: {cmd}"), &[("execID", id.clone())]);
         Ok(id)
-    }
-
-    fn container_event_by_id(&self, id: &str, action: &str, extra: &[(&str, String)]) {
-        if let Ok(ctr) = self.find(&Principal::Admin, id) {
-            let mut attrs = std::collections::BTreeMap::new();
-            {
-                let r = ctr.rec();
-                attrs.insert("name".to_owned(), r.name.clone());
-                attrs.insert("image".to_owned(), r.image_name.clone());
-            }
-            for (k, v) in extra {
-                attrs.insert((*k).to_owned(), v.clone());
-            }
-            self.events.publish("container", action, id, attrs);
-        }
     }
 
     /// The exec's process: the container's, with the exec's command, env, user and dir.
@@ -208,7 +193,7 @@ impl Engine {
             st.pid = reply["pid"].as_i64().unwrap_or(0) as i32;
         }
         let cmd = cfg.cmd.clone().unwrap_or_default().join(" ");
-        self.container_event_by_id(&rec.id, &format!("exec_start: {cmd}"), &[("execID", exec_id.to_owned())]);
+        self.container_event(&ctr, &format!("exec_start: {cmd}"), &[("execID", exec_id.to_owned())]);
         let engine = self.clone();
         let exec2 = exec.clone();
         tokio::spawn(async move {
@@ -221,7 +206,9 @@ impl Engine {
                 st.exit_code = Some(code);
             }
             let _ = std::fs::remove_dir_all(&dir);
-            engine.container_event_by_id(&exec2.container, "exec_die", &[("execID", exec2.id.clone()), ("exitCode", code.to_string())]);
+            if let Ok(ctr) = engine.find(&Principal::Admin, &exec2.container) {
+                engine.container_event(&ctr, "exec_die", &[("execID", exec2.id.clone()), ("exitCode", code.to_string())]);
+            }
         });
         Ok(attached.map(|s| (s, tty)))
     }

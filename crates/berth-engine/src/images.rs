@@ -24,19 +24,23 @@ impl Engine {
         self.images.content().read_blob(&image.id, 16 << 20).ok().and_then(|d| serde_json::from_slice(&d).ok()).unwrap_or(Value::Null)
     }
 
-    fn names_of(&self, image: &Image) -> (Vec<String>, Vec<String>) {
+    /// The stored image `name` finds, with its names.
+    fn lookup_named(&self, name: &str) -> Result<(Image, Vec<ImageRef>)> {
+        let image = self.images.lookup(name)?;
+        let names = self.images.list().into_iter().find(|(i, _)| i.id == image.id).map(|(_, n)| n).unwrap_or_default();
+        Ok((image, names))
+    }
+
+    /// (RepoTags, RepoDigests) of `image` called `names`.
+    fn tags_and_digests(image: &Image, names: &[ImageRef]) -> (Vec<String>, Vec<String>) {
         let mut tags = Vec::new();
         let mut digests = Vec::new();
-        for (img, names) in self.images.list() {
-            if img.id == image.id {
-                for n in names {
-                    if n.digest().is_some() {
-                        digests.push(n.familiar());
-                    } else {
-                        tags.push(n.familiar());
-                        digests.push(format!("{}@{}", n.familiar_repository(), image.manifest));
-                    }
-                }
+        for n in names {
+            if n.digest().is_some() {
+                digests.push(n.familiar());
+            } else {
+                tags.push(n.familiar());
+                digests.push(format!("{}@{}", n.familiar_repository(), image.manifest));
             }
         }
         digests.sort();
@@ -53,13 +57,23 @@ impl Engine {
         self.visible(&Principal::Admin).into_iter().filter(|c| c.rec().image == id).map(|c| c.id.clone()).collect()
     }
 
+    /// How many containers use each image, by image id.
+    fn image_use_counts(&self) -> std::collections::HashMap<String, i64> {
+        let mut m = std::collections::HashMap::new();
+        for c in self.visible(&Principal::Admin) {
+            *m.entry(c.rec().image.clone()).or_insert(0) += 1;
+        }
+        m
+    }
+
     /// `GET /images/json`.
     pub fn image_list(&self, _principal: &Principal, all: bool) -> Result<Vec<ImageSummary>> {
         let _ = all;
         let mut out = Vec::new();
-        for (image, _) in self.images.list() {
+        let uses = self.image_use_counts();
+        for (image, names) in self.images.list() {
             let v = self.image_json(&image);
-            let (repo_tags, repo_digests) = self.names_of(&image);
+            let (repo_tags, repo_digests) = Self::tags_and_digests(&image, &names);
             out.push(ImageSummary {
                 id: image.id.to_string(),
                 parent_id: String::new(),
@@ -69,7 +83,7 @@ impl Engine {
                 size: self.image_size(&image),
                 shared_size: -1,
                 labels: serde_json::from_value(v["config"]["Labels"].clone()).ok(),
-                containers: self.containers_using(&image).len() as i64,
+                containers: uses.get(&image.id.to_string()).copied().unwrap_or(0),
                 descriptor: None,
             });
         }
@@ -79,9 +93,9 @@ impl Engine {
 
     /// `GET /images/{name}/json`.
     pub fn image_inspect(&self, _principal: &Principal, name: &str) -> Result<ImageInspect> {
-        let image = self.images.lookup(name)?;
+        let (image, names) = self.lookup_named(name)?;
         let v = self.image_json(&image);
-        let (repo_tags, repo_digests) = self.names_of(&image);
+        let (repo_tags, repo_digests) = Self::tags_and_digests(&image, &names);
         let config: Option<ImageConfig> = serde_json::from_value(v["config"].clone()).ok();
         Ok(ImageInspect {
             id: image.id.to_string(),
@@ -122,14 +136,14 @@ impl Engine {
     /// `DELETE /images/{name}`: untags a name, or removes an image by id (and its layers'
     /// blobs once nothing uses them). An image a container uses is a conflict unless `force`.
     pub fn image_remove(&self, _principal: &Principal, name: &str, force: bool) -> Result<Vec<ImageDeleteResponseItem>> {
-        let image = self.images.lookup(name)?;
+        let (image, names) = self.lookup_named(name)?;
         let users = self.containers_using(&image);
         let by_name = ImageRef::parse(name).ok().filter(|r| {
             let want = r.to_string();
-            self.images.list().iter().any(|(i, ns)| i.id == image.id && ns.iter().any(|n| n.to_string() == want))
+            names.iter().any(|n| n.to_string() == want)
         });
         let mut out = Vec::new();
-        let (tags, _) = self.names_of(&image);
+        let (tags, _) = Self::tags_and_digests(&image, &names);
         if let Some(r) = by_name.filter(|_| tags.len() > 1 || users.is_empty() || force) {
             let u = self.images.untag(&r)?;
             out.push(ImageDeleteResponseItem { untagged: Some(r.familiar()), deleted: None });
@@ -174,7 +188,8 @@ impl Engine {
                 ));
             }
             let image = berth_image::import_layout(&self.images, &tmp, &Default::default()).map_err(Error::Load)?;
-            let (tags, _) = self.names_of(&image);
+            let (image, names) = self.lookup_named(&image.id.to_string())?;
+            let (tags, _) = Self::tags_and_digests(&image, &names);
             for t in &tags {
                 self.events.publish("image", "load", &image.id.to_string(), BTreeMap::from([("name".to_owned(), t.clone())]));
             }

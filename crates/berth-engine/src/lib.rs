@@ -63,6 +63,8 @@ pub struct Engine {
     kernel: (u32, u32),
     /// A cgroup v2-only host (containers get a private cgroup namespace, as Docker does).
     pure_cgroup2: bool,
+    /// Docker's default seccomp profile in OCI form, by the capability set it was made for.
+    seccomp_cache: Mutex<HashMap<Vec<String>, serde_json::Value>>,
 }
 
 impl Engine {
@@ -104,6 +106,7 @@ impl Engine {
             shutting_down: AtomicBool::new(false),
             kernel,
             pure_cgroup2,
+            seccomp_cache: Mutex::new(HashMap::new()),
         });
         for r in loaded.records {
             engine.insert(container::Ctr::new(r));

@@ -105,7 +105,7 @@ impl Engine {
             live_restore_enabled: Some(true),
             isolation: Some(String::new()),
             init_binary: Some(String::new()),
-            security_options: Some(vec!["name=seccomp,profile=builtin".into(), format!("name=cgroupns")]),
+            security_options: Some(vec!["name=seccomp,profile=builtin".into(), "name=cgroupns".into()]),
             warnings: Some(vec![]),
             ..Default::default()
         }

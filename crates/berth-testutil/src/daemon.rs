@@ -335,14 +335,9 @@ impl Drop for TestDaemon {
         }
         self.remove_cgroup_parents();
         let log = self.log();
-        let removed = std::fs::remove_dir_all(&self.dir);
         if std::thread::panicking() {
             eprintln!("berthd log of {}:\n{log}", self.name);
-            return;
         }
-        assert!(problems.is_empty(), "test {} left behind:\n{}\nberthd log:\n{log}", self.name, problems.join("\n"));
-        if let Err(e) = removed {
-            panic!("test {} could not remove {}: {e}", self.name, self.dir.display());
-        }
+        crate::conclude(&self.name, &self.dir, &problems, &format!("\nberthd log:\n{log}"));
     }
 }

@@ -41,6 +41,20 @@ pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// The end of a test fixture: removes `dir`, then, unless the test has already failed, fails it
+/// when anything was `left` behind (`context` follows the list) or `dir` would not go.
+#[track_caller]
+pub fn conclude(name: &str, dir: &Path, left: &[String], context: &str) {
+    let removed = std::fs::remove_dir_all(dir);
+    if std::thread::panicking() {
+        return;
+    }
+    assert!(left.is_empty(), "test {name} left behind:\n{}{context}", left.join("\n"));
+    if let Err(e) = removed {
+        panic!("test {name} could not remove {}: {e}", dir.display());
+    }
+}
+
 /// Where fixtures made from ../shared are kept between test runs (they never change).
 const FIXTURES: &str = "/tmp/berth-fixtures";
 

@@ -173,7 +173,7 @@ pub async fn attach(ctx: &Ctx, q: &Query, id: &str, mut req: Request<Incoming>) 
     };
     let upgrade = hijack::wants_upgrade(&req);
     // Resolve the container now, so a missing one is a 404 before the connection changes hands.
-    engine(ctx.engine.find(&ctx.principal, id))?;
+    let tty = engine(ctx.engine.find(&ctx.principal, id))?.rec().config.tty == Some(true);
     let eng = ctx.engine.clone();
     let principal = ctx.principal.clone();
     let key = id.to_owned();
@@ -181,29 +181,12 @@ pub async fn attach(ctx: &Ctx, q: &Query, id: &str, mut req: Request<Incoming>) 
     tokio::spawn(async move {
         let _ = sock_tx.send(eng.attach(&principal, &key, streams).await);
     });
-    // The attach may wait for the container to start; the client gets its 101 at once.
-    let tty = engine(ctx.engine.inspect(&ctx.principal, id, false))?.config.tty == Some(true);
+    // The attach may wait for the container to start; the client gets its answer at once.
+    let shim: hijack::ShimFuture = Box::pin(async move { sock_rx.await.ok().and_then(Result::ok).map(|(s, _)| s) });
     if upgrade {
-        let shim: hijack::ShimFuture = Box::pin(async move { sock_rx.await.ok().and_then(Result::ok).map(|(s, _)| s) });
-        return Ok(hijack::upgrade_response(hyper::upgrade::on(&mut req), !tty, shim, streams.stdin, keys));
+        return Ok(hijack::upgrade_response(hyper::upgrade::on(&mut req), tty, shim, streams.stdin, keys));
     }
-    let (resp, tx) = stream(StatusCode::OK, if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" });
-    tokio::spawn(async move {
-        use tokio::io::AsyncReadExt;
-        let Ok(Ok((mut shim, _))) = sock_rx.await else { return };
-        let mut buf = vec![0u8; 32 * 1024];
-        loop {
-            match shim.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    if tx.send(Bytes::copy_from_slice(&buf[..n])).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    });
-    Ok(resp)
+    Ok(hijack::output_response(shim, tty))
 }
 
 fn log_options(q: &Query) -> Result<LogOptions, Resp> {
@@ -239,7 +222,7 @@ pub fn logs(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
 
 fn stream_logs(ctx: &Ctx, id: &str, opts: LogOptions) -> Result<Resp, Resp> {
     let (mut rx, tty) = engine(ctx.engine.logs(&ctx.principal, id, opts))?;
-    let (resp, tx) = stream(StatusCode::OK, if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" });
+    let (resp, tx) = stream(StatusCode::OK, hijack::stream_type(tty));
     tokio::spawn(async move {
         while let Some(c) = rx.recv().await {
             let b = if tty { Bytes::from(c.data) } else { frame(c.stream, &c.data) };

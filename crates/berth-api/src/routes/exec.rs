@@ -44,27 +44,11 @@ pub async fn start(ctx: &Ctx, id: &str, mut req: Request<Incoming>) -> Result<Re
                 }
             }
         });
-        return Ok(hijack::upgrade_response(on_upgrade, !info.process_config.tty, shim, info.open_stdin, vec![16, 17]));
+        return Ok(hijack::upgrade_response(on_upgrade, info.process_config.tty, shim, info.open_stdin, vec![16, 17]));
     }
     let started = engine(ctx.engine.exec_start(&ctx.principal, id, detach).await)?;
     let Some((shim, tty)) = started else { return Ok(empty(StatusCode::OK)) };
-    let (resp, tx) = crate::body::stream(StatusCode::OK, if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" });
-    tokio::spawn(async move {
-        use tokio::io::AsyncReadExt;
-        let mut shim = shim;
-        let mut buf = vec![0u8; 32 * 1024];
-        loop {
-            match shim.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    if tx.send(bytes::Bytes::copy_from_slice(&buf[..n])).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    });
-    Ok(resp)
+    Ok(hijack::output_response(Box::pin(async move { Some(shim) }), tty))
 }
 
 pub async fn resize(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {

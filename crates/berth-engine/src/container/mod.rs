@@ -254,7 +254,8 @@ impl Engine {
         idx.by_id.insert(ctr.id.clone(), ctr);
     }
 
-    fn container_event(&self, ctr: &Ctr, action: &str, extra: &[(&str, String)]) {
+    /// Publishes a container event with its labels, name and image as attributes.
+    pub(crate) fn container_event(&self, ctr: &Ctr, action: &str, extra: &[(&str, String)]) {
         let mut attrs: BTreeMap<String, String> = BTreeMap::new();
         {
             let r = ctr.rec();
@@ -280,8 +281,8 @@ impl Engine {
         let mut host = req.host_config.unwrap_or_default();
         policy::check_create(principal, &host)?;
         spec::check_supported(&host)?;
-        Restart::of(host.restart_policy.as_ref())?;
-        if host.auto_remove == Some(true) && !matches!(Restart::of(host.restart_policy.as_ref())?, Restart::No) {
+        let restart = Restart::of(host.restart_policy.as_ref())?;
+        if host.auto_remove == Some(true) && restart != Restart::No {
             return Err(Error::InvalidParameter("can't create 'AutoRemove' container with restart policy".into()));
         }
         if let Some(s) = req.config.stop_signal.as_deref().filter(|s| !s.is_empty()) {
@@ -542,8 +543,8 @@ impl Engine {
         } else {
             match seccomp_opt {
                 Some(None) => None,
-                Some(Some(custom)) => Some(self.seccomp_for(&custom, &caps)?),
-                None => Some(self.seccomp_for(berth_runtime::seccomp::docker_default_profile(), &caps)?),
+                Some(Some(custom)) => Some(self.seccomp_for(Some(&custom), &caps)?),
+                None => Some(self.seccomp_for(None, &caps)?),
             }
         };
         let extra_masked = std::fs::read_dir("/sys/devices/system/cpu")
@@ -568,11 +569,24 @@ impl Engine {
         })
     }
 
-    fn seccomp_for(&self, profile: &str, caps: &[String]) -> Result<Value> {
+    /// The OCI form of a `custom` profile, or of Docker's default, for a container holding
+    /// `caps`. The default is converted once per capability set and kept: every start needs it.
+    fn seccomp_for(&self, custom: Option<&str>, caps: &[String]) -> Result<Value> {
+        let default = custom.is_none();
+        let profile = custom.unwrap_or(berth_runtime::seccomp::docker_default_profile());
+        if default {
+            if let Some(v) = self.seccomp_cache.lock().unwrap_or_else(|p| p.into_inner()).get(caps) {
+                return Ok(v.clone());
+            }
+        }
         let arch = berth_runtime::seccomp::Arch::native().ok_or_else(|| Error::Internal("this architecture has no seccomp profile mapping".into()))?;
         let s = berth_runtime::seccomp::docker_profile_to_oci(profile, caps, arch, self.kernel)
             .map_err(|e| Error::InvalidParameter(format!("seccomp profile: {}", crate::error::chain(&e))))?;
-        Ok(serde_json::to_value(s).expect("a seccomp profile serializes"))
+        let v = serde_json::to_value(s).expect("a seccomp profile serializes");
+        if default {
+            self.seccomp_cache.lock().unwrap_or_else(|p| p.into_inner()).insert(caps.to_vec(), v.clone());
+        }
+        Ok(v)
     }
 
     /// Unmounts the root and removes the bundle and shim state of `id`.
@@ -889,8 +903,8 @@ impl Engine {
         let ctr = self.find(principal, key)?;
         let mut rx = ctr.life.subscribe();
         let start = *rx.borrow();
-        let live = ctr.rec().state.status.is_live() || ctr.rec().state.status == Status::Restarting;
-        let ctr2 = ctr.clone();
+        let status = ctr.rec().state.status;
+        let live = status.is_live() || status == Status::Restarting;
         Ok(async move {
             loop {
                 let now = *rx.borrow_and_update();
@@ -900,7 +914,6 @@ impl Engine {
                     WaitCondition::Removed => now.removed,
                 };
                 if done {
-                    let _ = &ctr2;
                     return i64::from(now.exit_code);
                 }
                 if rx.changed().await.is_err() {

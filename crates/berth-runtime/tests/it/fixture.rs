@@ -268,14 +268,7 @@ impl Drop for Test {
             let _ = rustix::mount::unmount(m, rustix::mount::UnmountFlags::DETACH);
         }
         let problems = leftovers(&self.dir, &self.root, &self.ids.borrow(), &self.pids.borrow());
-        let removed = std::fs::remove_dir_all(&self.dir);
-        if std::thread::panicking() {
-            return;
-        }
-        assert!(problems.is_empty(), "test {} left behind:\n{}", self.name, problems.join("\n"));
-        if let Err(e) = removed {
-            panic!("test {} could not remove {}: {e}", self.name, self.dir.display());
-        }
+        berth_testutil::conclude(&self.name, &self.dir, &problems, "");
     }
 }
 

@@ -180,14 +180,7 @@ impl Drop for Shim {
         for d in self.cgroup_dirs() {
             let _ = std::fs::remove_dir(d);
         }
-        let removed = std::fs::remove_dir_all(&self.dir);
-        if std::thread::panicking() {
-            return;
-        }
-        assert!(problems.is_empty(), "test {} left behind:\n{}", self.name, problems.join("\n"));
-        if let Err(e) = removed {
-            panic!("test {} could not remove {}: {e}", self.name, self.dir.display());
-        }
+        berth_testutil::conclude(&self.name, &self.dir, &problems, "");
     }
 }
 
