@@ -566,6 +566,7 @@ impl Engine {
             extra_masked,
             private_cgroupns: self.pure_cgroup2,
             init_bin: None,
+            default_ulimits: self.cfg.default_ulimits.clone(),
         })
     }
 

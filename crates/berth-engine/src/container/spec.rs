@@ -60,6 +60,8 @@ pub struct Facts {
     pub private_cgroupns: bool,
     /// The init binary to mount at /sbin/docker-init for `--init`.
     pub init_bin: Option<PathBuf>,
+    /// The daemon's `--default-ulimit`s, for names the container sets no ulimit of.
+    pub default_ulimits: Vec<berth_api_types::container::Ulimit>,
 }
 
 /// The capabilities a container holds: Docker's defaults, then CapAdd, then CapDrop (`ALL`
@@ -264,6 +266,11 @@ pub fn build(rec: &Record, facts: &Facts) -> Result<Value> {
     let mut ulimits = host.resources.ulimits.clone().unwrap_or_default();
     for u in ulimits.iter_mut() {
         u.name = u.name.to_ascii_lowercase();
+    }
+    for d in &facts.default_ulimits {
+        if !ulimits.iter().any(|u| u.name.eq_ignore_ascii_case(&d.name)) {
+            ulimits.push(berth_api_types::container::Ulimit { name: d.name.to_ascii_lowercase(), ..d.clone() });
+        }
     }
     for u in &ulimits {
         let kind = format!("RLIMIT_{}", u.name.to_ascii_uppercase());
@@ -606,7 +613,20 @@ mod tests {
             extra_masked: vec![],
             private_cgroupns: false,
             init_bin: None,
+            default_ulimits: vec![],
         }
+    }
+
+    #[test]
+    fn daemon_default_ulimits_apply_where_the_container_sets_none() {
+        use berth_api_types::container::Ulimit;
+        let u = |name: &str, soft, hard| Ulimit { name: name.into(), soft, hard };
+        let mut h = HostConfig::default();
+        h.resources.ulimits = Some(vec![u("nofile", 10, 20)]);
+        let mut f = facts();
+        f.default_ulimits = vec![u("nofile", 1024, 2048), u("NPROC", 50, 60)];
+        let s = build(&rec(h), &f).expect("builds");
+        assert_eq!(s["process"]["rlimits"], json!([{"type": "RLIMIT_NOFILE", "soft": 10, "hard": 20}, {"type": "RLIMIT_NPROC", "soft": 50, "hard": 60}]));
     }
 
     #[test]
