@@ -98,6 +98,16 @@ impl Filters {
         self.fields.is_empty()
     }
 
+    /// Whether `labels` pass the `label` filters (each `key` or `key=value` present) and the
+    /// `label!` ones (none present), as dockerd matches them.
+    pub fn labels_match(&self, labels: &BTreeMap<String, String>) -> bool {
+        let has = |l: &str| match l.split_once('=') {
+            Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
+            None => labels.contains_key(l),
+        };
+        self.get("label").all(has) && !self.get("label!").any(has)
+    }
+
     /// The keys given, in sorted order.
     pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
         self.fields.keys().map(String::as_str)

@@ -19,6 +19,8 @@ pub struct Config {
     pub default_ulimits: Vec<Ulimit>,
     /// Seconds a container gets between StopSignal and SIGKILL when it sets none.
     pub default_stop_timeout: i64,
+    /// Registries: mirrors, insecure ones, CA files, download concurrency.
+    pub registry: berth_image::registry::RegistryConfig,
 }
 
 impl Config {

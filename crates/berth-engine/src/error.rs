@@ -8,6 +8,8 @@ use std::path::PathBuf;
 pub enum ErrorKind {
     NotFound,
     InvalidParameter,
+    /// Credentials missing or refused (a registry login).
+    Unauthorized,
     Conflict,
     Forbidden,
     NotModified,
@@ -57,6 +59,10 @@ pub enum Error {
     Load(#[source] berth_image::LayoutError),
     #[error("container {id}: {what}")]
     Snapshot { id: String, what: &'static str, #[source] source: berth_image::SnapshotError },
+    /// A registry refused, failed or sent something wrong; the text is Docker's where clients
+    /// match on it.
+    #[error(transparent)]
+    Registry(#[from] berth_image::registry::RegistryError),
     #[error("{0}")]
     Internal(String),
 }
@@ -72,6 +78,7 @@ impl Error {
             Error::NotImplemented(_) => ErrorKind::NotImplemented,
             Error::ShuttingDown => ErrorKind::Unavailable,
             Error::Load(_) => ErrorKind::InvalidParameter,
+            Error::Registry(e) => registry_kind(e),
             Error::Image(_) | Error::Shim { .. } | Error::ShimSaid { .. } | Error::Io { .. } | Error::Snapshot { .. } | Error::Internal(_) => ErrorKind::Internal,
         }
     }
@@ -88,6 +95,20 @@ impl From<berth_image::ImageStoreError> for Error {
             berth_image::ImageStoreError::NotFound { name } => Error::NoSuchImage(name),
             other => Error::Image(other),
         }
+    }
+}
+
+/// What a registry failure means for the client (dockerd's mapping: a name the registry does
+/// not know is 404, refused credentials 401, a reference or image berth cannot take 400).
+fn registry_kind(e: &berth_image::registry::RegistryError) -> ErrorKind {
+    use berth_image::registry::RegistryError as R;
+    match e {
+        R::ManifestUnknown { .. } | R::AccessDenied { .. } | R::NoMatchingPlatform { .. } => ErrorKind::NotFound,
+        R::Status { status: 404, .. } => ErrorKind::NotFound,
+        R::Unauthorized { .. } => ErrorKind::Unauthorized,
+        R::Token { source, .. } => registry_kind(source),
+        R::InvalidEndpoint { .. } | R::Schema1 { .. } | R::UnsupportedMediaType { .. } => ErrorKind::InvalidParameter,
+        _ => ErrorKind::Internal,
     }
 }
 

@@ -1,6 +1,7 @@
-//! Images as the API shows them: list, inspect, tag, remove, and `load` of an image archive
-//! (an OCI image layout in a tar, which is also what `docker save` writes since Docker 25).
-//! The store itself is berth-image's.
+//! Images as the API shows them: list, inspect, history, tag, remove, prune, and `save` and
+//! `load` of image archives (Docker's: an OCI image layout plus `manifest.json` since Docker
+//! 25, `manifest.json` alone before). The store itself is berth-image's; registries are in
+//! `distribution`.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -8,7 +9,8 @@ use std::path::{Component, Path};
 use std::sync::Arc;
 
 use berth_api_types::container::inspect::GraphDriver;
-use berth_api_types::image::{ImageConfig, ImageDeleteResponseItem, ImageInspect, ImageSummary, RootFs};
+use berth_api_types::filters::Filters;
+use berth_api_types::image::{HistoryItem, ImageConfig, ImageDeleteResponseItem, ImageInspect, ImagePruneResponse, ImageSummary, RootFs};
 use berth_image::{Image, ImageRef};
 use serde_json::Value;
 
@@ -170,6 +172,120 @@ impl Engine {
         Ok(out)
     }
 
+    /// `GET /images/{name}/history`: the config's history, newest first, with the size of
+    /// each step's layer (steps that made none have 0).
+    pub fn image_history(&self, _principal: &Principal, name: &str) -> Result<Vec<HistoryItem>> {
+        let (image, names) = self.lookup_named(name)?;
+        let v = self.image_json(&image);
+        let created = |x: &Value| x["created"].as_str().and_then(crate::time::parse_rfc3339).map(|n| (n / 1_000_000_000) as i64).unwrap_or(0);
+        let mut layer_sizes = image.layers.iter().map(|l| crate::container::inspect::du(&self.images.layer_dir(&l.chain_id)) as i64);
+        let mut out = Vec::new();
+        match v["history"].as_array().filter(|h| !h.is_empty()) {
+            Some(history) => {
+                for h in history {
+                    let size = if h["empty_layer"].as_bool().unwrap_or(false) { 0 } else { layer_sizes.next().unwrap_or(0) };
+                    out.push(HistoryItem {
+                        id: "<missing>".into(),
+                        created: created(h),
+                        created_by: h["created_by"].as_str().unwrap_or("").to_owned(),
+                        tags: None,
+                        size,
+                        comment: h["comment"].as_str().unwrap_or("").to_owned(),
+                    });
+                }
+            }
+            None => {
+                for size in layer_sizes {
+                    out.push(HistoryItem { id: "<missing>".into(), created: created(&v), created_by: String::new(), tags: None, size, comment: String::new() });
+                }
+            }
+        }
+        out.reverse();
+        if let Some(top) = out.first_mut() {
+            top.id = image.id.to_string();
+            let (tags, _) = Self::tags_and_digests(&image, &names);
+            top.tags = (!tags.is_empty()).then_some(tags);
+        }
+        Ok(out)
+    }
+
+    /// The images `GET /images/get?names=` saves, each with the names to save it under: a
+    /// tagged name saves that name, a bare repository all its tags, an id the image unnamed.
+    pub fn images_to_save(&self, _principal: &Principal, names: &[String]) -> Result<Vec<(Image, Vec<ImageRef>)>> {
+        if names.is_empty() {
+            return Err(Error::InvalidParameter("no image named: give at least one name or id".into()));
+        }
+        let all = self.images.list();
+        let mut out: Vec<(Image, Vec<ImageRef>)> = Vec::new();
+        let mut add = |image: Image, name: Option<ImageRef>| match out.iter_mut().find(|(i, _)| i.id == image.id) {
+            Some((_, n)) => n.extend(name.filter(|x| !n.contains(x))),
+            None => out.push((image, name.into_iter().collect())),
+        };
+        for name in names {
+            let named = ImageRef::parse_named(name).ok();
+            if let Some(r) = named.as_ref().filter(|r| r.tag().is_none() && r.digest().is_none()) {
+                let tagged: Vec<_> = all.iter().flat_map(|(i, ns)| ns.iter().filter(|n| n.repository() == r.repository() && n.tag().is_some()).map(move |n| (i, n))).collect();
+                if !tagged.is_empty() {
+                    for (i, n) in tagged {
+                        add(i.clone(), Some(n.clone()));
+                    }
+                    continue;
+                }
+            }
+            let (image, image_names) = self.lookup_named(name)?;
+            let exact = ImageRef::parse(name).ok().filter(|r| image_names.contains(r) && r.tag().is_some());
+            add(image, exact);
+        }
+        Ok(out)
+    }
+
+    /// Writes the archive of `images` (from [`Engine::images_to_save`]) to `out`.
+    pub fn image_save(&self, images: &[(Image, Vec<ImageRef>)], out: impl std::io::Write) -> Result<()> {
+        berth_image::write_archive(&self.images, images, out).map_err(|e| Error::Internal(format!("save images: {}", crate::error::chain(&e))))?;
+        for (image, _) in images {
+            self.events.publish("image", "save", &image.id.to_string(), BTreeMap::new());
+        }
+        Ok(())
+    }
+
+    /// `POST /images/prune`: removes images no container uses that have no tag (`dangling`,
+    /// the default) or, with `dangling=false`, every such image; `until` and `label` narrow it.
+    pub fn image_prune(&self, _principal: &Principal, filters: &Filters) -> Result<ImagePruneResponse> {
+        filters.validate(&["dangling", "until", "label", "label!"]).map_err(|e| Error::InvalidParameter(e.to_string()))?;
+        let dangling_only = match filters.get("dangling").next() {
+            None | Some("true" | "1") => true,
+            Some("false" | "0") => false,
+            Some(v) => return Err(Error::InvalidParameter(format!("invalid filter 'dangling={v}'"))),
+        };
+        let until = match filters.get("until").next() {
+            Some(u) => Some(crate::time::parse_timestamp(u).ok_or_else(|| Error::InvalidParameter(format!("invalid until value: {u:?}")))?),
+            None => None,
+        };
+        let used = self.image_use_counts();
+        let before = crate::container::inspect::du(&self.images.layers_dir());
+        let mut deleted = Vec::new();
+        for (image, names) in self.images.list() {
+            let v = self.image_json(&image);
+            let labels: BTreeMap<String, String> = serde_json::from_value(v["config"]["Labels"].clone()).unwrap_or_default();
+            let created = v["created"].as_str().and_then(crate::time::parse_rfc3339).unwrap_or(0);
+            let tagged = names.iter().any(|n| n.tag().is_some());
+            if used.contains_key(&image.id.to_string()) || (dangling_only && tagged) || until.is_some_and(|u| created > u) || !filters.labels_match(&labels) {
+                continue;
+            }
+            for n in self.images.remove(&image.id)? {
+                deleted.push(ImageDeleteResponseItem { untagged: Some(n.familiar()), deleted: None });
+            }
+            deleted.push(ImageDeleteResponseItem { untagged: None, deleted: Some(image.id.to_string()) });
+            self.events.publish("image", "delete", &image.id.to_string(), BTreeMap::new());
+        }
+        if !deleted.is_empty() {
+            self.images.gc()?;
+        }
+        let after = crate::container::inspect::du(&self.images.layers_dir());
+        self.events.publish("image", "prune", "", BTreeMap::from([("reclaimed".to_owned(), before.saturating_sub(after).to_string())]));
+        Ok(ImagePruneResponse { images_deleted: (!deleted.is_empty()).then_some(deleted), space_reclaimed: before.saturating_sub(after) })
+    }
+
     /// `POST /images/load`: reads an image archive from `archive`; returns the lines to
     /// report (`Loaded image: busybox:latest`).
     pub async fn image_load(self: &Arc<Self>, _principal: &Principal, archive: impl Read + Send + 'static) -> Result<Vec<String>> {
@@ -182,28 +298,58 @@ impl Engine {
         std::fs::create_dir_all(&tmp).map_err(Error::io("create a directory for the archive", &tmp))?;
         let loaded = (|| {
             extract_archive(archive, &tmp)?;
+            if berth_image::is_docker_archive(&tmp) {
+                berth_image::docker_archive_to_layout(&tmp).map_err(Error::Load)?;
+            }
             if !tmp.join("index.json").exists() {
                 return Err(Error::InvalidParameter(
-                    "the archive is not an OCI image layout (no index.json); berth loads OCI layouts and the archives `docker save` writes since Docker 25".into(),
+                    "the archive is not an image archive: it has neither index.json (an OCI layout, what `docker save` writes since Docker 25) nor manifest.json (older `docker save`)".into(),
                 ));
             }
-            let image = berth_image::import_layout(&self.images, &tmp, &Default::default()).map_err(Error::Load)?;
-            let (image, names) = self.lookup_named(&image.id.to_string())?;
-            let (tags, _) = Self::tags_and_digests(&image, &names);
-            for t in &tags {
-                self.events.publish("image", "load", &image.id.to_string(), BTreeMap::from([("name".to_owned(), t.clone())]));
+            let loaded = berth_image::import_layout_all(&self.images, &tmp, &berth_image::Platform::host()).map_err(Error::Load)?;
+            let mut lines = Vec::new();
+            for (image, names) in loaded {
+                let (tags, _) = Self::tags_and_digests(&image, &names);
+                for t in &tags {
+                    self.events.publish("image", "load", &image.id.to_string(), BTreeMap::from([("name".to_owned(), t.clone())]));
+                    lines.push(format!("Loaded image: {t}"));
+                }
+                if tags.is_empty() {
+                    lines.push(format!("Loaded image ID: {}", image.id));
+                }
             }
-            Ok(if tags.is_empty() { vec![format!("Loaded image ID: {}", image.id)] } else { tags.iter().map(|t| format!("Loaded image: {t}")).collect() })
+            Ok(lines)
         })();
         let _ = std::fs::remove_dir_all(&tmp);
         loaded
     }
 }
 
-/// Unpacks an image archive: directories and regular files only, with plain relative names.
-/// Anything else (links, devices, `..`, absolute names) is refused: an image archive has no
-/// need for them, and each is a way out of `dest`.
+/// The path a relative symlink at `link` (inside the archive) points to, when it stays inside.
+fn link_target(link: &Path, target: &Path) -> Option<std::path::PathBuf> {
+    let mut out = std::path::PathBuf::new();
+    for c in link.parent()?.join(target).components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Unpacks an image archive: directories and regular files with plain relative names, and
+/// symlinks to files inside the archive (older `docker save` links layers it lists twice),
+/// which become hard links to those files. Anything else (devices, `..`, absolute names,
+/// links out) is refused: an image archive has no need for them, and each is a way out of
+/// `dest`.
 fn extract_archive(archive: impl Read, dest: &Path) -> Result<()> {
+    let mut links = Vec::new();
     let mut ar = tar::Archive::new(archive);
     let entries = ar.entries().map_err(|e| Error::InvalidParameter(format!("read the image archive: {e}")))?;
     for entry in entries {
@@ -234,9 +380,31 @@ fn extract_archive(archive: impl Read, dest: &Path) -> Result<()> {
                 let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&target).map_err(Error::io("unpack the image archive", &target))?;
                 std::io::copy(&mut entry, &mut f).map_err(Error::io("unpack the image archive", &target))?;
             }
+            tar::EntryType::Symlink => {
+                let target = entry.link_name().ok().flatten().map(|t| t.into_owned()).unwrap_or_default();
+                let inside = link_target(&rel, &target)
+                    .ok_or_else(|| Error::InvalidParameter(format!("image archive entry {} links to {}, outside the archive", rel.display(), target.display())))?;
+                links.push((rel, inside));
+            }
             tar::EntryType::XGlobalHeader | tar::EntryType::XHeader => {}
-            other => return Err(Error::InvalidParameter(format!("image archive entry {} is a {other:?}; only files and directories are allowed", rel.display()))),
+            other => return Err(Error::InvalidParameter(format!("image archive entry {} is a {other:?}; only files, directories and links inside the archive are allowed", rel.display()))),
         }
+    }
+    // Links to links resolve over a few rounds; what is left points at nothing usable.
+    for _ in 0..8 {
+        let before = links.len();
+        links.retain(|(rel, inside): &(std::path::PathBuf, std::path::PathBuf)| {
+            let (src, dst) = (dest.join(inside), dest.join(rel));
+            let is_file = std::fs::symlink_metadata(&src).is_ok_and(|m| m.is_file());
+            let linked = is_file && dst.parent().is_some_and(|p| std::fs::create_dir_all(p).is_ok()) && std::fs::hard_link(&src, &dst).is_ok();
+            !linked
+        });
+        if links.is_empty() || links.len() == before {
+            break;
+        }
+    }
+    if let Some((rel, inside)) = links.first() {
+        return Err(Error::InvalidParameter(format!("image archive entry {} links to {}, which is not a file in the archive", rel.display(), inside.display())));
     }
     Ok(())
 }
@@ -277,6 +445,9 @@ mod tests {
         assert!(!base.join("escape").exists());
         extract_archive(&tar_of(&[("blobs/", tar::EntryType::Directory, b""), ("blobs/x", tar::EntryType::Regular, b"data")])[..], &dest).expect("plain archive");
         assert_eq!(std::fs::read(dest.join("blobs/x")).expect("read"), b"data");
+        assert!(link_target(Path::new("a/layer.tar"), Path::new("../b/layer.tar")) == Some("b/layer.tar".into()));
+        assert!(link_target(Path::new("a/layer.tar"), Path::new("../../etc/passwd")).is_none());
+        assert!(link_target(Path::new("a/layer.tar"), Path::new("/etc/passwd")).is_none());
         std::fs::remove_dir_all(&base).expect("cleanup");
     }
 }

@@ -25,6 +25,7 @@
 //!     cgroup_parent: "berth".into(),
 //!     default_ulimits: vec![],
 //!     default_stop_timeout: 10,
+//!     registry: Default::default(),
 //! };
 //! let (engine, _warnings) = Engine::open(cfg).await?;
 //! let list = engine.list(&Principal::Admin, &Default::default())?;
@@ -34,6 +35,7 @@
 
 pub mod config;
 pub mod container;
+pub mod distribution;
 pub mod error;
 pub mod events;
 pub mod exec;
@@ -54,7 +56,10 @@ pub use policy::Principal;
 /// The engine: one per daemon.
 pub struct Engine {
     cfg: Config,
-    images: berth_image::ImageStore,
+    images: Arc<berth_image::ImageStore>,
+    registry: berth_image::registry::Registry,
+    /// Pulls under way, by reference: a second pull of one waits for the first.
+    pulls: distribution::Pulls,
     index: Mutex<container::Index>,
     execs: Mutex<HashMap<String, Arc<exec::Exec>>>,
     pub events: events::Events,
@@ -97,9 +102,12 @@ impl Engine {
         }
         let kernel = rustix::system::uname().release().to_str().ok().and_then(berth_runtime::seccomp::parse_kernel_release).unwrap_or((0, 0));
         let pure_cgroup2 = berth_runtime::cgroups::Hierarchies::detect().map(|h| h.mode() == berth_runtime::cgroups::Mode::V2).unwrap_or(false);
+        let registry = berth_image::registry::Registry::new(cfg.registry.clone());
         let engine = Arc::new(Engine {
             cfg,
-            images,
+            registry,
+            images: Arc::new(images),
+            pulls: Default::default(),
             index: Mutex::new(Default::default()),
             execs: Mutex::new(HashMap::new()),
             events: Default::default(),

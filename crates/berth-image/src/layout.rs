@@ -179,7 +179,37 @@ pub fn import_layout(store: &ImageStore, dir: &Path, opts: &ImportOptions) -> Re
     let Some((top, manifest_desc)) = chosen else {
         return Err(LayoutError::NoMatch { path: dir.to_owned(), wanted: wanted() });
     };
+    let names = if opts.names.is_empty() { layout_names(&top, &manifest_desc) } else { opts.names.clone() };
+    import_manifest(store, dir, &manifest_desc, &names)
+}
 
+/// Imports every image of the layout at `dir` for `platform` (what `docker load` does with a
+/// saved archive of several images or names), each under the names the layout gives it.
+/// Entries of other platforms are skipped; none left is [`LayoutError::NoMatch`].
+pub fn import_layout_all(store: &ImageStore, dir: &Path, platform: &Platform) -> Result<Vec<(Image, Vec<ImageRef>)>, LayoutError> {
+    let _lease = store.lease();
+    let index_path = dir.join("index.json");
+    let index_data = read_limited(&index_path)?;
+    let index = ImageIndex::from_reader(&index_data[..])
+        .map_err(|source| LayoutError::Parse { path: index_path.clone(), what: "index.json".into(), source })?;
+    let mut out: Vec<(Image, Vec<ImageRef>)> = Vec::new();
+    for top in index.manifests() {
+        let Some(manifest_desc) = select(store, dir, top, platform, 0)? else { continue };
+        let names = layout_names(top, &manifest_desc);
+        let image = import_manifest(store, dir, &manifest_desc, &names)?;
+        match out.iter_mut().find(|(i, _)| i.id == image.id) {
+            Some((_, n)) => n.extend(names),
+            None => out.push((image, names)),
+        }
+    }
+    if out.is_empty() {
+        return Err(LayoutError::NoMatch { path: dir.to_owned(), wanted: platform.to_string() });
+    }
+    Ok(out)
+}
+
+/// Imports the image of one manifest (already selected, so in the content store) and names it.
+fn import_manifest(store: &ImageStore, dir: &Path, manifest_desc: &Descriptor, names: &[ImageRef]) -> Result<Image, LayoutError> {
     let manifest_digest = digest_of(&manifest_desc, "manifest descriptor")?;
     let manifest_data = store.content().read_blob(&manifest_digest, JSON_LIMIT)
         .map_err(|source| LayoutError::Blob { digest: manifest_digest.clone(), source })?;
@@ -216,8 +246,7 @@ pub fn import_layout(store: &ImageStore, dir: &Path, opts: &ImportOptions) -> Re
         config_size: manifest.config().size(),
         layers,
     };
-    let names = if opts.names.is_empty() { layout_names(&top, &manifest_desc) } else { opts.names.clone() };
-    store.record(image.clone(), &names).map_err(|source| LayoutError::Record { id: config_digest, source })?;
+    store.record(image.clone(), names).map_err(|source| LayoutError::Record { id: config_digest, source })?;
     Ok(image)
 }
 
@@ -333,11 +362,26 @@ pub fn export_layout(store: &ImageStore, images: &[(Image, Vec<ImageRef>)], dir:
         let path = path.to_owned();
         move |source| LayoutError::Write { path, source }
     };
-    let mut manifests = Vec::new();
-    for (image, names) in images {
+    for (image, _) in images {
         for blob in image.blobs() {
             export_blob(store, blob, dir)?;
         }
+    }
+    let index_path = dir.join("index.json");
+    fs::write(&index_path, index_json(store, images)?).map_err(write_err(&index_path))?;
+    let layout_path = dir.join("oci-layout");
+    fs::write(&layout_path, OCI_LAYOUT_FILE).map_err(write_err(&layout_path))?;
+    Ok(())
+}
+
+/// The `oci-layout` file.
+pub(crate) const OCI_LAYOUT_FILE: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
+
+/// The `index.json` of a layout holding `images`: each manifest once per name, annotated with
+/// the tag and the full name, or once without annotations when it has no name.
+pub(crate) fn index_json(store: &ImageStore, images: &[(Image, Vec<ImageRef>)]) -> Result<Vec<u8>, LayoutError> {
+    let mut manifests = Vec::new();
+    for (image, names) in images {
         let config = store.content().read_blob(&image.id, JSON_LIMIT).map_err(|source| LayoutError::Blob { digest: image.id.clone(), source })?;
         let platform = ImageConfiguration::from_reader(&config[..])
             .ok()
@@ -365,12 +409,7 @@ pub fn export_layout(store: &ImageStore, images: &[(Image, Vec<ImageRef>)], dir:
         }
     }
     let index = json!({"schemaVersion": 2, "mediaType": MEDIA_OCI_INDEX, "manifests": manifests});
-    let index_path = dir.join("index.json");
-    fs::write(&index_path, serde_json::to_vec(&index).map_err(|e| write_err(&index_path)(io::Error::other(e)))?)
-        .map_err(write_err(&index_path))?;
-    let layout_path = dir.join("oci-layout");
-    fs::write(&layout_path, br#"{"imageLayoutVersion":"1.0.0"}"#).map_err(write_err(&layout_path))?;
-    Ok(())
+    Ok(serde_json::to_vec(&index).expect("a JSON value always serializes"))
 }
 
 fn export_blob(store: &ImageStore, digest: &Digest, dir: &Path) -> Result<(), LayoutError> {

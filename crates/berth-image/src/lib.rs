@@ -6,7 +6,8 @@
 //! - [`unpack_layer_to`]: a layer tar (plain, gzip, zstd) into an overlayfs lower directory in
 //!   one pass, with its diff_id; hostile tars cannot write outside the layer.
 //! - [`ImageStore`]: images, names, unpacked layers by chain id, reference counts, GC.
-//! - [`import_layout`] / [`export_layout`]: OCI image layouts in and out (`load`, `save`).
+//! - [`import_layout`] / [`export_layout`]: OCI image layouts in and out; [`write_archive`] and
+//!   [`docker_archive_to_layout`]: the archives `docker save` writes (`save`, `load`).
 //! - [`Snapshot`]: a container's overlay (upper + work over the image's layers), any depth.
 //!
 //! A `load` flows: layout → manifest and config copied into the content store (verified) →
@@ -26,6 +27,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod archive;
 pub mod digest;
 pub mod images;
 pub mod layer;
@@ -51,7 +53,8 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 }
 pub use images::{chain_id, GcReport, Image, ImageStore, ImageStoreError, Layer, Lease, Untagged};
 pub use layer::{LayerError, LayerPlan, LayerSpec};
-pub use layout::{export_layout, import_layout, ImportOptions, LayoutError, Platform};
+pub use archive::{docker_archive_to_layout, is_docker_archive, write_archive};
+pub use layout::{export_layout, import_layout, import_layout_all, ImportOptions, LayoutError, Platform};
 pub use reference::{ImageRef, ReferenceError};
 pub use snapshot::{Snapshot, SnapshotError};
 pub use store::{ContentStore, StoreError};

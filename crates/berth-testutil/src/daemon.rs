@@ -18,6 +18,8 @@ pub struct TestDaemon {
     pub sock: PathBuf,
     pub cgroup_parent: String,
     berthd: PathBuf,
+    /// More berthd flags, given at every start.
+    extra: Vec<String>,
     child: Option<Child>,
 }
 
@@ -100,6 +102,11 @@ pub use crate::wait_until;
 impl TestDaemon {
     /// Starts `berthd` (the binary at `berthd`, with `berth-shim` next to it).
     pub fn start(berthd: &str, name: &str) -> TestDaemon {
+        Self::start_with(berthd, name, &[])
+    }
+
+    /// Starts `berthd` with more flags (`--registry-mirror …`).
+    pub fn start_with(berthd: &str, name: &str, extra: &[&str]) -> TestDaemon {
         let berthd = PathBuf::from(berthd);
         let shim = berthd.with_file_name("berth-shim");
         assert!(
@@ -116,6 +123,7 @@ impl TestDaemon {
             cgroup_parent: id,
             dir,
             berthd,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
             child: None,
         };
         d.spawn();
@@ -146,6 +154,10 @@ impl TestDaemon {
             .arg(&self.cgroup_parent)
             .arg("--log-level")
             .arg("debug")
+            // Docker Hub is a closed loopback port: no test reaches the internet.
+            .arg("--hub-endpoint")
+            .arg("http://127.0.0.1:9")
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("dup log"))
             .stderr(log)

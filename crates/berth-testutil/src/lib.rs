@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod daemon;
+pub mod registry;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -37,10 +37,18 @@ pub struct Flags {
     /// NAME=PATH of another OCI runtime binary.
     #[arg(long)]
     pub add_runtime: Vec<String>,
+    /// A mirror for Docker Hub images (http(s)://host[:port]); repeatable, tried in order.
     #[arg(long)]
     pub registry_mirror: Vec<String>,
+    /// A registry (host[:port] or CIDR) that may be reached over plain HTTP; loopback always may.
     #[arg(long)]
     pub insecure_registry: Vec<String>,
+    /// Layers downloaded at once per pull.
+    #[arg(long)]
+    pub max_concurrent_downloads: Option<usize>,
+    /// Layers uploaded at once per push.
+    #[arg(long)]
+    pub max_concurrent_uploads: Option<usize>,
     /// NAME=SOFT[:HARD], applied to containers that set no ulimit of that name.
     #[arg(long)]
     pub default_ulimit: Vec<String>,
@@ -61,6 +69,10 @@ pub struct Flags {
     /// The berth-shim binary (default: next to berthd).
     #[arg(long, hide = true)]
     pub shim_path: Option<PathBuf>,
+    /// Docker Hub's endpoint (default https://registry-1.docker.io); tests point it at a
+    /// closed loopback port so nothing they do can reach the internet.
+    #[arg(long, hide = true)]
+    pub hub_endpoint: Option<String>,
 }
 
 /// Everything berthd runs with.
@@ -75,6 +87,7 @@ pub struct Settings {
     pub cgroup_parent: String,
     pub default_ulimits: Vec<Ulimit>,
     pub shim_bin: PathBuf,
+    pub registry: berth_image::registry::RegistryConfig,
 }
 
 /// daemon.json keys berthd knows, and the flag each stands for.
@@ -89,6 +102,8 @@ const KEYS: &[(&str, &str)] = &[
     ("runtimes", "--add-runtime"),
     ("registry-mirrors", "--registry-mirror"),
     ("insecure-registries", "--insecure-registry"),
+    ("max-concurrent-downloads", "--max-concurrent-downloads"),
+    ("max-concurrent-uploads", "--max-concurrent-uploads"),
     ("default-ulimits", "--default-ulimit"),
     ("live-restore", "--live-restore"),
     ("cgroup-parent", "--cgroup-parent"),
@@ -124,9 +139,7 @@ impl Flags {
         if let Some(r) = self.default_runtime.as_deref().filter(|r| !matches!(*r, "berth" | "runc")) {
             bail!("--default-runtime {r}: only berth's built-in runtime (\"berth\", alias \"runc\") is supported yet");
         }
-        if !self.registry_mirror.is_empty() || !self.insecure_registry.is_empty() {
-            bail!("--registry-mirror and --insecure-registry: pulling through berthd is not implemented yet, so these would do nothing; load images with `docker load` instead");
-        }
+        let registry = self.registry_config()?;
         let mut unix_sockets = Vec::new();
         for h in if self.hosts.is_empty() { vec!["unix:///run/berth/berth.sock".to_owned()] } else { self.hosts.clone() } {
             if let Some(p) = h.strip_prefix("unix://") {
@@ -169,7 +182,39 @@ impl Flags {
             cgroup_parent: self.cgroup_parent.clone().unwrap_or_else(|| "berth".into()),
             default_ulimits,
             shim_bin,
+            registry,
         })
+    }
+
+    fn registry_config(&self) -> anyhow::Result<berth_image::registry::RegistryConfig> {
+        use berth_image::registry::{Endpoint, RegistryConfig};
+        let mut cfg = RegistryConfig::default();
+        for m in &self.registry_mirror {
+            if !(m.starts_with("http://") || m.starts_with("https://")) {
+                bail!("invalid --registry-mirror {m:?}: want http://host[:port] or https://host[:port]");
+            }
+            cfg.mirrors.push(Endpoint::parse(m.trim_end_matches('/')).map_err(|e| anyhow::anyhow!("invalid --registry-mirror {m:?}: {e}"))?);
+        }
+        for r in &self.insecure_registry {
+            if r.contains("://") {
+                bail!("invalid --insecure-registry {r:?}: give host[:port] or a CIDR, without a scheme");
+            }
+        }
+        cfg.insecure_registries = self.insecure_registry.clone();
+        if let Some(h) = &self.hub_endpoint {
+            cfg.hub_endpoint = Endpoint::parse(h).map_err(|e| anyhow::anyhow!("invalid --hub-endpoint {h:?}: {e}"))?;
+        }
+        for (flag, v, slot) in [
+            ("--max-concurrent-downloads", self.max_concurrent_downloads, &mut cfg.max_concurrent_downloads),
+            ("--max-concurrent-uploads", self.max_concurrent_uploads, &mut cfg.max_concurrent_uploads),
+        ] {
+            match v {
+                Some(0) => bail!("{flag} must be at least 1"),
+                Some(n) => *slot = n,
+                None => {}
+            }
+        }
+        Ok(cfg)
     }
 
     fn merge_file(&mut self, obj: &serde_json::Map<String, Value>) -> anyhow::Result<()> {
@@ -196,6 +241,8 @@ impl Flags {
                 "tlskey" => set(&mut self.tlskey, PathBuf::from(s(v)?)),
                 "registry-mirrors" => set_list(&mut self.registry_mirror, list(v)?),
                 "insecure-registries" => set_list(&mut self.insecure_registry, list(v)?),
+                "max-concurrent-downloads" => set(&mut self.max_concurrent_downloads, v.as_u64().context("max-concurrent-downloads must be a number")? as usize),
+                "max-concurrent-uploads" => set(&mut self.max_concurrent_uploads, v.as_u64().context("max-concurrent-uploads must be a number")? as usize),
                 "runtimes" => {
                     let m: BTreeMap<String, Value> = serde_json::from_value(v.clone()).context("runtimes must be an object")?;
                     let named: Vec<String> = m.into_iter().map(|(n, r)| format!("{n}={}", r["path"].as_str().unwrap_or(""))).collect();
@@ -254,6 +301,24 @@ mod tests {
         assert_eq!(s.data_root, PathBuf::from("/var/lib/berth"));
         assert_eq!(s.group, "berth");
         assert_eq!(s.pidfile, PathBuf::from("/run/berth/berthd.pid"));
+    }
+
+    #[test]
+    fn registry_flags_configure_the_client() {
+        let f = Flags {
+            registry_mirror: vec!["http://127.0.0.1:5001/".into()],
+            insecure_registry: vec!["10.0.0.0/8".into()],
+            max_concurrent_downloads: Some(6),
+            ..Default::default()
+        };
+        let r = f.resolve().expect("resolves").registry;
+        assert_eq!(r.mirrors.iter().map(|m| m.to_string()).collect::<Vec<_>>(), ["http://127.0.0.1:5001"]);
+        assert_eq!(r.insecure_registries, ["10.0.0.0/8"]);
+        assert_eq!(r.max_concurrent_downloads, 6);
+        let bad = Flags { registry_mirror: vec!["127.0.0.1:5001".into()], ..Default::default() };
+        assert!(format!("{:#}", bad.resolve().expect_err("no scheme")).contains("want http://host[:port]"));
+        let zero = Flags { max_concurrent_uploads: Some(0), ..Default::default() };
+        assert!(format!("{:#}", zero.resolve().expect_err("zero")).contains("at least 1"));
     }
 
     #[test]

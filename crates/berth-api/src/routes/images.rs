@@ -1,10 +1,13 @@
-//! `/images/...`: list, inspect, tag, remove, load.
+//! `/images/...`, `/auth` and `/distribution/...`: list, inspect, history, tag, remove,
+//! prune, pull, push, save, load, login, and a registry's view of an image.
 
-use http::{Request, StatusCode};
+use bytes::Bytes;
+use http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
-use berth_api_types::image::ProgressMessage;
+use berth_api_types::image::{AuthConfig, AuthResponse, ErrorDetail, ProgressMessage};
+use berth_engine::distribution::PullRequest;
 
 use super::engine;
 use crate::body::{json, Resp};
@@ -98,4 +101,139 @@ pub async fn load(ctx: &Ctx, _q: &Query, req: Request<Incoming>) -> Result<Resp,
         out.push(b'\n');
     }
     Ok(crate::body::full(StatusCode::OK, "application/json", out))
+}
+
+pub fn history(ctx: &Ctx, name: &str) -> Result<Resp, Resp> {
+    Ok(json(StatusCode::OK, &engine(ctx.engine.image_history(&ctx.principal, name))?))
+}
+
+pub fn prune(ctx: &Ctx, q: &Query) -> Result<Resp, Resp> {
+    Ok(json(StatusCode::OK, &engine(ctx.engine.image_prune(&ctx.principal, &q.filters()?))?))
+}
+
+/// Credentials from the `X-Registry-Auth` header, if any.
+fn registry_auth(headers: &HeaderMap) -> Result<Option<AuthConfig>, Resp> {
+    match headers.get("x-registry-auth").map(|v| v.to_str()) {
+        None => Ok(None),
+        Some(Err(_)) => Err(bad_request("X-Registry-Auth is not ASCII")),
+        Some(Ok(v)) => AuthConfig::from_header(v).map(Some).map_err(|e| bad_request(format!("invalid X-Registry-Auth header: {e}"))),
+    }
+}
+
+fn line(m: &ProgressMessage) -> Bytes {
+    let mut data = serde_json::to_vec(m).expect("progress messages serialize");
+    data.push(b'\n');
+    Bytes::from(data)
+}
+
+/// Streams a pull's or push's progress (Docker's JSON lines). A failure before the first
+/// message is answered with its status code; after it, as a message with `error` in the
+/// stream, the way dockerd does. The work goes on if the client leaves (a pull resumes where
+/// it stopped anyway).
+async fn progress_stream(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<ProgressMessage>,
+    work: impl std::future::Future<Output = berth_engine::Result<()>> + Send + 'static,
+) -> Result<Resp, Resp> {
+    let mut task = tokio::spawn(work);
+    let joined = |r: Result<berth_engine::Result<()>, tokio::task::JoinError>| r.unwrap_or_else(|e| Err(berth_engine::Error::Internal(format!("the task failed: {e}"))));
+    let (first, done) = tokio::select! {
+        biased;
+        m = rx.recv() => (m, None),
+        r = &mut task => (rx.try_recv().ok(), Some(joined(r))),
+    };
+    let Some(first) = first else {
+        // nothing was said: the task ended (or is ending) without a message
+        let result = match done {
+            Some(r) => r,
+            None => joined(task.await),
+        };
+        engine(result)?;
+        return Ok(crate::body::full(StatusCode::OK, "application/json", Bytes::new()));
+    };
+    let (resp, tx) = crate::body::stream(StatusCode::OK, "application/json");
+    tokio::spawn(async move {
+        let _ = tx.send(line(&first)).await;
+        while let Some(m) = rx.recv().await {
+            let _ = tx.send(line(&m)).await;
+        }
+        let result = match done {
+            Some(r) => r,
+            None => joined(task.await),
+        };
+        if let Err(e) = result {
+            let message = berth_engine::error::chain(&e);
+            tracing::info!(error = %message, "pull or push failed");
+            let m = ProgressMessage { error: Some(message.clone()), error_detail: Some(ErrorDetail { code: None, message }), ..Default::default() };
+            let _ = tx.send(line(&m)).await;
+        }
+    });
+    Ok(resp)
+}
+
+/// `POST /images/create`: a pull (`fromImage`); `fromSrc` (import) is not supported yet.
+pub async fn create(ctx: &Ctx, q: &Query, req: Request<Incoming>) -> Result<Resp, Resp> {
+    if q.get("fromSrc").is_some() {
+        return Err(crate::error::error_response(&berth_engine::Error::NotImplemented("importing a filesystem archive (docker import, fromSrc)".into())));
+    }
+    let from_image = q.get("fromImage").filter(|f| !f.is_empty()).ok_or_else(|| bad_request("fromImage or fromSrc is required"))?;
+    let request = PullRequest {
+        from_image: from_image.to_owned(),
+        tag: q.get("tag").unwrap_or("").to_owned(),
+        platform: q.get("platform").unwrap_or("").to_owned(),
+        auth: registry_auth(req.headers())?,
+    };
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (eng, principal) = (ctx.engine.clone(), ctx.principal.clone());
+    progress_stream(rx, async move { eng.image_pull(&principal, &request, &tx).await }).await
+}
+
+/// `POST /images/{name}/push`.
+pub async fn push(ctx: &Ctx, q: &Query, name: &str, req: Request<Incoming>) -> Result<Resp, Resp> {
+    let auth = registry_auth(req.headers())?;
+    let (name, tag) = (name.to_owned(), q.get("tag").unwrap_or("").to_owned());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (eng, principal) = (ctx.engine.clone(), ctx.principal.clone());
+    progress_stream(rx, async move { eng.image_push(&principal, &name, &tag, auth.as_ref(), &tx).await }).await
+}
+
+/// A blocking writer into a streaming response body.
+struct BodyWriter(tokio::sync::mpsc::Sender<Bytes>);
+
+impl std::io::Write for BodyWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.blocking_send(Bytes::copy_from_slice(buf)).map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `GET /images/get?names=…` and `GET /images/{name}/get`: the archive streams as it is
+/// written; a failure midway ends it early (the client sees a truncated tar).
+pub fn save(ctx: &Ctx, names: &[String]) -> Result<Resp, Resp> {
+    let images = engine(ctx.engine.images_to_save(&ctx.principal, names))?;
+    let (resp, tx) = crate::body::stream(StatusCode::OK, "application/x-tar");
+    let eng = ctx.engine.clone();
+    tokio::task::spawn_blocking(move || {
+        let out = std::io::BufWriter::with_capacity(256 * 1024, BodyWriter(tx));
+        if let Err(e) = eng.image_save(&images, out) {
+            tracing::warn!(error = %berth_engine::error::chain(&e), "save ended early");
+        }
+    });
+    Ok(resp)
+}
+
+/// `POST /auth`: checks credentials with their registry; nothing is stored.
+pub async fn auth(ctx: &Ctx, req: Request<Incoming>) -> Result<Resp, Resp> {
+    let config: AuthConfig = super::json_body(req).await?;
+    engine(ctx.engine.login(&ctx.principal, &config).await)?;
+    Ok(json(StatusCode::OK, &AuthResponse { status: "Login Succeeded".into(), identity_token: None }))
+}
+
+/// `GET /distribution/{name}/json`.
+pub async fn distribution(ctx: &Ctx, name: &str, req: Request<Incoming>) -> Result<Resp, Resp> {
+    let auth = registry_auth(req.headers())?;
+    Ok(json(StatusCode::OK, &engine(ctx.engine.distribution_inspect(&ctx.principal, name, auth.as_ref()).await)?))
 }

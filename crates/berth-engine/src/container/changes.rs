@@ -84,15 +84,10 @@ impl Engine {
             let keep = {
                 let r = c.rec();
                 let labels = r.config.labels.clone().unwrap_or_default();
-                let has = |l: &str| match l.split_once('=') {
-                    Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
-                    None => labels.contains_key(l),
-                };
                 r.state.status.is_live()
                     || r.state.status == super::record::Status::Restarting
                     || until.is_some_and(|u| crate::time::parse_rfc3339(&r.created).is_some_and(|t| t > u))
-                    || !filters.get("label").all(has)
-                    || filters.get("label!").any(has)
+                    || !filters.labels_match(&labels)
             };
             if keep {
                 continue;

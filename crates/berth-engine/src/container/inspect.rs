@@ -217,13 +217,7 @@ impl Engine {
                     && (!f.contains("status") || f.get("status").any(|v| v == status.as_str()))
                     && (exited.is_empty() || (status == Status::Exited && exited.contains(&r.state.exit_code)))
                     && (ancestors.is_empty() || ancestors.iter().any(|a| *a == r.image || *a == format!("!{}", r.image_name)))
-                    && f.get("label").all(|l| {
-                        let labels = r.config.labels.clone().unwrap_or_default();
-                        match l.split_once('=') {
-                            Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
-                            None => labels.contains_key(l),
-                        }
-                    })
+                    && f.labels_match(&r.config.labels.clone().unwrap_or_default())
                     && before.is_none_or(|b| t < b)
                     && since.is_none_or(|s| t > s)
             };

@@ -95,12 +95,35 @@ fn is_tls_error(e: &(dyn std::error::Error + 'static)) -> bool {
         if err.is::<rustls::Error>() {
             return true;
         }
-        if let Some(io) = err.downcast_ref::<io::Error>() {
-            if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
-                return true;
-            }
-        }
-        cur = err.source();
+        // An io::Error's `source` skips the error it wraps, so descend into that instead
+        // (hyper-rustls wraps tokio-rustls's io::Error in another).
+        cur = match err.downcast_ref::<io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    /// HTTPS to a plain-HTTP registry fails in the TLS handshake: final, not worth retrying
+    /// (the caller falls back to HTTP for an insecure registry at once).
+    #[tokio::test]
+    async fn a_plain_http_server_behind_https_is_not_transient() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            if let Some(Ok(mut s)) = l.incoming().next() {
+                use std::io::{Read, Write};
+                let mut b = [0u8; 512];
+                let _ = s.read(&mut b);
+                let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n");
+            }
+        });
+        let t = super::super::transport::Transport::new("/nonexistent".into());
+        let req = http::Request::get(format!("https://127.0.0.1:{port}/v2/")).body(super::super::transport::empty_body()).expect("request");
+        let e = t.send("r", "s", req).await.expect_err("TLS to plain HTTP fails");
+        assert!(!e.is_transient(), "{e:?}");
+    }
 }

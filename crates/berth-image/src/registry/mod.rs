@@ -30,6 +30,7 @@
 
 mod auth;
 mod error;
+mod inspect;
 mod progress;
 mod pull;
 mod push;
@@ -43,6 +44,7 @@ use std::time::Duration;
 
 pub use auth::Credentials;
 pub use error::RegistryError;
+pub use inspect::{login_domain, Described};
 pub use progress::{Progress, ProgressFn, ProgressStatus};
 pub use pull::{PullOptions, Pulled};
 pub use push::{PushOptions, Pushed};

@@ -26,7 +26,7 @@ use tokio::sync::{mpsc, watch, Semaphore};
 use super::error::RegistryError;
 use super::progress::{ProgressFn, ProgressStatus, Reporter};
 use super::session::{chain, read_limited, Call, Session};
-use super::{Credentials, Fallback, Registry};
+use super::{Credentials, Registry};
 use crate::digest::{Digest, Digester};
 use crate::images::{chain_id, Image, ImageStore, Layer};
 use crate::layer::{ingest_layer, plan_layer, store_blob, unpack_stored, LayerPlan, LayerSpec};
@@ -73,10 +73,10 @@ pub struct Pulled {
 }
 
 /// A manifest as fetched: its bytes, digest and media type.
-struct Fetched {
-    digest: Digest,
-    media_type: String,
-    data: Bytes,
+pub(crate) struct Fetched {
+    pub digest: Digest,
+    pub media_type: String,
+    pub data: Bytes,
 }
 
 impl Registry {
@@ -98,13 +98,7 @@ impl Registry {
             let (top, manifest) = match resolved {
                 Ok(r) => r,
                 Err(e) => {
-                    let fall_back = candidates.peek().is_some()
-                        && match candidate.fallback {
-                            Fallback::AnyError => true,
-                            Fallback::TransportError => matches!(e, RegistryError::Transport { .. } | RegistryError::Timeout { .. }),
-                            Fallback::Never => false,
-                        };
-                    if fall_back {
+                    if candidates.peek().is_some() && super::inspect::falls_back(candidate.fallback, &e) {
                         tracing::debug!(endpoint = %candidate.endpoint, error = %chain(&e), "trying the next endpoint");
                         continue;
                     }
@@ -182,7 +176,7 @@ fn choose_platform<'i>(index: &'i ImageIndex, platform: &Platform) -> Option<&'i
 
 /// GETs one manifest, checks its digest (against `expected` and the registry's
 /// `Docker-Content-Digest`), and tells its media type.
-async fn fetch_manifest(session: &Session, reference: &ImageRef, target: &str, expected: Option<&Digest>) -> Result<Fetched, RegistryError> {
+pub(crate) async fn fetch_manifest(session: &Session, reference: &ImageRef, target: &str, expected: Option<&Digest>) -> Result<Fetched, RegistryError> {
     let step = format!("GET manifest {target}");
     let path = format!("/v2/{}/manifests/{target}", session.repository);
     let resp = session.request(&Call::get(&step, &path).header(ACCEPT, MANIFEST_ACCEPT)).await?;

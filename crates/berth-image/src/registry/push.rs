@@ -22,7 +22,7 @@ use super::error::RegistryError;
 use super::progress::{ProgressFn, ProgressStatus, Reporter};
 use super::session::{chain, Call, Session};
 use super::transport::{empty_body, full_body, ReqBody};
-use super::{Credentials, Fallback, Registry};
+use super::{Credentials, Registry};
 use crate::digest::Digest;
 use crate::images::{Image, ImageStore};
 use crate::layout::JSON_LIMIT;
@@ -74,9 +74,7 @@ impl Registry {
             let first = &image.id;
             match blob_exists(&session, first).await {
                 Ok(_) => return push_to(&session, store, image, target, opts, &reporter).await,
-                Err(e) if candidates.peek().is_some() && candidate.fallback != Fallback::Never
-                    && matches!(e, RegistryError::Transport { .. } | RegistryError::Timeout { .. }) =>
-                {
+                Err(e) if candidates.peek().is_some() && super::inspect::falls_back(candidate.fallback, &e) => {
                     tracing::debug!(endpoint = %candidate.endpoint, error = %chain(&e), "trying the next endpoint");
                 }
                 Err(e) => return Err(e),

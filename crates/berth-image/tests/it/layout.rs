@@ -12,7 +12,7 @@ use crate::snapshot::mount;
 
 fn make_image(args: &[&str], out: &Path) {
     let status = Command::new("python3")
-        .arg("/work/shared/fixtures/make-image.py")
+        .arg(berth_testutil::MAKE_IMAGE)
         .args(&args[..1])
         .arg(out)
         .args(&args[1..])

@@ -15,73 +15,11 @@ use berth_image::{Digest, ImageRef, ImageStore};
 
 use crate::common::names;
 
-const FIXTURES: &str = "/work/shared/fixtures";
-
-/// A free loopback port (bound, then released).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0").local_addr().expect("addr").port()
-}
-
-/// A docker-registry process on 127.0.0.1:<port>, storage in a temporary directory.
-struct TestRegistry {
-    dir: tempfile::TempDir,
-    port: u16,
-    htpasswd: Option<String>,
-}
-
-impl TestRegistry {
-    fn start(htpasswd: Option<&str>) -> Self {
-        let r = TestRegistry { dir: tempfile::tempdir().expect("tempdir"), port: free_port(), htpasswd: htpasswd.map(str::to_owned) };
-        r.run_start();
-        r
-    }
-
-    fn run_start(&self) {
-        let mut cmd = Command::new("bash");
-        cmd.arg(format!("{FIXTURES}/registry.sh")).arg("start").arg(self.dir.path()).arg(self.port.to_string());
-        if let Some(up) = &self.htpasswd {
-            cmd.arg("--htpasswd").arg(up);
-        }
-        let out = cmd.output().expect("run registry.sh start");
-        assert!(out.status.success(), "registry.sh start: {}", String::from_utf8_lossy(&out.stderr));
-    }
-
-    fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    /// Pushes the layout's `latest` image as `<addr>/<repo_tag>`.
-    fn push(&self, layout: &Path, repo_tag: &str) {
-        let mut cmd = Command::new("bash");
-        cmd.arg(format!("{FIXTURES}/registry.sh")).arg("push").arg(layout).arg("latest").arg(format!("{}/{repo_tag}", self.addr()));
-        if let Some(up) = &self.htpasswd {
-            cmd.arg(up);
-        }
-        let out = cmd.output().expect("run registry.sh push");
-        assert!(out.status.success(), "registry.sh push {repo_tag}: {}", String::from_utf8_lossy(&out.stderr));
-    }
-
-    /// Kills the registry at once (SIGKILL: no draining of the connections it serves).
-    fn kill(&self) {
-        if let Ok(pid) = fs::read_to_string(self.dir.path().join("pid")) {
-            let _ = Command::new("kill").arg("-9").arg(pid.trim()).status();
-        }
-    }
-
-    fn stop(&self) {
-        let _ = Command::new("bash").arg(format!("{FIXTURES}/registry.sh")).arg("stop").arg(self.dir.path()).status();
-    }
-}
-
-impl Drop for TestRegistry {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
+use berth_testutil::registry::{free_port, TestRegistry};
 
 fn make_image(args: &[&str], out: &Path) {
     let status = Command::new("python3")
-        .arg(format!("{FIXTURES}/make-image.py"))
+        .arg(berth_testutil::MAKE_IMAGE)
         .arg(args[0])
         .arg(out)
         .args(&args[1..])

@@ -6,6 +6,7 @@ mod tty;
 mod api;
 mod hostile;
 mod dockerpy;
+mod images;
 
 use berth_testutil::daemon::TestDaemon;
 

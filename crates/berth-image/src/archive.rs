@@ -1,0 +1,196 @@
+//! Image archives, as `docker save` writes and `docker load` reads them.
+//!
+//! - [`write_archive`] streams images as one tar that both kinds of reader take: an OCI image
+//!   layout (`oci-layout`, `index.json`, `blobs/sha256/…`) plus Docker's `manifest.json` and
+//!   `repositories`, whose paths point at the same blobs (the format of Docker 25 and later,
+//!   which older dockerd loads through `manifest.json`).
+//! - [`docker_archive_to_layout`] turns an unpacked archive that has only `manifest.json`
+//!   (Docker before 25: `<id>.json` configs and `<id>/layer.tar` layers) into an OCI layout in
+//!   place, so one verified import path ([`crate::layout`]) loads both.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Component, Path, PathBuf};
+
+use serde_json::json;
+
+use crate::digest::{Algorithm, Digest, Digester};
+use crate::images::{Image, ImageStore};
+use crate::layout::{index_json, LayoutError, ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, JSON_LIMIT, MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST, OCI_LAYOUT_FILE};
+use crate::reference::ImageRef;
+
+/// Docker's `manifest.json` entry.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ArchiveEntry {
+    config: String,
+    #[serde(default)]
+    repo_tags: Option<Vec<String>>,
+    layers: Vec<String>,
+}
+
+fn blob_path(d: &Digest) -> String {
+    format!("blobs/{}/{}", d.algorithm().as_str(), d.hex())
+}
+
+fn append(tar: &mut tar::Builder<impl Write>, path: &str, size: u64, data: impl Read) -> io::Result<()> {
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_mtime(0);
+    tar.append_data(&mut h, path, data)
+}
+
+fn append_dir(tar: &mut tar::Builder<impl Write>, path: &str) -> io::Result<()> {
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Directory);
+    h.set_size(0);
+    h.set_mode(0o755);
+    h.set_mtime(0);
+    tar.append_data(&mut h, path, io::empty())
+}
+
+/// Writes `images` (each with the names to save it under) to `out` as one archive; see the
+/// module doc. Blobs stream from the content store; each is written once.
+pub fn write_archive(store: &ImageStore, images: &[(Image, Vec<ImageRef>)], out: impl Write) -> Result<(), LayoutError> {
+    let werr = |source| LayoutError::Write { path: PathBuf::from("<archive>"), source };
+    let mut tar = tar::Builder::new(out);
+    append_dir(&mut tar, "blobs").map_err(werr)?;
+    append_dir(&mut tar, "blobs/sha256").map_err(werr)?;
+    let mut written = HashSet::new();
+    let mut entries = Vec::new();
+    let mut repositories: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for (image, names) in images {
+        for blob in image.blobs() {
+            if !written.insert(blob.clone()) {
+                continue;
+            }
+            let size = store.content().size(blob).map_err(|source| LayoutError::Blob { digest: blob.clone(), source })?;
+            let f = store.content().open_blob(blob).map_err(|source| LayoutError::Blob { digest: blob.clone(), source })?;
+            append(&mut tar, &blob_path(blob), size, f.take(size)).map_err(werr)?;
+        }
+        let tags: Vec<String> = names.iter().filter(|n| n.tag().is_some()).map(ImageRef::familiar).collect();
+        for n in names.iter().filter(|n| n.tag().is_some()) {
+            let top = image.layers.last().map(|l| l.blob.hex().to_owned()).unwrap_or_default();
+            repositories.entry(n.familiar_repository()).or_default().insert(n.tag().unwrap_or_default().to_owned(), top);
+        }
+        entries.push(ArchiveEntry {
+            config: blob_path(&image.id),
+            repo_tags: Some(tags),
+            layers: image.layers.iter().map(|l| blob_path(&l.blob)).collect(),
+        });
+    }
+    let index = index_json(store, images)?;
+    append(&mut tar, "index.json", index.len() as u64, &index[..]).map_err(werr)?;
+    let manifest = serde_json::to_vec(&entries).expect("plain structs serialize");
+    append(&mut tar, "manifest.json", manifest.len() as u64, &manifest[..]).map_err(werr)?;
+    append(&mut tar, "oci-layout", OCI_LAYOUT_FILE.len() as u64, OCI_LAYOUT_FILE).map_err(werr)?;
+    if !repositories.is_empty() {
+        let repos = serde_json::to_vec(&repositories).expect("maps of strings serialize");
+        append(&mut tar, "repositories", repos.len() as u64, &repos[..]).map_err(werr)?;
+    }
+    tar.into_inner().map_err(werr)?.flush().map_err(werr)?;
+    Ok(())
+}
+
+/// A path inside the archive, as `manifest.json` names it: relative, no `..`.
+fn inside(dir: &Path, name: &str) -> Result<PathBuf, LayoutError> {
+    let p = Path::new(name);
+    if name.is_empty() || p.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
+        return Err(LayoutError::Read { path: dir.join("manifest.json"), source: io::Error::other(format!("{name:?} is not a plain path inside the archive")) });
+    }
+    Ok(dir.join(p))
+}
+
+/// Moves `file` to `blobs/sha256/<its digest>` and returns the digest and size.
+fn to_blob(dir: &Path, file: &Path) -> Result<(Digest, u64), LayoutError> {
+    let rerr = |source| LayoutError::Read { path: file.to_owned(), source };
+    let meta = fs::symlink_metadata(file).map_err(rerr)?;
+    if !meta.is_file() {
+        return Err(rerr(io::Error::other("not a regular file")));
+    }
+    let mut f = fs::File::open(file).map_err(rerr)?;
+    let mut hasher = Digester::new(Algorithm::Sha256);
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(rerr)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    let digest = hasher.finish();
+    let blobs = dir.join("blobs/sha256");
+    fs::create_dir_all(&blobs).map_err(|source| LayoutError::Write { path: blobs.clone(), source })?;
+    let target = blobs.join(digest.hex());
+    if !target.exists() {
+        fs::rename(file, &target).map_err(|source| LayoutError::Write { path: target.clone(), source })?;
+    }
+    Ok((digest, meta.len()))
+}
+
+/// Whether `dir` is an unpacked archive with only Docker's `manifest.json` (no `index.json`).
+pub fn is_docker_archive(dir: &Path) -> bool {
+    !dir.join("index.json").exists() && dir.join("manifest.json").is_file()
+}
+
+/// Converts the unpacked Docker archive at `dir` into an OCI layout in place: configs and
+/// layers become blobs named by their digests, and each `manifest.json` entry an OCI manifest
+/// named by its `RepoTags`. The import that follows verifies every blob as usual.
+pub fn docker_archive_to_layout(dir: &Path) -> Result<(), LayoutError> {
+    let manifest_path = dir.join("manifest.json");
+    let data = fs::read(&manifest_path).map_err(|source| LayoutError::Read { path: manifest_path.clone(), source })?;
+    if data.len() as u64 > JSON_LIMIT {
+        return Err(LayoutError::Read { path: manifest_path, source: io::Error::other("manifest.json is too large") });
+    }
+    let entries: Vec<ArchiveEntry> = serde_json::from_slice(&data)
+        .map_err(|e| LayoutError::Read { path: manifest_path.clone(), source: io::Error::other(format!("parse manifest.json: {e}")) })?;
+    let mut descriptors = Vec::new();
+    // Files already moved, by the name manifest.json gives them: images share layer files.
+    let mut moved: HashMap<String, (Digest, u64)> = HashMap::new();
+    let mut blob_of = |name: &str| -> Result<(Digest, u64), LayoutError> {
+        if let Some(b) = moved.get(name) {
+            return Ok(b.clone());
+        }
+        let b = to_blob(dir, &inside(dir, name)?)?;
+        moved.insert(name.to_owned(), b.clone());
+        Ok(b)
+    };
+    for entry in &entries {
+        let (config, config_size) = blob_of(&entry.config)?;
+        let mut layers = Vec::new();
+        for l in &entry.layers {
+            let (digest, size) = blob_of(l)?;
+            layers.push(json!({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest.to_string(), "size": size}));
+        }
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": MEDIA_OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config.to_string(), "size": config_size},
+            "layers": layers,
+        });
+        let bytes = serde_json::to_vec(&manifest).expect("a JSON value always serializes");
+        let mut hasher = Digester::new(Algorithm::Sha256);
+        hasher.update(&bytes);
+        let digest = hasher.finish();
+        let path = dir.join("blobs/sha256").join(digest.hex());
+        fs::write(&path, &bytes).map_err(|source| LayoutError::Write { path, source })?;
+        let desc = json!({"mediaType": MEDIA_OCI_MANIFEST, "digest": digest.to_string(), "size": bytes.len()});
+        let tags = entry.repo_tags.clone().unwrap_or_default();
+        if tags.is_empty() {
+            descriptors.push(desc.clone());
+        }
+        for t in tags {
+            let r = ImageRef::parse(&t).map_err(|e| LayoutError::Read { path: manifest_path.clone(), source: io::Error::other(format!("RepoTags {t:?}: {e}")) })?;
+            let mut d = desc.clone();
+            d["annotations"] = json!({ANNOTATION_IMAGE_NAME: r.to_string(), ANNOTATION_REF_NAME: r.tag().unwrap_or("latest")});
+            descriptors.push(d);
+        }
+    }
+    let index = json!({"schemaVersion": 2, "mediaType": MEDIA_OCI_INDEX, "manifests": descriptors});
+    let index_path = dir.join("index.json");
+    fs::write(&index_path, serde_json::to_vec(&index).expect("a JSON value always serializes")).map_err(|source| LayoutError::Write { path: index_path, source })?;
+    Ok(())
+}

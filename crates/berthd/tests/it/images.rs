@@ -1,0 +1,174 @@
+//! Images through the docker CLI and berthd against a real registry on loopback: pull, push,
+//! history, save, load (both archive formats), prune, login, mirrors.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use berth_testutil::busybox_layout;
+use berth_testutil::daemon::TestDaemon;
+use berth_testutil::registry::TestRegistry;
+
+use crate::BERTHD;
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn pull_run_push_pull_back_save_load_and_prune() {
+    let reg = TestRegistry::start(None);
+    reg.push(busybox_layout(), "tools/busybox:1");
+    let d = TestDaemon::start(BERTHD, "pull");
+    let img = format!("{}/tools/busybox:1", reg.addr());
+
+    let out = d.docker_ok(&["pull", &img]);
+    for want in ["1: Pulling from tools/busybox", "Pull complete", "Digest: sha256:", &format!("Status: Downloaded newer image for {img}")] {
+        assert!(out.contains(want), "pull output lacks {want:?}:\n{out}");
+    }
+    let again = d.docker_ok(&["pull", &img]);
+    assert!(again.contains(&format!("Status: Image is up to date for {img}")), "{again}");
+    assert_eq!(d.docker_ok(&["run", "--rm", &img, "echo", "pulled"]), "pulled\n");
+    let id = d.docker_ok(&["image", "inspect", "--format", "{{.Id}}", &img]).trim().to_owned();
+    assert!(id.starts_with("sha256:"), "{id}");
+
+    let history = d.docker_ok(&["history", "--no-trunc", "--format", "{{.ID}}|{{.Size}}", &img]);
+    let first = history.lines().next().unwrap_or_default();
+    assert!(first.starts_with(&format!("{id}|")), "the newest step is the image: {history}");
+
+    // push under a new name, drop it, pull it back: same image
+    let copy = format!("{}/copy:v2", reg.addr());
+    d.docker_ok(&["tag", &img, &copy]);
+    let pushed = d.docker_ok(&["push", &copy]);
+    assert!(pushed.contains(&format!("The push refers to repository [{}/copy]", reg.addr())), "{pushed}");
+    let digest_line = pushed.lines().find(|l| l.starts_with("v2: digest: sha256:")).unwrap_or_else(|| panic!("no digest line: {pushed}"));
+    let digest = digest_line.split_whitespace().nth(2).expect("digest").to_owned();
+    let dist = d.api("GET", &format!("/distribution/{copy}/json"), None);
+    assert_eq!(dist.status, 200, "{}", dist.text());
+    assert_eq!(dist.json()["Descriptor"]["digest"], digest.as_str());
+    assert_eq!(dist.json()["Platforms"][0]["architecture"], "amd64");
+    d.docker_ok(&["rmi", &copy]);
+    d.docker_ok(&["pull", &copy]);
+    assert_eq!(d.docker_ok(&["image", "inspect", "--format", "{{.Id}}", &copy]).trim(), id);
+
+    // save both names, remove the image, load it back
+    let saved = d.dir.join("saved.tar");
+    d.docker_ok(&["save", "-o", &saved.to_string_lossy(), &img, &copy]);
+    let listing = Command::new("tar").arg("-tf").arg(&saved).output().expect("tar -tf");
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    for want in ["index.json", "manifest.json", "oci-layout", "repositories"] {
+        assert!(listing.lines().any(|l| l == want), "the archive has {want}: {listing}");
+    }
+    d.docker_ok(&["rmi", &img, &copy]);
+    assert_eq!(d.docker_ok(&["images", "-q"]), "");
+    let loaded = d.docker_ok(&["load", "-i", &saved.to_string_lossy()]);
+    assert!(loaded.contains(&format!("Loaded image: {img}")) && loaded.contains(&format!("Loaded image: {copy}")), "{loaded}");
+    assert_eq!(d.docker_ok(&["run", "--rm", &copy, "echo", "loaded"]), "loaded\n");
+
+    // a missing tag is named; nothing was stored for it
+    let out = d.docker(&["pull", &format!("{}/tools/busybox:nope", reg.addr())]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains(&format!("manifest for {}/tools/busybox:nope not found", reg.addr())), "{}", stderr(&out));
+
+    // dangling prune keeps tagged images; -a removes every unused one
+    let kept = d.docker_ok(&["image", "prune", "-f"]);
+    assert!(!kept.contains("Deleted"), "{kept}");
+    let pruned = d.docker_ok(&["image", "prune", "-a", "-f"]);
+    assert!(pruned.contains(&format!("deleted: {id}")) || pruned.contains(&format!("Deleted: {id}")), "{pruned}");
+    assert_eq!(d.docker_ok(&["images", "-q"]), "");
+    let layers = d.data_root().join("image/layers");
+    assert_eq!(std::fs::read_dir(&layers).map(|r| r.count()).unwrap_or(0), 0, "prune left layers in {}", layers.display());
+}
+
+#[test]
+fn hub_images_come_from_the_mirror_and_logins_are_checked() {
+    let mirror = TestRegistry::start(None);
+    mirror.push(busybox_layout(), "library/busybox:latest");
+    let private = TestRegistry::start(Some("alice:right-pass"));
+    private.push(busybox_layout(), "team/bb:1");
+    let mirror_url = format!("http://{}", mirror.addr());
+    let d = TestDaemon::start_with(BERTHD, "mirror", &["--registry-mirror", &mirror_url]);
+
+    let out = d.docker_ok(&["pull", "busybox"]);
+    assert!(out.contains("Status: Downloaded newer image for busybox:latest"), "{out}");
+    assert_eq!(d.docker_ok(&["run", "--rm", "busybox", "echo", "from the mirror"]), "from the mirror\n");
+
+    let img = format!("{}/team/bb:1", private.addr());
+    let out = d.docker(&["pull", &img]);
+    assert!(!out.status.success(), "an anonymous pull of a private image fails");
+    assert!(stderr(&out).contains("pull access denied") || stderr(&out).contains("unauthorized"), "{}", stderr(&out));
+
+    let login = |pass: &str| {
+        let mut c = d.docker_cmd(&["login", "-u", "alice", "--password-stdin", &private.addr()]);
+        let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("docker login");
+        std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), pass.as_bytes()).expect("password");
+        child.wait_with_output().expect("docker login")
+    };
+    let wrong = login("wrong-pass");
+    assert!(!wrong.status.success(), "a wrong password is refused");
+    assert!(stderr(&wrong).to_lowercase().contains("unauthorized"), "{}", stderr(&wrong));
+    let right = login("right-pass");
+    assert!(right.status.success(), "{}", stderr(&right));
+    assert!(String::from_utf8_lossy(&right.stdout).contains("Login Succeeded"));
+
+    d.docker_ok(&["pull", &img]);
+    let pushed_name = format!("{}/team/bb:2", private.addr());
+    d.docker_ok(&["tag", &img, &pushed_name]);
+    let pushed = d.docker_ok(&["push", &pushed_name]);
+    assert!(pushed.contains("2: digest: sha256:"), "{pushed}");
+}
+
+/// An archive as `docker save` wrote it before Docker 25: `manifest.json`, `<id>.json`,
+/// `<dir>/layer.tar` (uncompressed), and a second image entry whose layer is a symlink to the
+/// first's.
+fn legacy_archive(out: &Path) {
+    let script = r#"
+import json, sys, tarfile, io, gzip, hashlib
+layout, out = sys.argv[1], sys.argv[2]
+blob = lambda d: open(f"{layout}/blobs/sha256/{d.split(':')[1]}", "rb").read()
+index = json.load(open(f"{layout}/index.json"))
+manifest = json.loads(blob(index["manifests"][0]["digest"]))
+config = blob(manifest["config"]["digest"])
+layer = gzip.decompress(blob(manifest["layers"][0]["digest"]))
+lid = hashlib.sha256(layer).hexdigest()
+cid = manifest["config"]["digest"].split(":")[1]
+with tarfile.open(out, "w") as t:
+    def add(name, data):
+        i = tarfile.TarInfo(name); i.size = len(data); t.addfile(i, io.BytesIO(data))
+    d = tarfile.TarInfo(lid); d.type = tarfile.DIRTYPE; t.addfile(d)
+    add(f"{lid}/layer.tar", layer)
+    d = tarfile.TarInfo("dup"); d.type = tarfile.DIRTYPE; t.addfile(d)
+    s = tarfile.TarInfo("dup/layer.tar"); s.type = tarfile.SYMTYPE; s.linkname = f"../{lid}/layer.tar"; t.addfile(s)
+    add(f"{cid}.json", config)
+    m = [{"Config": f"{cid}.json", "RepoTags": ["old:one"], "Layers": [f"{lid}/layer.tar"]},
+         {"Config": f"{cid}.json", "RepoTags": ["old:two"], "Layers": ["dup/layer.tar"]}]
+    add("manifest.json", json.dumps(m).encode())
+    add("repositories", json.dumps({"old": {"one": lid, "two": lid}}).encode())
+"#;
+    let st = Command::new("python3").arg("-c").arg(script).arg(busybox_layout()).arg(out).status().expect("python3");
+    assert!(st.success(), "make the legacy archive");
+}
+
+#[test]
+fn archives_from_docker_before_25_load_and_hostile_ones_do_not() {
+    let d = TestDaemon::start(BERTHD, "legacy");
+    let archive = d.dir.join("legacy.tar");
+    legacy_archive(&archive);
+    let out = d.docker_ok(&["load", "-i", &archive.to_string_lossy()]);
+    assert!(out.contains("Loaded image: old:one") && out.contains("Loaded image: old:two"), "{out}");
+    assert_eq!(d.docker_ok(&["run", "--rm", "old:two", "echo", "legacy"]), "legacy\n");
+
+    // a manifest.json naming a file outside the archive is refused, and nothing is stored
+    let hostile = d.dir.join("hostile.tar");
+    let script = r#"
+import json, sys, tarfile, io
+with tarfile.open(sys.argv[1], "w") as t:
+    data = json.dumps([{"Config": "../../../etc/passwd", "RepoTags": ["evil:1"], "Layers": []}]).encode()
+    i = tarfile.TarInfo("manifest.json"); i.size = len(data); t.addfile(i, io.BytesIO(data))
+"#;
+    assert!(Command::new("python3").arg("-c").arg(script).arg(&hostile).status().expect("python3").success());
+    let out = d.docker(&["load", "-i", &hostile.to_string_lossy()]);
+    assert!(!out.status.success(), "hostile archive loaded");
+    assert!(stderr(&out).contains("not a plain path inside the archive"), "{}", stderr(&out));
+    let images = d.docker_ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert!(!images.contains("evil"), "{images}");
+}
