@@ -68,23 +68,50 @@ impl Engine {
         m
     }
 
-    /// `GET /images/json`.
-    pub fn image_list(&self, _principal: &Principal, all: bool) -> Result<Vec<ImageSummary>> {
+    /// `GET /images/json`, newest first. Filters: `dangling`, `label`, `before`/`since` (an
+    /// image they name), `reference` (a name, `*` matching within a path component).
+    pub fn image_list(&self, _principal: &Principal, all: bool, filters: &Filters) -> Result<Vec<ImageSummary>> {
+        // berth has no intermediate images, so `all` lists the same.
         let _ = all;
+        filters.validate(&["reference", "dangling", "label", "before", "since"]).map_err(|e| Error::InvalidParameter(e.to_string()))?;
+        let dangling = match filters.get("dangling").next() {
+            None => None,
+            Some("true" | "1") => Some(true),
+            Some("false" | "0") => Some(false),
+            Some(v) => return Err(Error::InvalidParameter(format!("invalid filter 'dangling={v}'"))),
+        };
+        let created_of = |name: &str| -> Result<i64> {
+            let image = self.images.lookup(name)?;
+            let v = self.image_json(&image);
+            Ok(v["created"].as_str().and_then(crate::time::parse_rfc3339).map(|n| (n / 1_000_000_000) as i64).unwrap_or(0))
+        };
+        let before = filters.get("before").next().map(created_of).transpose()?;
+        let since = filters.get("since").next().map(created_of).transpose()?;
+        let refs: Vec<&str> = filters.get("reference").collect();
         let mut out = Vec::new();
         let uses = self.image_use_counts();
         for (image, names) in self.images.list() {
             let v = self.image_json(&image);
             let (repo_tags, repo_digests) = Self::tags_and_digests(&image, &names);
+            let labels: Option<BTreeMap<String, String>> = serde_json::from_value(v["config"]["Labels"].clone()).ok();
+            let created = v["created"].as_str().and_then(crate::time::parse_rfc3339).map(|n| (n / 1_000_000_000) as i64).unwrap_or(0);
+            let keep = dangling.is_none_or(|d| d == repo_tags.is_empty())
+                && filters.labels_match(labels.as_ref().unwrap_or(&BTreeMap::new()))
+                && before.is_none_or(|b| created < b)
+                && since.is_none_or(|s| created > s)
+                && (refs.is_empty() || names.iter().any(|n| refs.iter().any(|r| reference_matches(r, n))));
+            if !keep {
+                continue;
+            }
             out.push(ImageSummary {
                 id: image.id.to_string(),
                 parent_id: String::new(),
                 repo_tags,
                 repo_digests,
-                created: v["created"].as_str().and_then(crate::time::parse_rfc3339).map(|n| (n / 1_000_000_000) as i64).unwrap_or(0),
+                created,
                 size: self.image_size(&image),
                 shared_size: -1,
-                labels: serde_json::from_value(v["config"]["Labels"].clone()).ok(),
+                labels,
                 containers: uses.get(&image.id.to_string()).copied().unwrap_or(0),
                 descriptor: None,
             });
@@ -325,6 +352,30 @@ impl Engine {
     }
 }
 
+/// Whether the `reference` filter `pattern` (`busybox`, `busybox:1.*`, `*/app`) selects `name`:
+/// a pattern without a tag matches the repository, one with a tag the whole name; `*` matches
+/// within one path component, as Docker's path matching does.
+fn reference_matches(pattern: &str, name: &ImageRef) -> bool {
+    let repo = name.familiar_repository();
+    let full = name.familiar();
+    let has_tag = pattern.rsplit('/').next().is_some_and(|last| last.contains(':'));
+    glob(pattern, if has_tag { &full } else { &repo })
+}
+
+/// `*` (any run of characters but `/`) and `?` (one such character); all else literal.
+fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    fn go(p: &[char], t: &[char]) -> bool {
+        match p.first() {
+            None => t.is_empty(),
+            Some('*') => (0..=t.len()).take_while(|&i| i == 0 || t[i - 1] != '/').any(|i| go(&p[1..], &t[i..])),
+            Some('?') => t.first().is_some_and(|c| *c != '/') && go(&p[1..], &t[1..]),
+            Some(c) => t.first() == Some(c) && go(&p[1..], &t[1..]),
+        }
+    }
+    go(&p, &t)
+}
+
 /// The path a relative symlink at `link` (inside the archive) points to, when it stays inside.
 fn link_target(link: &Path, target: &Path) -> Option<std::path::PathBuf> {
     let mut out = std::path::PathBuf::new();
@@ -430,6 +481,19 @@ mod tests {
             b.append(&h, *data).expect("append");
         }
         b.into_inner().expect("finish")
+    }
+
+    #[test]
+    fn reference_filters_match_like_dockers() {
+        let n = |s: &str| ImageRef::parse(s).expect("ref");
+        assert!(reference_matches("busybox", &n("busybox:latest")));
+        assert!(reference_matches("busybox:latest", &n("busybox")));
+        assert!(reference_matches("busy*", &n("busybox:1")));
+        assert!(reference_matches("busybox:1.*", &n("busybox:1.36")));
+        assert!(!reference_matches("busybox:1.*", &n("busybox:latest")));
+        assert!(reference_matches("*/app", &n("myorg/app:2")));
+        assert!(!reference_matches("*", &n("myorg/app:2")), "* stays within a component");
+        assert!(!reference_matches("busybox", &n("busybox2")));
     }
 
     #[test]

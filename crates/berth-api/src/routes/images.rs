@@ -16,22 +16,7 @@ use crate::query::Query;
 use crate::Ctx;
 
 pub fn list(ctx: &Ctx, q: &Query) -> Result<Resp, Resp> {
-    let filters = q.filters()?;
-    if !filters.is_empty() {
-        filters.validate(&["reference", "dangling", "label", "before", "since"]).map_err(|e| bad_request(e.to_string()))?;
-    }
-    let mut list = engine(ctx.engine.image_list(&ctx.principal, q.flag("all")))?;
-    if filters.has_value("dangling", "true") {
-        list.retain(|i| i.repo_tags.is_empty());
-    }
-    if filters.has_value("dangling", "false") {
-        list.retain(|i| !i.repo_tags.is_empty());
-    }
-    let refs: Vec<&str> = filters.get("reference").collect();
-    if !refs.is_empty() {
-        list.retain(|i| i.repo_tags.iter().any(|t| refs.iter().any(|r| t == r || t.split(':').next() == Some(*r))));
-    }
-    Ok(json(StatusCode::OK, &list))
+    Ok(json(StatusCode::OK, &engine(ctx.engine.image_list(&ctx.principal, q.flag("all"), &q.filters()?))?))
 }
 
 pub fn inspect(ctx: &Ctx, name: &str) -> Result<Resp, Resp> {

@@ -156,6 +156,13 @@ fn archives_from_docker_before_25_load_and_hostile_ones_do_not() {
     let out = d.docker_ok(&["load", "-i", &archive.to_string_lossy()]);
     assert!(out.contains("Loaded image: old:one") && out.contains("Loaded image: old:two"), "{out}");
     assert_eq!(d.docker_ok(&["run", "--rm", "old:two", "echo", "legacy"]), "legacy\n");
+    let mut tags: Vec<String> = d.docker_ok(&["images", "--filter", "reference=old:*", "--format", "{{.Tag}}"]).lines().map(str::to_owned).collect();
+    tags.sort();
+    assert_eq!(tags, ["one", "two"]);
+    assert_eq!(d.docker_ok(&["images", "-q", "--filter", "reference=other"]), "");
+    assert_eq!(d.docker_ok(&["images", "-q", "--filter", "label=no.such.label"]), "");
+    let bad = d.docker(&["images", "--filter", "dangling=maybe"]);
+    assert!(!bad.status.success() && stderr(&bad).contains("invalid filter 'dangling=maybe'"), "{}", stderr(&bad));
 
     // a manifest.json naming a file outside the archive is refused, and nothing is stored
     let hostile = d.dir.join("hostile.tar");
