@@ -313,6 +313,63 @@ impl Engine {
         Ok(ImagePruneResponse { images_deleted: (!deleted.is_empty()).then_some(deleted), space_reclaimed: before.saturating_sub(after) })
     }
 
+    /// `POST /images/create?fromSrc=-` (`docker import`): the body is a filesystem archive
+    /// (tar, plain or compressed) that becomes a one-layer image, named `repo[:tag]` when
+    /// given; `changes` are Dockerfile instructions for its config. Returns the image id.
+    pub async fn image_import(self: &Arc<Self>, _principal: &Principal, archive: impl Read + Send + 'static, req: ImportRequest) -> Result<String> {
+        self.check_serving()?;
+        let names = match req.repo.as_str() {
+            "" => Vec::new(),
+            repo => {
+                let full = if req.tag.is_empty() { repo.to_owned() } else { format!("{repo}:{}", req.tag) };
+                vec![ImageRef::parse(&full).map_err(|e| Error::InvalidParameter(format!("invalid reference format: {full}: {e}")))?]
+            }
+        };
+        let platform = if req.platform.is_empty() {
+            berth_image::Platform::host()
+        } else {
+            berth_image::Platform::parse(&req.platform).ok_or_else(|| Error::InvalidParameter(format!("invalid platform {:?}: want os/arch[/variant]", req.platform)))?
+        };
+        let mut config = serde_json::json!({});
+        for c in &req.changes {
+            apply_change(&mut config, c)?;
+        }
+        let now = crate::time::now();
+        let comment = if req.message.is_empty() { "Imported from -".to_owned() } else { req.message.clone() };
+        let mut image_config = serde_json::json!({
+            "architecture": platform.architecture,
+            "os": platform.os,
+            "created": now,
+            "config": config,
+            "history": [{"created": now, "comment": comment}],
+        });
+        if let Some(v) = &platform.variant {
+            image_config["variant"] = Value::String(v.clone());
+        }
+        let engine = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let tmp = engine.cfg.data_root.join("tmp").join(format!("import-{}", &crate::container::record::new_id()[..16]));
+            std::fs::create_dir_all(&tmp).map_err(Error::io("create a directory for the import", &tmp))?;
+            let result = (|| {
+                let layer = tmp.join("layer");
+                let mut f = std::fs::File::create(&layer).map_err(Error::io("write the imported archive", &layer))?;
+                let mut archive = archive;
+                std::io::copy(&mut archive, &mut f).map_err(|e| Error::InvalidParameter(format!("read the archive to import: {e}")))?;
+                drop(f);
+                berth_image::rootfs_to_layout(&tmp, &layer, image_config, &names).map_err(Error::Load)?;
+                let loaded = berth_image::import_layout_all(&engine.images, &tmp, &platform).map_err(Error::Load)?;
+                let (image, _) = loaded.into_iter().next().ok_or_else(|| Error::Internal("the import produced no image".into()))?;
+                let id = image.id.to_string();
+                engine.events.publish("image", "import", &id, names.first().map(|n| BTreeMap::from([("name".to_owned(), n.familiar())])).unwrap_or_default());
+                Ok(id)
+            })();
+            let _ = std::fs::remove_dir_all(&tmp);
+            result
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("import task: {e}")))?
+    }
+
     /// `POST /images/load`: reads an image archive from `archive`; returns the lines to
     /// report (`Loaded image: busybox:latest`).
     pub async fn image_load(self: &Arc<Self>, _principal: &Principal, archive: impl Read + Send + 'static) -> Result<Vec<String>> {
@@ -350,6 +407,86 @@ impl Engine {
         let _ = std::fs::remove_dir_all(&tmp);
         loaded
     }
+}
+
+/// What `docker import` asks for.
+#[derive(Debug, Default, Clone)]
+pub struct ImportRequest {
+    pub repo: String,
+    pub tag: String,
+    pub message: String,
+    /// Dockerfile instructions (`CMD ["sh"]`, `ENV A=1`, …) applied to the config.
+    pub changes: Vec<String>,
+    pub platform: String,
+}
+
+/// Applies one Dockerfile instruction of `docker import --change` to an image's `config`.
+fn apply_change(config: &mut Value, change: &str) -> Result<()> {
+    let change = change.trim();
+    let (instr, rest) = change.split_once(char::is_whitespace).map(|(i, r)| (i, r.trim())).unwrap_or((change, ""));
+    let bad = |why: &str| Error::InvalidParameter(format!("invalid change {change:?}: {why}"));
+    // JSON form (`["a","b"]`), or shell form run by /bin/sh -c.
+    let command = |rest: &str| -> Result<Value> {
+        if rest.starts_with('[') {
+            let v: Vec<String> = serde_json::from_str(rest).map_err(|_| bad("not a JSON array of strings"))?;
+            return Ok(serde_json::json!(v));
+        }
+        Ok(serde_json::json!(["/bin/sh", "-c", rest]))
+    };
+    // `k=v k2=v2`, or the old `k v` form for one pair.
+    let pairs = |rest: &str| -> Result<Vec<(String, String)>> {
+        if !rest.contains('=') {
+            let (k, v) = rest.split_once(char::is_whitespace).ok_or_else(|| bad("want KEY=VALUE"))?;
+            return Ok(vec![(k.to_owned(), v.trim().to_owned())]);
+        }
+        rest.split_whitespace()
+            .map(|kv| kv.split_once('=').map(|(k, v)| (k.to_owned(), v.trim_matches('"').to_owned())).ok_or_else(|| bad("want KEY=VALUE")))
+            .collect()
+    };
+    match instr.to_ascii_uppercase().as_str() {
+        "CMD" => config["Cmd"] = command(rest)?,
+        "ENTRYPOINT" => config["Entrypoint"] = command(rest)?,
+        "WORKDIR" => config["WorkingDir"] = Value::String(rest.to_owned()),
+        "USER" => config["User"] = Value::String(rest.to_owned()),
+        "STOPSIGNAL" => config["StopSignal"] = Value::String(rest.to_owned()),
+        "ENV" => {
+            let env = config["Env"].as_array().cloned().unwrap_or_default();
+            let mut env: Vec<String> = env.into_iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+            for (k, v) in pairs(rest)? {
+                env.retain(|e| e.split('=').next() != Some(k.as_str()));
+                env.push(format!("{k}={v}"));
+            }
+            config["Env"] = serde_json::json!(env);
+        }
+        "LABEL" => {
+            for (k, v) in pairs(rest)? {
+                if !config["Labels"].is_object() {
+                    config["Labels"] = serde_json::json!({});
+                }
+                config["Labels"][k] = Value::String(v);
+            }
+        }
+        "EXPOSE" => {
+            for p in rest.split_whitespace() {
+                let p = if p.contains('/') { p.to_owned() } else { format!("{p}/tcp") };
+                if !config["ExposedPorts"].is_object() {
+                    config["ExposedPorts"] = serde_json::json!({});
+                }
+                config["ExposedPorts"][p] = serde_json::json!({});
+            }
+        }
+        "VOLUME" => {
+            let vols: Vec<String> = if rest.starts_with('[') { serde_json::from_str(rest).map_err(|_| bad("not a JSON array of strings"))? } else { rest.split_whitespace().map(str::to_owned).collect() };
+            for v in vols {
+                if !config["Volumes"].is_object() {
+                    config["Volumes"] = serde_json::json!({});
+                }
+                config["Volumes"][v] = serde_json::json!({});
+            }
+        }
+        other => return Err(bad(&format!("{other} is not one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR"))),
+    }
+    Ok(())
 }
 
 /// Whether the `reference` filter `pattern` (`busybox`, `busybox:1.*`, `*/app`) selects `name`:
@@ -481,6 +618,21 @@ mod tests {
             b.append(&h, *data).expect("append");
         }
         b.into_inner().expect("finish")
+    }
+
+    #[test]
+    fn import_changes_set_the_config() {
+        let mut c = serde_json::json!({});
+        for ch in ["CMD [\"/bin/sh\", \"-c\", \"echo hi\"]", "ENTRYPOINT /init", "ENV A=1 B=two", "ENV C 3", "ENV A=9", "WORKDIR /srv", "USER nobody", "LABEL k=v", "EXPOSE 80 53/udp", "VOLUME /data"] {
+            apply_change(&mut c, ch).expect(ch);
+        }
+        assert_eq!(c["Cmd"], serde_json::json!(["/bin/sh", "-c", "echo hi"]));
+        assert_eq!(c["Entrypoint"], serde_json::json!(["/bin/sh", "-c", "/init"]));
+        assert_eq!(c["Env"], serde_json::json!(["B=two", "C=3", "A=9"]));
+        assert_eq!((c["WorkingDir"].as_str(), c["User"].as_str(), c["Labels"]["k"].as_str()), (Some("/srv"), Some("nobody"), Some("v")));
+        assert!(c["ExposedPorts"]["80/tcp"].is_object() && c["ExposedPorts"]["53/udp"].is_object() && c["Volumes"]["/data"].is_object());
+        assert!(apply_change(&mut c, "RUN rm -rf /").is_err());
+        assert!(apply_change(&mut c, "CMD [not json").is_err());
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::digest::{Algorithm, Digest, Digester};
 use crate::images::{Image, ImageStore};
 use crate::layout::{index_json, LayoutError, ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, JSON_LIMIT, MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST, OCI_LAYOUT_FILE};
 use crate::reference::ImageRef;
+use crate::unpack::Compression;
 
 /// Docker's `manifest.json` entry.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -104,6 +105,23 @@ fn inside(dir: &Path, name: &str) -> Result<PathBuf, LayoutError> {
     Ok(dir.join(p))
 }
 
+/// How the layer file at `path` is compressed, from its first bytes.
+fn sniff(path: &Path) -> Result<Compression, LayoutError> {
+    let rerr = |source| LayoutError::Read { path: path.to_owned(), source };
+    let mut head = Vec::with_capacity(8);
+    fs::File::open(path).map_err(rerr)?.take(8).read_to_end(&mut head).map_err(rerr)?;
+    Compression::detect(&head).map_err(|e| rerr(io::Error::other(e.to_string())))
+}
+
+/// The OCI media type of a layer so compressed.
+fn layer_media_type(c: Compression) -> &'static str {
+    match c {
+        Compression::None => "application/vnd.oci.image.layer.v1.tar",
+        Compression::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
+        Compression::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
+    }
+}
+
 /// Moves `file` to `blobs/sha256/<its digest>` and returns the digest and size.
 fn to_blob(dir: &Path, file: &Path) -> Result<(Digest, u64), LayoutError> {
     let rerr = |source| LayoutError::Read { path: file.to_owned(), source };
@@ -163,7 +181,8 @@ pub fn docker_archive_to_layout(dir: &Path) -> Result<(), LayoutError> {
         let mut layers = Vec::new();
         for l in &entry.layers {
             let (digest, size) = blob_of(l)?;
-            layers.push(json!({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest.to_string(), "size": size}));
+            let compression = sniff(&dir.join("blobs/sha256").join(digest.hex()))?;
+            layers.push(json!({"mediaType": layer_media_type(compression), "digest": digest.to_string(), "size": size}));
         }
         let manifest = json!({
             "schemaVersion": 2,
@@ -193,4 +212,57 @@ pub fn docker_archive_to_layout(dir: &Path) -> Result<(), LayoutError> {
     let index_path = dir.join("index.json");
     fs::write(&index_path, serde_json::to_vec(&index).expect("a JSON value always serializes")).map_err(|source| LayoutError::Write { path: index_path, source })?;
     Ok(())
+}
+
+/// Turns a filesystem archive (`docker import`: a tar, plain or compressed) at `layer` into a
+/// one-layer image in an OCI layout at `dir`, named `names`. `config` is the image config
+/// without `rootfs`, which is filled in from the layer's uncompressed digest. The import that
+/// follows ([`crate::import_layout_all`]) unpacks and verifies it as any other layer.
+pub fn rootfs_to_layout(dir: &Path, layer: &Path, mut config: serde_json::Value, names: &[ImageRef]) -> Result<(), LayoutError> {
+    let rerr = |source| LayoutError::Read { path: layer.to_owned(), source };
+    let compression = sniff(layer)?;
+    let file = io::BufReader::new(fs::File::open(layer).map_err(rerr)?);
+    let decoded: Box<dyn Read> = match compression {
+        Compression::None => Box::new(file),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(file)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(file).map_err(rerr)?),
+    };
+    let mut reader = crate::digest::DigestReader::new(decoded, Algorithm::Sha256);
+    io::copy(&mut reader, &mut io::sink()).map_err(rerr)?;
+    let (diff_id, _) = reader.finish();
+    let (blob, size) = to_blob(dir, layer)?;
+    config["rootfs"] = json!({"type": "layers", "diff_ids": [diff_id.to_string()]});
+    let write = |data: Vec<u8>| -> Result<(Digest, usize), LayoutError> {
+        let mut h = Digester::new(Algorithm::Sha256);
+        h.update(&data);
+        let d = h.finish();
+        let path = dir.join("blobs/sha256").join(d.hex());
+        fs::write(&path, &data).map_err(|source| LayoutError::Write { path, source })?;
+        Ok((d, data.len()))
+    };
+    let (config_digest, config_size) = write(serde_json::to_vec(&config).expect("a JSON value always serializes"))?;
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": MEDIA_OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest.to_string(), "size": config_size},
+        "layers": [{"mediaType": layer_media_type(compression), "digest": blob.to_string(), "size": size}],
+    });
+    let (manifest_digest, manifest_size) = write(serde_json::to_vec(&manifest).expect("a JSON value always serializes"))?;
+    let desc = json!({"mediaType": MEDIA_OCI_MANIFEST, "digest": manifest_digest.to_string(), "size": manifest_size});
+    let mut descriptors: Vec<serde_json::Value> = names
+        .iter()
+        .map(|r| {
+            let mut d = desc.clone();
+            d["annotations"] = json!({ANNOTATION_IMAGE_NAME: r.to_string(), ANNOTATION_REF_NAME: r.tag().unwrap_or("latest")});
+            d
+        })
+        .collect();
+    if descriptors.is_empty() {
+        descriptors.push(desc);
+    }
+    let index = json!({"schemaVersion": 2, "mediaType": MEDIA_OCI_INDEX, "manifests": descriptors});
+    let index_path = dir.join("index.json");
+    fs::write(&index_path, serde_json::to_vec(&index).expect("a JSON value always serializes")).map_err(|source| LayoutError::Write { path: index_path, source })?;
+    let layout_path = dir.join("oci-layout");
+    fs::write(&layout_path, OCI_LAYOUT_FILE).map_err(|source| LayoutError::Write { path: layout_path, source })
 }

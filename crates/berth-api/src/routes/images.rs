@@ -59,6 +59,19 @@ impl std::io::Read for BodyReader {
 /// Docker's JSON stream (`{"stream":"Loaded image: busybox:latest\n"}`), or with `quiet`
 /// the same.
 pub async fn load(ctx: &Ctx, _q: &Query, req: Request<Incoming>) -> Result<Resp, Resp> {
+    let lines = engine(ctx.engine.image_load(&ctx.principal, body_reader(req)).await)?;
+    let mut out = Vec::new();
+    for l in lines {
+        let m = ProgressMessage { stream: Some(format!("{l}\n")), ..Default::default() };
+        out.extend_from_slice(&serde_json::to_vec(&m).expect("serializes"));
+        out.push(b'\n');
+    }
+    Ok(crate::body::full(StatusCode::OK, "application/json", out))
+}
+
+/// The request body as a blocking reader, fed by a task, for the engine's readers on the
+/// blocking pool.
+fn body_reader(req: Request<Incoming>) -> BodyReader {
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     let mut body = req.into_body();
     tokio::spawn(async move {
@@ -78,14 +91,7 @@ pub async fn load(ctx: &Ctx, _q: &Query, req: Request<Incoming>) -> Result<Resp,
             }
         }
     });
-    let lines = engine(ctx.engine.image_load(&ctx.principal, BodyReader { rx, cur: bytes::Bytes::new() }).await)?;
-    let mut out = Vec::new();
-    for l in lines {
-        let m = ProgressMessage { stream: Some(format!("{l}\n")), ..Default::default() };
-        out.extend_from_slice(&serde_json::to_vec(&m).expect("serializes"));
-        out.push(b'\n');
-    }
-    Ok(crate::body::full(StatusCode::OK, "application/json", out))
+    BodyReader { rx, cur: bytes::Bytes::new() }
 }
 
 pub fn history(ctx: &Ctx, name: &str) -> Result<Resp, Resp> {
@@ -155,10 +161,10 @@ async fn progress_stream(
     Ok(resp)
 }
 
-/// `POST /images/create`: a pull (`fromImage`); `fromSrc` (import) is not supported yet.
+/// `POST /images/create`: a pull (`fromImage`) or an import (`fromSrc=-`, the body).
 pub async fn create(ctx: &Ctx, q: &Query, req: Request<Incoming>) -> Result<Resp, Resp> {
-    if q.get("fromSrc").is_some() {
-        return Err(crate::error::error_response(&berth_engine::Error::NotImplemented("importing a filesystem archive (docker import, fromSrc)".into())));
+    if let Some(src) = q.get("fromSrc") {
+        return import(ctx, q, src, req).await;
     }
     let from_image = q.get("fromImage").filter(|f| !f.is_empty()).ok_or_else(|| bad_request("fromImage or fromSrc is required"))?;
     let request = PullRequest {
@@ -170,6 +176,24 @@ pub async fn create(ctx: &Ctx, q: &Query, req: Request<Incoming>) -> Result<Resp
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let (eng, principal) = (ctx.engine.clone(), ctx.principal.clone());
     progress_stream(rx, async move { eng.image_pull(&principal, &request, &tx).await }).await
+}
+
+/// `docker import`: the archive streams from the body; the answer is the image id as a
+/// progress line, as dockerd sends it.
+async fn import(ctx: &Ctx, q: &Query, src: &str, req: Request<Incoming>) -> Result<Resp, Resp> {
+    if src != "-" {
+        return Err(crate::error::error_response(&berth_engine::Error::NotImplemented(format!("importing from a URL ({src}); send the archive in the request body (fromSrc=-)"))));
+    }
+    let request = berth_engine::images::ImportRequest {
+        repo: q.get("repo").unwrap_or("").to_owned(),
+        tag: q.get("tag").unwrap_or("").to_owned(),
+        message: q.get("message").unwrap_or("").to_owned(),
+        changes: q.all("changes").to_vec(),
+        platform: q.get("platform").unwrap_or("").to_owned(),
+    };
+    let id = engine(ctx.engine.image_import(&ctx.principal, body_reader(req), request).await)?;
+    let m = ProgressMessage { status: Some(id), ..Default::default() };
+    Ok(crate::body::full(StatusCode::OK, "application/json", line(&m)))
 }
 
 /// `POST /images/{name}/push`.

@@ -179,3 +179,20 @@ with tarfile.open(sys.argv[1], "w") as t:
     let images = d.docker_ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
     assert!(!images.contains("evil"), "{images}");
 }
+
+#[test]
+fn import_makes_an_image_from_a_filesystem_archive() {
+    let d = TestDaemon::start(BERTHD, "import");
+    let rootfs = d.dir.join("rootfs");
+    berth_testutil::unpack_busybox(&rootfs);
+    let tar = d.dir.join("rootfs.tar.gz");
+    let st = Command::new("tar").arg("-czf").arg(&tar).arg("-C").arg(&rootfs).arg(".").status().expect("tar");
+    assert!(st.success());
+    let out = d.docker_ok(&["import", "--change", r#"CMD ["echo", "imported"]"#, "--change", "ENV X=1", "-m", "from a test", &tar.to_string_lossy(), "imp:1"]);
+    assert!(out.trim().starts_with("sha256:") && out.trim().len() == 71, "{out}");
+    assert_eq!(d.docker_ok(&["run", "--rm", "imp:1"]), "imported\n");
+    assert_eq!(d.docker_ok(&["run", "--rm", "imp:1", "sh", "-c", "echo $X"]), "1\n");
+    assert_eq!(d.docker_ok(&["history", "--format", "{{.Comment}}", "imp:1"]), "from a test\n");
+    let bad = d.docker(&["import", "--change", "RUN rm -rf /", &tar.to_string_lossy(), "imp:2"]);
+    assert!(!bad.status.success() && stderr(&bad).contains("RUN is not one of"), "{}", stderr(&bad));
+}
