@@ -1,0 +1,183 @@
+//! The HTTP client of berthd's API: one HTTP/1.1 connection per request over the Unix socket,
+//! the API version negotiated once (`/_ping`'s `Api-Version`), Docker's error bodies turned
+//! into [`CliError`]s, and hijacked streams for attach and exec.
+//!
+//! This is the CLI's only way into the engine.
+
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use serde::de::DeserializeOwned;
+
+use crate::error::{CliError, Result};
+
+/// The newest API version this client speaks; the daemon's, when older, wins.
+pub const CLIENT_API_VERSION: (u32, u32) = (1, 51);
+
+/// The socket used when neither `-H`, `BERTH_HOST` nor `DOCKER_HOST` names one.
+pub const DEFAULT_HOST: &str = "unix:///run/berth/berth.sock";
+
+/// A hijacked connection (attach, exec start): raw bytes both ways.
+pub type Hijacked = TokioIo<hyper::upgrade::Upgraded>;
+
+/// Where the daemon is, chosen as docker chooses: `-H`, then `BERTH_HOST`, then `DOCKER_HOST`,
+/// then [`DEFAULT_HOST`].
+pub fn choose_host(flag: Option<&str>) -> String {
+    flag.map(str::to_owned)
+        .or_else(|| std::env::var("BERTH_HOST").ok().filter(|h| !h.is_empty()))
+        .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
+        .unwrap_or_else(|| DEFAULT_HOST.to_owned())
+}
+
+/// A connection target and the negotiated version prefix (`/v1.51`).
+#[derive(Clone)]
+pub struct Client {
+    host: String,
+    sock: PathBuf,
+    prefix: String,
+    /// The daemon's `Api-Version`, or ours when it is newer.
+    pub api_version: String,
+}
+
+impl Client {
+    /// Parses `host` (`unix:///path`) and negotiates the API version with the daemon there.
+    pub async fn connect(host: &str) -> Result<Client> {
+        let sock = match host.split_once("://") {
+            Some(("unix", path)) if !path.is_empty() => PathBuf::from(path),
+            Some((scheme, _)) if scheme != "unix" => {
+                return Err(CliError::new(format!(
+                    "{host}: berth speaks to berthd only over a Unix socket (unix:///path); berthd serves TCP only with mutual TLS, which this client does not do yet"
+                )))
+            }
+            None if host.starts_with('/') => PathBuf::from(host),
+            _ => return Err(CliError::new(format!("invalid daemon address {host:?}: expected unix:///path/to/berth.sock"))),
+        };
+        let mut client = Client { host: host.to_owned(), sock, prefix: String::new(), api_version: String::new() };
+        let resp = client.send_raw(Method::GET, "/_ping", None, &[]).await?;
+        let ours = format!("{}.{}", CLIENT_API_VERSION.0, CLIENT_API_VERSION.1);
+        let theirs = resp.headers().get("api-version").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let version = match theirs.as_deref().and_then(parse_version) {
+            Some(v) if v < CLIENT_API_VERSION => theirs.unwrap_or_default(),
+            _ => ours,
+        };
+        client.prefix = format!("/v{version}");
+        client.api_version = version;
+        Ok(client)
+    }
+
+    fn unreachable(&self, e: &dyn std::fmt::Display) -> CliError {
+        CliError::new(format!(
+            "Cannot connect to the berth daemon at {} ({e}). Is berthd running? Start it with `systemctl start berthd` or `berthd &` (as root), or name its socket with -H or BERTH_HOST.",
+            self.host
+        ))
+    }
+
+    /// Sends one request on a fresh connection; `path` is without the version prefix.
+    async fn send_raw(&self, method: Method, path: &str, body: Option<Vec<u8>>, headers: &[(&str, &str)]) -> Result<Response<Incoming>> {
+        let stream = tokio::net::UnixStream::connect(&self.sock).await.map_err(|e| self.unreachable(&e))?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| self.unreachable(&e))?;
+        tokio::spawn(async move {
+            let _ = conn.with_upgrades().await;
+        });
+        let uri = format!("{}{path}", self.prefix);
+        let mut req = Request::builder().method(method).uri(&uri).header("Host", "berth").header("User-Agent", "berth-cli");
+        if body.is_some() && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+            req = req.header("Content-Type", "application/json");
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .map_err(|e| CliError::new(format!("build request {uri}: {e}")))?;
+        sender.send_request(req).await.map_err(|e| CliError::new(format!("request {uri} to {}: {e}", self.host)))
+    }
+
+    /// Sends a request and turns an error status into Docker's `Error response from daemon`.
+    pub async fn send(&self, method: Method, path: &str, body: Option<Vec<u8>>, headers: &[(&str, &str)]) -> Result<Response<Incoming>> {
+        let resp = self.send_raw(method, path, body, headers).await?;
+        if resp.status().is_client_error() || resp.status().is_server_error() {
+            let status = resp.status().as_u16();
+            let bytes = read_all(resp.into_body()).await.unwrap_or_default();
+            let message = serde_json::from_slice::<berth_api_types::ErrorResponse>(&bytes)
+                .map(|e| e.message)
+                .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).trim().to_owned());
+            return Err(CliError::daemon(status, &message));
+        }
+        Ok(resp)
+    }
+
+    /// A request whose answer is JSON of type `T`.
+    pub async fn json<T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<T> {
+        let resp = self.send(method, path, body, &[]).await?;
+        let bytes = read_all(resp.into_body()).await?;
+        serde_json::from_slice(&bytes).map_err(|e| CliError::new(format!("read the daemon's answer to {path}: {e}: {}", String::from_utf8_lossy(&bytes))))
+    }
+
+    /// A GET whose JSON answer is wanted as it came, in the daemon's order.
+    pub async fn get_value(&self, path: &str) -> Result<crate::template::Value> {
+        let resp = self.send(Method::GET, path, None, &[]).await?;
+        let bytes = read_all(resp.into_body()).await?;
+        serde_json::from_slice(&bytes).map_err(|e| CliError::new(format!("read the daemon's answer to {path}: {e}")))
+    }
+
+    /// A request whose answer body does not matter; returns the status (304 is not an error).
+    pub async fn call(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<StatusCode> {
+        let resp = self.send(method, path, body, &[]).await?;
+        let status = resp.status();
+        let _ = read_all(resp.into_body()).await;
+        Ok(status)
+    }
+
+    /// Upgrades the connection (attach, exec start) and returns the raw stream.
+    pub async fn hijack(&self, path: &str, body: Option<Vec<u8>>) -> Result<Hijacked> {
+        let resp = self.send(Method::POST, path, body, &[("Connection", "Upgrade"), ("Upgrade", "tcp")]).await?;
+        if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
+            return Err(CliError::new(format!("{path}: the daemon answered {} instead of switching protocols", resp.status())));
+        }
+        let up = hyper::upgrade::on(resp).await.map_err(|e| CliError::new(format!("{path}: upgrade the connection: {e}")))?;
+        Ok(TokioIo::new(up))
+    }
+}
+
+/// Reads a whole body.
+pub async fn read_all(body: Incoming) -> Result<Bytes> {
+    body.collect().await.map(|c| c.to_bytes()).map_err(|e| CliError::new(format!("read the daemon's answer: {e}")))
+}
+
+/// `1.51` → (1, 51).
+fn parse_version(v: &str) -> Option<(u32, u32)> {
+    let (a, b) = v.split_once('.')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// Percent-encodes a query value.
+pub fn q(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_and_query_encoding() {
+        assert_eq!(parse_version("1.41"), Some((1, 41)));
+        assert!(parse_version("1.41").unwrap() < CLIENT_API_VERSION);
+        assert_eq!(parse_version("x"), None);
+        assert_eq!(q("a b/c:d"), "a%20b%2Fc%3Ad");
+        assert_eq!(q(r#"{"label":["a=b"]}"#), "%7B%22label%22%3A%5B%22a%3Db%22%5D%7D");
+    }
+}

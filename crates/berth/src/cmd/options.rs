@@ -1,0 +1,529 @@
+//! The flags of `run` and `create`, and how they become a `POST /containers/create` body, with
+//! docker's spellings (`64m`, `1.5` CPUs, `nofile=1024:2048`, `type=tmpfs,target=/t`).
+//! Flags docker has and berth does not support yet are accepted by the parser and then refused
+//! by name, so they are never silently ignored.
+
+use std::collections::BTreeMap;
+
+use berth_api_types::container::{
+    BindOptions, Config, ContainerCreateRequest, DeviceMapping, HostConfig, Mount, MountType, RestartPolicy, TmpfsOptions, Ulimit,
+};
+use clap::{ArgAction, Args};
+
+use crate::error::{CliError, Result};
+
+#[derive(Debug, Args, Default)]
+pub struct ContainerOpts {
+    /// Keep STDIN open even if not attached
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Assign a name to the container
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Automatically remove the container and its associated anonymous volumes when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Set environment variables
+    #[arg(short = 'e', long = "env", value_name = "list")]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file", value_name = "list")]
+    pub env_file: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long = "workdir", value_name = "string")]
+    pub workdir: Option<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short = 'u', long, value_name = "string")]
+    pub user: Option<String>,
+    /// Add additional groups to join
+    #[arg(long = "group-add", value_name = "list")]
+    pub group_add: Vec<String>,
+    /// Overwrite the default ENTRYPOINT of the image
+    #[arg(long, value_name = "string")]
+    pub entrypoint: Option<String>,
+    /// Set meta data on a container
+    #[arg(short = 'l', long = "label", value_name = "list")]
+    pub label: Vec<String>,
+    /// Container host name
+    #[arg(short = 'h', long, value_name = "string")]
+    pub hostname: Option<String>,
+    /// Container NIS domain name
+    #[arg(long, value_name = "string")]
+    pub domainname: Option<String>,
+    /// Restart policy to apply when a container exits
+    #[arg(long, value_name = "string", default_value = "no")]
+    pub restart: String,
+    /// Memory limit
+    #[arg(short = 'm', long, value_name = "bytes")]
+    pub memory: Option<String>,
+    /// Memory soft limit
+    #[arg(long = "memory-reservation", value_name = "bytes")]
+    pub memory_reservation: Option<String>,
+    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap
+    #[arg(long = "memory-swap", value_name = "bytes", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Number of CPUs
+    #[arg(long, value_name = "decimal")]
+    pub cpus: Option<f64>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long = "cpu-shares", value_name = "int")]
+    pub cpu_shares: Option<i64>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-cpus", value_name = "string")]
+    pub cpuset_cpus: Option<String>,
+    /// Limit CPU CFS (Completely Fair Scheduler) period
+    #[arg(long = "cpu-period", value_name = "int")]
+    pub cpu_period: Option<i64>,
+    /// Limit CPU CFS (Completely Fair Scheduler) quota
+    #[arg(long = "cpu-quota", value_name = "int")]
+    pub cpu_quota: Option<i64>,
+    /// Tune container pids limit (set -1 for unlimited)
+    #[arg(long = "pids-limit", value_name = "int", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Add Linux capabilities
+    #[arg(long = "cap-add", value_name = "list")]
+    pub cap_add: Vec<String>,
+    /// Drop Linux capabilities
+    #[arg(long = "cap-drop", value_name = "list")]
+    pub cap_drop: Vec<String>,
+    /// Give extended privileges to this container
+    #[arg(long)]
+    pub privileged: bool,
+    /// Mount the container's root filesystem as read only
+    #[arg(long = "read-only")]
+    pub read_only: bool,
+    /// Ulimit options
+    #[arg(long, value_name = "ulimit")]
+    pub ulimit: Vec<String>,
+    /// Mount a tmpfs directory
+    #[arg(long, value_name = "list")]
+    pub tmpfs: Vec<String>,
+    /// Security Options
+    #[arg(long = "security-opt", value_name = "list")]
+    pub security_opt: Vec<String>,
+    /// Signal to stop the container
+    #[arg(long = "stop-signal", value_name = "string")]
+    pub stop_signal: Option<String>,
+    /// Timeout (in seconds) to stop a container
+    #[arg(long = "stop-timeout", value_name = "int")]
+    pub stop_timeout: Option<i64>,
+    /// Connect a container to a network (none, host, default, container:<name|id>)
+    #[arg(long = "network", alias = "net", value_name = "network")]
+    pub network: Option<String>,
+    /// Add a host device to the container
+    #[arg(long, value_name = "list")]
+    pub device: Vec<String>,
+    /// Add a rule to the cgroup allowed devices list
+    #[arg(long = "device-cgroup-rule", value_name = "list")]
+    pub device_cgroup_rule: Vec<String>,
+    /// Bind mount a volume
+    #[arg(short = 'v', long = "volume", value_name = "list")]
+    pub volume: Vec<String>,
+    /// Attach a filesystem mount to the container
+    #[arg(long, value_name = "mount")]
+    pub mount: Vec<String>,
+    /// Size of /dev/shm
+    #[arg(long = "shm-size", value_name = "bytes")]
+    pub shm_size: Option<String>,
+    /// Set custom DNS servers
+    #[arg(long, value_name = "list")]
+    pub dns: Vec<String>,
+    /// Set DNS options
+    #[arg(long = "dns-option", value_name = "list")]
+    pub dns_option: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long = "dns-search", value_name = "list")]
+    pub dns_search: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long = "add-host", value_name = "list")]
+    pub add_host: Vec<String>,
+    /// Sysctl options
+    #[arg(long, value_name = "map")]
+    pub sysctl: Vec<String>,
+    /// Tune host's OOM preferences (-1000 to 1000)
+    #[arg(long = "oom-score-adj", value_name = "int", allow_hyphen_values = true)]
+    pub oom_score_adj: Option<i64>,
+    /// PID namespace to use
+    #[arg(long, value_name = "string")]
+    pub pid: Option<String>,
+    /// IPC mode to use
+    #[arg(long, value_name = "string")]
+    pub ipc: Option<String>,
+    /// UTS namespace to use
+    #[arg(long, value_name = "string")]
+    pub uts: Option<String>,
+    /// Cgroup namespace to use (host|private)
+    #[arg(long, value_name = "string")]
+    pub cgroupns: Option<String>,
+    /// Logging driver for the container (json-file, none)
+    #[arg(long = "log-driver", value_name = "string")]
+    pub log_driver: Option<String>,
+    /// Write the container ID to the file
+    #[arg(long, value_name = "string")]
+    pub cidfile: Option<String>,
+    /// Pull image before running ("missing", "never"; "always" needs a registry)
+    #[arg(long, value_name = "string", default_value = "missing")]
+    pub pull: String,
+    /// Suppress the pull output
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Print usage
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+
+    // Docker's flags that berth does not support yet: accepted here, refused by name.
+    #[arg(short = 'p', long = "publish", hide = true)]
+    pub publish: Vec<String>,
+    #[arg(short = 'P', long = "publish-all", hide = true)]
+    pub publish_all: bool,
+    #[arg(long, hide = true)]
+    pub init: bool,
+    #[arg(long, hide = true)]
+    pub platform: Option<String>,
+    #[arg(long = "health-cmd", hide = true)]
+    pub health_cmd: Option<String>,
+    #[arg(long = "health-interval", hide = true)]
+    pub health_interval: Option<String>,
+    #[arg(long = "no-healthcheck", hide = true)]
+    pub no_healthcheck: bool,
+    #[arg(long = "log-opt", hide = true)]
+    pub log_opt: Vec<String>,
+    #[arg(long, hide = true)]
+    pub link: Vec<String>,
+    #[arg(long = "volumes-from", hide = true)]
+    pub volumes_from: Vec<String>,
+    #[arg(long, hide = true)]
+    pub gpus: Option<String>,
+    #[arg(long, hide = true)]
+    pub userns: Option<String>,
+    #[arg(long, hide = true)]
+    pub runtime: Option<String>,
+    #[arg(long, hide = true)]
+    pub expose: Vec<String>,
+    #[arg(long, hide = true)]
+    pub ip: Option<String>,
+    #[arg(long = "mac-address", hide = true)]
+    pub mac_address: Option<String>,
+    #[arg(long = "network-alias", hide = true)]
+    pub network_alias: Vec<String>,
+}
+
+impl ContainerOpts {
+    /// The first flag set that berth does not support yet, by its docker name.
+    fn unsupported(&self) -> Option<&'static str> {
+        let set: [(&'static str, bool); 18] = [
+            ("--publish (-p): publishing ports needs bridge networking, which berth does not have yet", !self.publish.is_empty()),
+            ("--publish-all (-P)", self.publish_all),
+            ("--init", self.init),
+            ("--platform", self.platform.is_some()),
+            ("--health-cmd", self.health_cmd.is_some()),
+            ("--health-interval", self.health_interval.is_some()),
+            ("--no-healthcheck", self.no_healthcheck),
+            ("--log-opt", !self.log_opt.is_empty()),
+            ("--link", !self.link.is_empty()),
+            ("--volumes-from", !self.volumes_from.is_empty()),
+            ("--gpus", self.gpus.is_some()),
+            ("--userns", self.userns.is_some()),
+            ("--runtime", self.runtime.is_some()),
+            ("--expose", !self.expose.is_empty()),
+            ("--ip", self.ip.is_some()),
+            ("--mac-address", self.mac_address.is_some()),
+            ("--network-alias", !self.network_alias.is_empty()),
+            ("--pull always (no registry access from the CLI yet)", self.pull == "always"),
+        ];
+        set.into_iter().find(|(_, on)| *on).map(|(name, _)| name)
+    }
+
+    /// The create body for `image` and `cmd`; `detach` is `run -d` (create counts as detached
+    /// for stdin).
+    pub fn to_request(&self, image: &str, cmd: &[String], detach: bool) -> Result<ContainerCreateRequest> {
+        if let Some(flag) = self.unsupported() {
+            return Err(CliError::new(format!("berth does not support {flag} yet")).with_status(125));
+        }
+        let bad = |m: String| CliError::new(m).with_status(125);
+        let mut env = Vec::new();
+        for f in &self.env_file {
+            let text = std::fs::read_to_string(f).map_err(|e| bad(format!("open env file {f}: {e}")))?;
+            for line in text.lines() {
+                let line = line.trim_start();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                env.push(env_entry(line));
+            }
+        }
+        env.extend(self.env.iter().map(|e| env_entry(e)));
+        let labels: BTreeMap<String, String> = self
+            .label
+            .iter()
+            .map(|l| l.split_once('=').map_or((l.clone(), String::new()), |(k, v)| (k.to_owned(), v.to_owned())))
+            .collect();
+        let config = Config {
+            hostname: Some(self.hostname.clone().unwrap_or_default()),
+            domainname: Some(self.domainname.clone().unwrap_or_default()),
+            user: Some(self.user.clone().unwrap_or_default()),
+            attach_stdin: Some(!detach && self.interactive),
+            attach_stdout: Some(!detach),
+            attach_stderr: Some(!detach),
+            tty: Some(self.tty),
+            open_stdin: Some(self.interactive),
+            stdin_once: Some(self.interactive && !detach),
+            env: (!env.is_empty()).then_some(env),
+            cmd: (!cmd.is_empty()).then(|| cmd.to_vec()),
+            image: Some(image.to_owned()),
+            volumes: Some(BTreeMap::new()),
+            working_dir: Some(self.workdir.clone().unwrap_or_default()),
+            entrypoint: self.entrypoint.as_ref().map(|e| if e.is_empty() { vec![String::new()] } else { vec![e.clone()] }),
+            labels: Some(labels),
+            stop_signal: self.stop_signal.clone(),
+            stop_timeout: self.stop_timeout,
+            ..Config::default()
+        };
+        let mut host = HostConfig {
+            binds: (!self.volume.is_empty()).then(|| self.volume.clone()),
+            network_mode: Some(self.network.clone().unwrap_or_else(|| "default".to_owned())),
+            restart_policy: Some(restart_policy(&self.restart).map_err(bad)?),
+            auto_remove: Some(self.rm),
+            cap_add: (!self.cap_add.is_empty()).then(|| self.cap_add.iter().map(|c| cap_name(c)).collect()),
+            cap_drop: (!self.cap_drop.is_empty()).then(|| self.cap_drop.iter().map(|c| cap_name(c)).collect()),
+            privileged: Some(self.privileged),
+            readonly_rootfs: Some(self.read_only),
+            security_opt: (!self.security_opt.is_empty()).then(|| self.security_opt.clone()),
+            dns: (!self.dns.is_empty()).then(|| self.dns.clone()),
+            dns_options: (!self.dns_option.is_empty()).then(|| self.dns_option.clone()),
+            dns_search: (!self.dns_search.is_empty()).then(|| self.dns_search.clone()),
+            extra_hosts: (!self.add_host.is_empty()).then(|| self.add_host.clone()),
+            group_add: (!self.group_add.is_empty()).then(|| self.group_add.clone()),
+            oom_score_adj: self.oom_score_adj,
+            pid_mode: self.pid.clone(),
+            ipc_mode: self.ipc.clone(),
+            uts_mode: self.uts.clone(),
+            cgroupns_mode: self.cgroupns.clone(),
+            log_config: self.log_driver.as_ref().map(|d| berth_api_types::container::LogConfig { kind: Some(d.clone()), config: None }),
+            ..HostConfig::default()
+        };
+        if !self.tmpfs.is_empty() {
+            host.tmpfs = Some(self.tmpfs.iter().map(|t| t.split_once(':').map_or((t.clone(), String::new()), |(p, o)| (p.to_owned(), o.to_owned()))).collect());
+        }
+        if !self.sysctl.is_empty() {
+            let mut m = BTreeMap::new();
+            for s in &self.sysctl {
+                let (k, v) = s.split_once('=').ok_or_else(|| bad(format!("invalid argument \"{s}\" for \"--sysctl\" flag: sysctl '{s}' is not allowed")))?;
+                m.insert(k.to_owned(), v.to_owned());
+            }
+            host.sysctls = Some(m);
+        }
+        if let Some(s) = &self.shm_size {
+            host.shm_size = Some(ram_in_bytes(s).map_err(|e| bad(format!("invalid argument \"{s}\" for \"--shm-size\" flag: {e}")))?);
+        }
+        if !self.mount.is_empty() {
+            host.mounts = Some(self.mount.iter().map(|m| parse_mount(m)).collect::<Result<_, _>>().map_err(bad)?);
+        }
+        let r = &mut host.resources;
+        let mem = |flag: &str, v: &Option<String>| -> Result<Option<i64>> {
+            v.as_ref()
+                .map(|s| if s == "-1" { Ok(-1) } else { ram_in_bytes(s) })
+                .transpose()
+                .map_err(|e| bad(format!("invalid argument {:?} for \"--{flag}\" flag: {e}", v.as_deref().unwrap_or(""))))
+        };
+        r.memory = mem("memory", &self.memory)?;
+        r.memory_reservation = mem("memory-reservation", &self.memory_reservation)?;
+        r.memory_swap = mem("memory-swap", &self.memory_swap)?;
+        r.nano_cpus = self.cpus.map(|c| (c * 1e9).round() as i64);
+        r.cpu_shares = self.cpu_shares;
+        r.cpuset_cpus = self.cpuset_cpus.clone();
+        r.cpu_period = self.cpu_period;
+        r.cpu_quota = self.cpu_quota;
+        r.pids_limit = self.pids_limit;
+        if !self.ulimit.is_empty() {
+            r.ulimits = Some(self.ulimit.iter().map(|u| parse_ulimit(u)).collect::<Result<_, _>>().map_err(bad)?);
+        }
+        if !self.device.is_empty() {
+            r.devices = Some(self.device.iter().map(|d| parse_device(d)).collect::<Result<_, _>>().map_err(bad)?);
+        }
+        if !self.device_cgroup_rule.is_empty() {
+            r.device_cgroup_rules = Some(self.device_cgroup_rule.clone());
+        }
+        if let Some(size) = crate::tty::size().filter(|_| self.tty) {
+            host.console_size = Some(vec![u64::from(size.0), u64::from(size.1)]);
+        }
+        Ok(ContainerCreateRequest { config, host_config: Some(host), networking_config: None })
+    }
+}
+
+/// `-e KEY` takes KEY's value from the caller's environment, as docker does.
+fn env_entry(e: &str) -> String {
+    if e.contains('=') {
+        return e.to_owned();
+    }
+    match std::env::var(e) {
+        Ok(v) => format!("{e}={v}"),
+        Err(_) => e.to_owned(),
+    }
+}
+
+/// docker CLI 28 sends capability names with their `CAP_` prefix (`ALL` as is).
+fn cap_name(c: &str) -> String {
+    let up = c.to_uppercase();
+    if up == "ALL" || up.starts_with("CAP_") {
+        up
+    } else {
+        format!("CAP_{up}")
+    }
+}
+
+/// Docker's `RAMInBytes`: `64m`, `1.5g`, `512k`, `100` (binary units, optional `b`).
+pub fn ram_in_bytes(s: &str) -> Result<i64, String> {
+    let lower = s.trim().to_lowercase();
+    let t = lower.strip_suffix('b').unwrap_or(&lower);
+    let (num, mult) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1i64 << 10),
+        Some('m') => (&t[..t.len() - 1], 1 << 20),
+        Some('g') => (&t[..t.len() - 1], 1 << 30),
+        Some('t') => (&t[..t.len() - 1], 1 << 40),
+        Some('p') => (&t[..t.len() - 1], 1 << 50),
+        _ => (t, 1),
+    };
+    let n: f64 = num.parse().map_err(|_| format!("invalid size: '{s}'"))?;
+    if n < 0.0 {
+        return Err(format!("invalid size: '{s}'"));
+    }
+    Ok((n * mult as f64) as i64)
+}
+
+/// `no`, `always`, `unless-stopped`, `on-failure[:N]`.
+fn restart_policy(s: &str) -> Result<RestartPolicy, String> {
+    let (name, count) = match s.split_once(':') {
+        Some((n, c)) => (n, Some(c)),
+        None => (s, None),
+    };
+    match (name, count) {
+        ("no" | "always" | "unless-stopped", None) | ("", None) => {
+            Ok(RestartPolicy { name: Some(if name.is_empty() { "no" } else { name }.to_owned()), maximum_retry_count: Some(0) })
+        }
+        ("on-failure", c) => {
+            let n = c.map(|c| c.parse::<i64>().map_err(|_| format!("invalid restart policy format: maximum retry count must be an integer: {s}"))).transpose()?;
+            Ok(RestartPolicy { name: Some("on-failure".to_owned()), maximum_retry_count: Some(n.unwrap_or(0)) })
+        }
+        (_, Some(_)) => Err(format!("invalid restart policy format: maximum retry count can only be used with 'on-failure': {s}")),
+        _ => Err(format!("invalid restart policy format: unknown policy '{name}'")),
+    }
+}
+
+/// `nofile=1024:2048` or `nofile=1024`.
+fn parse_ulimit(u: &str) -> Result<Ulimit, String> {
+    let (name, vals) = u.split_once('=').ok_or_else(|| format!("invalid ulimit argument: {u}"))?;
+    let (soft, hard) = vals.split_once(':').unwrap_or((vals, vals));
+    let n = |v: &str| v.parse::<i64>().map_err(|_| format!("invalid ulimit argument: {u}"));
+    Ok(Ulimit { name: name.to_owned(), soft: n(soft)?, hard: n(hard)? })
+}
+
+/// `/dev/x[:/dev/y[:rwm]]`.
+fn parse_device(d: &str) -> Result<DeviceMapping, String> {
+    let parts: Vec<&str> = d.split(':').collect();
+    let (host, ctr, perms) = match parts.as_slice() {
+        [h] => (*h, *h, "rwm"),
+        [h, c] if c.chars().all(|c| "rwm".contains(c)) => (*h, *h, *c),
+        [h, c] => (*h, *c, "rwm"),
+        [h, c, p] => (*h, *c, *p),
+        _ => return Err(format!("invalid device specification: {d}")),
+    };
+    Ok(DeviceMapping { path_on_host: host.to_owned(), path_in_container: Some(ctr.to_owned()), cgroup_permissions: Some(perms.to_owned()) })
+}
+
+/// `--mount type=bind,source=/a,target=/b,readonly` and `type=tmpfs,target=/t,tmpfs-size=64m`.
+fn parse_mount(spec: &str) -> Result<Mount, String> {
+    let mut m = Mount {
+        kind: MountType::Volume,
+        source: None,
+        target: String::new(),
+        read_only: None,
+        consistency: None,
+        bind_options: None,
+        volume_options: None,
+        tmpfs_options: None,
+        image_options: None,
+    };
+    for field in spec.split(',') {
+        let (k, v) = field.split_once('=').map_or((field, None), |(k, v)| (k, Some(v)));
+        let val = || v.map(str::to_owned).ok_or_else(|| format!("invalid field '{field}' must be a key=value pair"));
+        match k.to_lowercase().as_str() {
+            "type" => {
+                m.kind = match v {
+                    Some("bind") => MountType::Bind,
+                    Some("volume") => MountType::Volume,
+                    Some("tmpfs") => MountType::Tmpfs,
+                    Some("image") => MountType::Image,
+                    Some("npipe") => MountType::Npipe,
+                    Some("cluster") => MountType::Cluster,
+                    _ => return Err(format!("invalid mount type: {field}")),
+                }
+            }
+            "source" | "src" => m.source = Some(val()?),
+            "target" | "destination" | "dst" => m.target = val()?,
+            "readonly" | "ro" => m.read_only = Some(!matches!(v, Some("false" | "0"))),
+            "consistency" => m.consistency = Some(val()?),
+            "bind-propagation" => m.bind_options.get_or_insert_with(BindOptions::default).propagation = Some(val()?),
+            "bind-nonrecursive" => m.bind_options.get_or_insert_with(BindOptions::default).non_recursive = Some(!matches!(v, Some("false" | "0"))),
+            "bind-create-mountpoint" => m.bind_options.get_or_insert_with(BindOptions::default).create_mountpoint = Some(!matches!(v, Some("false" | "0"))),
+            "tmpfs-size" => m.tmpfs_options.get_or_insert_with(TmpfsOptions::default).size_bytes = Some(ram_in_bytes(&val()?)?),
+            "tmpfs-mode" => {
+                let mode = u32::from_str_radix(&val()?, 8).map_err(|_| format!("invalid value for tmpfs-mode: {field}"))?;
+                m.tmpfs_options.get_or_insert_with(TmpfsOptions::default).mode = Some(mode);
+            }
+            other => return Err(format!("unexpected key '{other}' in '{spec}'")),
+        }
+    }
+    if m.target.is_empty() {
+        return Err(format!("invalid mount config: target is required: {spec}"));
+    }
+    Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_spellings() {
+        assert_eq!(ram_in_bytes("64m"), Ok(64 << 20));
+        assert_eq!(ram_in_bytes("1.5g"), Ok(3 << 29));
+        assert_eq!(ram_in_bytes("512KB"), Ok(512 << 10));
+        assert_eq!(ram_in_bytes("100"), Ok(100));
+        assert!(ram_in_bytes("lots").is_err());
+        assert_eq!(restart_policy("on-failure:3").unwrap().maximum_retry_count, Some(3));
+        assert!(restart_policy("always:3").is_err());
+        assert!(restart_policy("sometimes").is_err());
+        assert_eq!(parse_ulimit("nofile=1024:2048").unwrap(), Ulimit { name: "nofile".into(), soft: 1024, hard: 2048 });
+        assert_eq!(parse_ulimit("nproc=10").unwrap().hard, 10);
+        assert_eq!(parse_device("/dev/fuse").unwrap().path_in_container.as_deref(), Some("/dev/fuse"));
+        assert_eq!(parse_device("/dev/null:/dev/x:r").unwrap().cgroup_permissions.as_deref(), Some("r"));
+        let m = parse_mount("type=tmpfs,target=/t,tmpfs-size=1m,tmpfs-mode=1770").unwrap();
+        assert_eq!(m.kind, MountType::Tmpfs);
+        assert_eq!(m.tmpfs_options.as_ref().unwrap().size_bytes, Some(1 << 20));
+        assert_eq!(m.tmpfs_options.unwrap().mode, Some(0o1770));
+        let m = parse_mount("type=bind,src=/a,dst=/b,readonly").unwrap();
+        assert_eq!((m.source.as_deref(), m.target.as_str(), m.read_only), (Some("/a"), "/b", Some(true)));
+        assert!(parse_mount("type=bind,source=/a").is_err());
+        assert_eq!(cap_name("net_admin"), "CAP_NET_ADMIN");
+    }
+
+    #[test]
+    fn unsupported_flags_are_refused_by_name() {
+        let o = ContainerOpts { publish: vec!["80:80".into()], restart: "no".into(), pull: "missing".into(), ..Default::default() };
+        let e = o.to_request("busybox", &[], false).unwrap_err();
+        assert!(e.message.contains("--publish (-p)"), "{e}");
+        assert_eq!(e.status, Some(125));
+        let o = ContainerOpts { init: true, restart: "no".into(), pull: "missing".into(), ..Default::default() };
+        assert!(o.to_request("busybox", &[], false).unwrap_err().message.contains("--init"));
+        let o = ContainerOpts { memory: Some("64m".into()), cpus: Some(1.5), tty: false, restart: "no".into(), pull: "missing".into(), ..Default::default() };
+        let r = o.to_request("busybox", &["true".into()], true).unwrap();
+        let h = r.host_config.unwrap();
+        assert_eq!((h.resources.memory, h.resources.nano_cpus), (Some(64 << 20), Some(1_500_000_000)));
+        assert_eq!(r.config.cmd, Some(vec!["true".to_owned()]));
+        assert_eq!(r.config.attach_stdout, Some(false));
+    }
+}

@@ -1,0 +1,277 @@
+//! `run`, `create`, `start` and `attach`: making a container and being attached to it.
+//!
+//! `run` does what docker's does, in its order: create (pulling a missing image), attach
+//! *before* start so no output is lost, ask the daemon to report the exit (`wait` with
+//! `next-exit`, or `removed` with `--rm`) before start, start, copy the streams, and exit with
+//! the container's status.
+
+use berth_api_types::container::{ContainerCreateResponse, ContainerWaitResponse};
+use clap::{ArgAction, Args};
+use http::Method;
+use http_body_util::BodyExt;
+
+use super::options::ContainerOpts;
+use crate::client::{q, Client};
+use crate::error::{CliError, Result};
+use crate::session::{self, Ended};
+use crate::template::Value;
+
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true, override_usage = "berth run [OPTIONS] IMAGE [COMMAND] [ARG...]")]
+pub struct RunArgs {
+    /// Run container in background and print container ID
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", value_name = "string")]
+    pub detach_keys: Option<String>,
+    /// Proxy received signals to the process
+    #[arg(long = "sig-proxy", default_value_t = true, action = ArgAction::Set, value_name = "bool")]
+    pub sig_proxy: bool,
+    #[command(flatten)]
+    pub opts: ContainerOpts,
+    pub image: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true, override_usage = "berth create [OPTIONS] IMAGE [COMMAND] [ARG...]")]
+pub struct CreateArgs {
+    #[command(flatten)]
+    pub opts: ContainerOpts,
+    pub image: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+/// Docker's exit status for a start that failed: 127 not found, 126 cannot be invoked, else 125.
+pub fn start_error_status(message: &str) -> i32 {
+    if message.contains("executable file not found") || message.contains("no such file or directory") {
+        127
+    } else if message.contains("permission denied") || message.contains("is a directory") {
+        126
+    } else {
+        125
+    }
+}
+
+/// `image` with `:latest` when it names no tag or digest.
+pub fn with_tag(image: &str) -> String {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    if last.contains(':') || image.contains('@') {
+        image.to_owned()
+    } else {
+        format!("{image}:latest")
+    }
+}
+
+/// Creates the container, pulling its image when the daemon does not have it (as `--pull`
+/// says). Returns the ID.
+async fn create_container(client: &Client, opts: &ContainerOpts, image: &str, command: &[String], detach: bool) -> Result<String> {
+    let req = opts.to_request(image, command, detach)?;
+    let body = serde_json::to_vec(&req).expect("a create request serializes");
+    let path = match &opts.name {
+        Some(n) => format!("/containers/create?name={}", q(n)),
+        None => "/containers/create".to_owned(),
+    };
+    let created: ContainerCreateResponse = match client.json(Method::POST, &path, Some(body.clone())).await {
+        Ok(c) => c,
+        Err(e) if e.is_not_found() && e.message.contains("No such image") && opts.pull != "never" => {
+            eprintln!("Unable to find image '{}' locally", with_tag(image));
+            super::images::pull_image(client, image, opts.quiet, true).await?;
+            client.json(Method::POST, &path, Some(body)).await?
+        }
+        Err(e) => return Err(e),
+    };
+    for w in &created.warnings {
+        eprintln!("WARNING: {w}");
+    }
+    if let Some(f) = &opts.cidfile {
+        std::fs::write(f, &created.id).map_err(|e| CliError::new(format!("write the container ID file {f}: {e}")))?;
+    }
+    Ok(created.id)
+}
+
+pub async fn create(client: &Client, a: &CreateArgs) -> Result<i32> {
+    let id = create_container(client, &a.opts, &a.image, &a.command, true).await?;
+    println!("{id}");
+    Ok(0)
+}
+
+/// A wait request whose answer head is in: the daemon is watching from now on.
+struct PendingWait(hyper::body::Incoming);
+
+impl PendingWait {
+    async fn register(client: &Client, id: &str, condition: &str) -> Result<PendingWait> {
+        let resp = client.send(Method::POST, &format!("/containers/{id}/wait?condition={condition}"), None, &[]).await?;
+        Ok(PendingWait(resp.into_body()))
+    }
+
+    async fn status(self) -> Result<i32> {
+        let bytes = self.0.collect().await.map(|c| c.to_bytes()).map_err(|e| CliError::new(format!("wait for the container: {e}")))?;
+        let w: ContainerWaitResponse = serde_json::from_slice(&bytes).map_err(|e| CliError::new(format!("read the wait answer: {e}: {}", String::from_utf8_lossy(&bytes))))?;
+        if let Some(err) = w.error {
+            return Err(CliError::new(format!("Error waiting for container: {}", err.message)));
+        }
+        Ok(w.status_code as i32)
+    }
+}
+
+pub async fn run(client: &Client, a: &RunArgs) -> Result<i32> {
+    let o = &a.opts;
+    if o.interactive && o.tty && !crate::tty::stdin_is_terminal() && !a.detach {
+        return Err(CliError::new("the input device is not a TTY").with_status(1));
+    }
+    let keys = session::parse_detach_keys(a.detach_keys.as_deref().unwrap_or(session::DEFAULT_DETACH_KEYS)).map_err(|e| e.with_status(125))?;
+    let id = create_container(client, o, &a.image, &a.command, a.detach).await?;
+    if a.detach {
+        client.call(Method::POST, &format!("/containers/{id}/start"), None).await?;
+        println!("{id}");
+        return Ok(0);
+    }
+    let keys_q = q(a.detach_keys.as_deref().unwrap_or(session::DEFAULT_DETACH_KEYS));
+    let conn = client
+        .hijack(&format!("/containers/{id}/attach?stream=1&stdin={}&stdout=1&stderr=1&detachKeys={keys_q}", u8::from(o.interactive)), None)
+        .await?;
+    let wait = PendingWait::register(client, &id, if o.rm { "removed" } else { "next-exit" }).await?;
+    let raw = if o.tty && o.interactive { crate::tty::RawMode::enter() } else { None };
+    if let Err(e) = client.call(Method::POST, &format!("/containers/{id}/start"), None).await {
+        drop(raw);
+        let status = start_error_status(&e.message);
+        if o.rm {
+            let _ = wait.status().await;
+        }
+        return Err(e.with_status(status));
+    }
+    let resize = (o.tty && crate::tty::stdout_is_terminal()).then(|| tokio::spawn(session::follow_size(client.clone(), format!("/containers/{id}/resize"))));
+    if !o.tty && a.sig_proxy {
+        session::proxy_signals(client, &id);
+    }
+    let ended = session::pump(conn, o.tty, o.interactive, &keys).await;
+    if let Some(r) = resize {
+        r.abort();
+    }
+    drop(raw);
+    if ended? == Ended::Detached {
+        return Ok(0);
+    }
+    wait.status().await
+}
+
+#[derive(Debug, Args)]
+#[command(override_usage = "berth start [OPTIONS] CONTAINER [CONTAINER...]")]
+pub struct StartArgs {
+    /// Attach STDOUT/STDERR and forward signals
+    #[arg(short = 'a', long)]
+    pub attach: bool,
+    /// Attach container's STDIN
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", value_name = "string")]
+    pub detach_keys: Option<String>,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+pub async fn start(client: &Client, a: &StartArgs) -> Result<i32> {
+    if a.attach || a.interactive {
+        if a.containers.len() > 1 {
+            return Err(CliError::new("you cannot start and attach multiple containers at once"));
+        }
+        return attach_and(client, &a.containers[0], a.interactive, a.detach_keys.as_deref(), true).await;
+    }
+    let mut failed = Vec::new();
+    for c in &a.containers {
+        match client.call(Method::POST, &format!("/containers/{}/start", q(c)), None).await {
+            Ok(_) => println!("{c}"),
+            Err(e) => {
+                eprintln!("{e}");
+                failed.push(c.as_str());
+            }
+        }
+    }
+    if !failed.is_empty() {
+        return Err(CliError::new(format!("Error: failed to start containers: {}", failed.join(", "))));
+    }
+    Ok(0)
+}
+
+#[derive(Debug, Args)]
+#[command(override_usage = "berth attach [OPTIONS] CONTAINER")]
+pub struct AttachArgs {
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", value_name = "string")]
+    pub detach_keys: Option<String>,
+    /// Do not attach STDIN
+    #[arg(long = "no-stdin")]
+    pub no_stdin: bool,
+    /// Proxy all received signals to the process
+    #[arg(long = "sig-proxy", default_value_t = true, action = ArgAction::Set, value_name = "bool")]
+    pub sig_proxy: bool,
+    pub container: String,
+}
+
+pub async fn attach(client: &Client, a: &AttachArgs) -> Result<i32> {
+    attach_and(client, &a.container, !a.no_stdin, a.detach_keys.as_deref(), false).await
+}
+
+/// Attaches to `name`, starts it when `start` (start -a), follows it to its end.
+async fn attach_and(client: &Client, name: &str, want_stdin: bool, detach_keys: Option<&str>, start: bool) -> Result<i32> {
+    let info: Value = client.get_value(&format!("/containers/{}/json", q(name))).await?;
+    let id = info.get("Id").as_str().unwrap_or(name).to_owned();
+    let config = info.get("Config");
+    let tty = config.get("Tty").truthy();
+    let stdin = want_stdin && config.get("OpenStdin").truthy();
+    let state = info.get("State");
+    if !start {
+        if !state.get("Running").truthy() {
+            return Err(CliError::new("You cannot attach to a stopped container, start it first"));
+        }
+        if state.get("Paused").truthy() {
+            return Err(CliError::new("You cannot attach to a paused container, unpause it first"));
+        }
+    }
+    let keys_spec = detach_keys.unwrap_or(session::DEFAULT_DETACH_KEYS);
+    let keys = session::parse_detach_keys(keys_spec)?;
+    let conn = client.hijack(&format!("/containers/{id}/attach?stream=1&stdin={}&stdout=1&stderr=1&detachKeys={}", u8::from(stdin), q(keys_spec)), None).await?;
+    let auto_remove = info.get("HostConfig").get("AutoRemove").truthy();
+    let wait = PendingWait::register(client, &id, if auto_remove { "removed" } else { "next-exit" }).await?;
+    let raw = if tty && stdin { crate::tty::RawMode::enter() } else { None };
+    if start {
+        if let Err(e) = client.call(Method::POST, &format!("/containers/{id}/start"), None).await {
+            drop(raw);
+            return Err(e);
+        }
+    }
+    let resize = (tty && crate::tty::stdout_is_terminal()).then(|| tokio::spawn(session::follow_size(client.clone(), format!("/containers/{id}/resize"))));
+    if !tty {
+        session::proxy_signals(client, &id);
+    }
+    let ended = session::pump(conn, tty, stdin, &keys).await;
+    if let Some(r) = resize {
+        r.abort();
+    }
+    drop(raw);
+    if ended? == Ended::Detached {
+        return Ok(0);
+    }
+    wait.status().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_failures_map_to_dockers_statuses() {
+        assert_eq!(start_error_status(r#"exec: "nope": executable file not found in $PATH"#), 127);
+        assert_eq!(start_error_status("exec /etc: is a directory"), 126);
+        assert_eq!(start_error_status("exec /x: permission denied"), 126);
+        assert_eq!(start_error_status("cgroup: out of memory"), 125);
+        assert_eq!(with_tag("busybox"), "busybox:latest");
+        assert_eq!(with_tag("localhost:5000/busybox"), "localhost:5000/busybox:latest");
+        assert_eq!(with_tag("busybox:1"), "busybox:1");
+    }
+}

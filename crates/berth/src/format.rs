@@ -1,0 +1,327 @@
+//! How docker prints things for people: durations ("About a minute"), sizes ("4.26MB"),
+//! truncated IDs and commands, Go's time format, and `--format` lists (`table ...` with
+//! aligned columns and headers, `json`, or a plain template per row).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::template::{Template, Value};
+
+/// Docker's `units.HumanDuration`.
+pub fn human_duration(secs: i64) -> String {
+    let s = secs.max(0);
+    let minutes = s / 60;
+    let hours = (s as f64 / 3600.0 + 0.5) as i64;
+    if s < 1 {
+        "Less than a second".to_owned()
+    } else if s == 1 {
+        "1 second".to_owned()
+    } else if s < 60 {
+        format!("{s} seconds")
+    } else if minutes == 1 {
+        "About a minute".to_owned()
+    } else if minutes < 60 {
+        format!("{minutes} minutes")
+    } else if hours == 1 {
+        "About an hour".to_owned()
+    } else if hours < 48 {
+        format!("{hours} hours")
+    } else if hours < 24 * 7 * 2 {
+        format!("{} days", hours / 24)
+    } else if hours < 24 * 30 * 2 {
+        format!("{} weeks", hours / 24 / 7)
+    } else if hours < 24 * 365 * 2 {
+        format!("{} months", hours / 24 / 30)
+    } else {
+        format!("{} years", s / 3600 / 24 / 365)
+    }
+}
+
+/// Go's `%.Ng` for a value below 1000: N significant digits, trailing zeros dropped.
+fn sig(x: f64, digits: i32) -> String {
+    if x == 0.0 {
+        return "0".to_owned();
+    }
+    let before = (x.abs().log10().floor() as i32 + 1).max(1);
+    let decimals = (digits - before).max(0) as usize;
+    let s = format!("{x:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
+    }
+}
+
+/// Docker's `units.HumanSizeWithPrecision(n, 3)`: decimal units, `4.26MB`, `0B`.
+pub fn human_size(n: i64) -> String {
+    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    let mut x = n as f64;
+    let mut i = 0;
+    while x >= 1000.0 && i < UNITS.len() - 1 {
+        x /= 1000.0;
+        i += 1;
+    }
+    format!("{}{}", sig(x, 3), UNITS[i])
+}
+
+/// Docker's `units.BytesSize`: binary units, `1.5MiB` (stats).
+pub fn bytes_size(n: f64) -> String {
+    const UNITS: [&str; 9] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
+    let mut x = n;
+    let mut i = 0;
+    while x >= 1024.0 && i < UNITS.len() - 1 {
+        x /= 1024.0;
+        i += 1;
+    }
+    format!("{}{}", sig(x, 4), UNITS[i])
+}
+
+/// The first 12 characters of an ID, without its `sha256:`.
+pub fn short_id(id: &str) -> String {
+    id.trim_start_matches("sha256:").chars().take(12).collect()
+}
+
+/// Docker's `Ellipsis`: at most `max` characters, the last one `…` when cut.
+pub fn ellipsis(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Go's `strconv.Quote`.
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+pub fn now_secs() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Go's `time.Time.String()` of a Unix time, in UTC: `2026-11-23 22:40:05 +0000 UTC`.
+pub fn go_time(secs: i64) -> String {
+    let (y, m, d) = civil(secs.div_euclid(86_400));
+    let t = secs.rem_euclid(86_400);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} +0000 UTC", t / 3600, t / 60 % 60, t % 60)
+}
+
+/// RFC 3339 with nanoseconds, as docker prints timestamps of events and logs.
+pub fn rfc3339_nanos(nanos: i64) -> String {
+    let secs = nanos.div_euclid(1_000_000_000);
+    let (y, m, d) = civil(secs.div_euclid(86_400));
+    let t = secs.rem_euclid(86_400);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z", t / 3600, t / 60 % 60, t % 60, nanos.rem_euclid(1_000_000_000))
+}
+
+/// Parses RFC 3339 (`2026-11-23T22:40:05.123Z`, offsets allowed) into Unix seconds.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let (date, time) = s.split_once('T')?;
+    let mut dp = date.splitn(3, '-').map(|p| p.parse::<i64>());
+    let (y, mo, d) = (dp.next()?.ok()?, dp.next()?.ok()?, dp.next()?.ok()?);
+    let (clock, offset) = match time.find(['Z', '+', '-']) {
+        Some(i) => (&time[..i], &time[i..]),
+        None => (time, "Z"),
+    };
+    let mut tp = clock.split('.').next()?.splitn(3, ':').map(|p| p.parse::<i64>());
+    let (h, mi, se) = (tp.next()?.ok()?, tp.next()?.ok()?, tp.next().unwrap_or(Ok(0)).ok()?);
+    // Days from civil (inverse of `civil`).
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let mut secs = days * 86_400 + h * 3600 + mi * 60 + se;
+    if offset != "Z" && offset.len() >= 6 {
+        let sign = if offset.starts_with('-') { -1 } else { 1 };
+        let oh: i64 = offset[1..3].parse().ok()?;
+        let om: i64 = offset[4..6].parse().ok()?;
+        secs -= sign * (oh * 3600 + om * 60);
+    }
+    Some(secs)
+}
+
+/// Go's tabwriter as docker sets it up (minwidth 10, padding 3, spaces): cells end at tabs,
+/// each column as wide as its widest cell plus 3.
+pub fn align(text: &str) -> String {
+    align_min(text, 10)
+}
+
+/// [`align`] with another minimum column width (`top` uses 20).
+pub fn align_min(text: &str, min: usize) -> String {
+    let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+    let mut widths: Vec<usize> = Vec::new();
+    for cells in &lines {
+        // The last cell of a line is not tab-terminated and takes no part in alignment.
+        for (i, c) in cells.iter().enumerate().take(cells.len().saturating_sub(1)) {
+            if widths.len() <= i {
+                widths.push(min);
+            }
+            widths[i] = widths[i].max(c.chars().count() + 3);
+        }
+    }
+    let mut out = String::new();
+    for cells in &lines {
+        let n = cells.len();
+        for (i, c) in cells.iter().enumerate() {
+            out.push_str(c);
+            if i + 1 < n {
+                out.push_str(&" ".repeat(widths[i].saturating_sub(c.chars().count())));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// A `--format` value as docker reads it for lists (ps, images, ...).
+pub enum ListFormat {
+    /// `table ...` or the default: a header row, then aligned rows.
+    Table(Template),
+    /// `json`: one JSON object per row.
+    Json,
+    /// Any other template, one rendering per row.
+    Raw(Template),
+}
+
+impl ListFormat {
+    /// Parses `format` (empty for `default`). Docker turns `\t` and `\n` typed literally into
+    /// tab and newline.
+    pub fn parse(format: &str, default: &str) -> Result<ListFormat, crate::template::TemplateError> {
+        let f = if format.is_empty() || format == "table" { default } else { format };
+        if f == "json" {
+            return Ok(ListFormat::Json);
+        }
+        let f = f.replace("\\t", "\t").replace("\\n", "\n");
+        match f.strip_prefix("table") {
+            Some(rest) => Ok(ListFormat::Table(Template::parse(rest.trim_start())?)),
+            None => Ok(ListFormat::Raw(Template::parse(&f)?)),
+        }
+    }
+
+    /// Whether the template mentions `.Size` (docker then asks the daemon for sizes).
+    pub fn wants(&self, field: &str, raw: &str) -> bool {
+        matches!(self, ListFormat::Json) || raw.contains(field)
+    }
+
+    /// Renders `rows` (each the map of docker's formatter fields), with `headers` giving each
+    /// field's column title.
+    pub fn render(&self, rows: &[Value], headers: &Value) -> Result<String, crate::template::TemplateError> {
+        let mut out = String::new();
+        match self {
+            ListFormat::Json => {
+                for r in rows {
+                    out.push_str(&r.to_json());
+                    out.push('\n');
+                }
+            }
+            ListFormat::Raw(t) => {
+                for r in rows {
+                    out.push_str(&t.render(r)?);
+                    out.push('\n');
+                }
+            }
+            ListFormat::Table(t) => {
+                let mut text = t.render(headers)?;
+                text.push('\n');
+                for r in rows {
+                    text.push_str(&t.render(r)?);
+                    text.push('\n');
+                }
+                out = align(&text);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_like_docker() {
+        assert_eq!(human_duration(0), "Less than a second");
+        assert_eq!(human_duration(1), "1 second");
+        assert_eq!(human_duration(3), "3 seconds");
+        assert_eq!(human_duration(59), "59 seconds");
+        assert_eq!(human_duration(60), "About a minute");
+        assert_eq!(human_duration(119), "About a minute");
+        assert_eq!(human_duration(120), "2 minutes");
+        assert_eq!(human_duration(3599), "59 minutes");
+        assert_eq!(human_duration(3600), "About an hour");
+        assert_eq!(human_duration(3 * 3600), "3 hours");
+        assert_eq!(human_duration(50 * 3600), "2 days");
+        assert_eq!(human_duration(20 * 86400), "2 weeks");
+        assert_eq!(human_duration(70 * 86400), "2 months");
+        assert_eq!(human_duration(90 * 86400), "3 months");
+        assert_eq!(human_duration(800 * 86400), "2 years");
+    }
+
+    #[test]
+    fn sizes_like_docker() {
+        assert_eq!(human_size(0), "0B");
+        assert_eq!(human_size(999), "999B");
+        assert_eq!(human_size(1000), "1kB");
+        assert_eq!(human_size(4_261_234), "4.26MB");
+        assert_eq!(human_size(12_345), "12.3kB");
+        assert_eq!(human_size(123_456_789), "123MB");
+        assert_eq!(human_size(1_500_000_000), "1.5GB");
+        assert_eq!(bytes_size(1536.0 * 1024.0), "1.5MiB");
+        assert_eq!(bytes_size(0.0), "0B");
+        assert_eq!(bytes_size(2.0 * 1024.0 * 1024.0 * 1024.0), "2GiB");
+    }
+
+    #[test]
+    fn ids_commands_and_times() {
+        assert_eq!(short_id("sha256:0123456789abcdef"), "0123456789ab");
+        assert_eq!(ellipsis("sleep 60000000000000000", 20), "sleep 6000000000000…");
+        assert_eq!(ellipsis("true", 20), "true");
+        assert_eq!(go_quote("sh -c \"echo\"\t"), r#""sh -c \"echo\"\t""#);
+        assert_eq!(go_time(0), "1970-01-01 00:00:00 +0000 UTC");
+        assert_eq!(go_time(1_795_473_605), "2026-11-23 22:40:05 +0000 UTC");
+        assert_eq!(parse_rfc3339("2026-11-23T22:40:05.123456Z"), Some(1_795_473_605));
+        assert_eq!(parse_rfc3339("2026-11-23T23:40:05+01:00"), Some(1_795_473_605));
+        assert_eq!(rfc3339_nanos(1_795_473_605_000_000_007), "2026-11-23T22:40:05.000000007Z");
+    }
+
+    #[test]
+    fn tables_align_like_go_tabwriter() {
+        let t = align("CONTAINER ID\tIMAGE\tNAMES\nabc\tbusybox\tweb\n");
+        assert_eq!(t, "CONTAINER ID   IMAGE     NAMES\nabc            busybox   web\n");
+        let f = ListFormat::parse("table {{.ID}}\\t{{.Name}}", "").unwrap();
+        let headers = Value::map([("ID", Value::from("ID")), ("Name", Value::from("NAME"))]);
+        let rows = vec![Value::map([("ID", Value::from("1")), ("Name", Value::from("a"))])];
+        assert_eq!(f.render(&rows, &headers).unwrap(), "ID        NAME\n1         a\n");
+        let f = ListFormat::parse("json", "").unwrap();
+        assert_eq!(f.render(&rows, &headers).unwrap(), "{\"ID\":\"1\",\"Name\":\"a\"}\n");
+    }
+}

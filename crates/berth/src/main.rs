@@ -1,0 +1,325 @@
+//! `berth`: docker's command line for berthd. It reaches the daemon only through the Docker
+//! Engine API on its Unix socket ([`client`]), so whatever it does, the docker CLI could do too.
+//!
+//! A command flows like this: clap parses the arguments into a [`Cmd`]; `main` picks the
+//! daemon address (`-H`, `BERTH_HOST`, `DOCKER_HOST`, the default socket), negotiates the API
+//! version on a single-threaded tokio runtime, runs the command's function in [`cmd`], and
+//! exits with its status: the container's for `run`, docker's 125/126/127 when berth or the
+//! start failed, 1 for other errors.
+//!
+//! ```text
+//! berth run --rm -it busybox sh
+//! berth ps -a --format 'table {{.ID}}\t{{.Status}}'
+//! berth inspect -f '{{.State.Pid}}' web
+//! ```
+#![forbid(unsafe_code)]
+
+mod client;
+mod cmd;
+mod error;
+mod format;
+mod progress;
+mod session;
+mod template;
+mod tty;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use cmd::{exec, images, inspect, lifecycle, logs, ps, run, system};
+use error::CliError;
+
+const HELP: &str = "\nUsage:  {usage}\n\n{about}\n\n{all-args}\n";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "berth",
+    about = "A Docker-compatible container engine's command line",
+    override_usage = "berth [OPTIONS] COMMAND",
+    help_template = HELP,
+    disable_version_flag = true,
+    subcommand_help_heading = "Commands",
+    subcommand_value_name = "COMMAND"
+)]
+struct Cli {
+    /// Daemon socket to connect to (unix:///path)
+    #[arg(short = 'H', long, global = true, value_name = "list")]
+    host: Option<String>,
+    /// Enable debug mode (accepted for docker's sake)
+    #[arg(short = 'D', long, global = true)]
+    debug: bool,
+    /// Set the logging level (accepted for docker's sake)
+    #[arg(short = 'l', long = "log-level", value_name = "string", hide = true)]
+    log_level: Option<String>,
+    /// Print version information and quit
+    #[arg(short = 'v', long)]
+    version: bool,
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Create and run a new container from an image
+    Run(run::RunArgs),
+    /// Execute a command in a running container
+    Exec(exec::ExecArgs),
+    /// List containers
+    Ps(ps::PsArgs),
+    /// List images
+    Images(images::ImagesArgs),
+    /// Download an image from a registry
+    Pull(images::PullArgs),
+    /// Upload an image to a registry
+    Push(images::PushArgs),
+    /// Show the berth version information
+    Version(system::VersionArgs),
+    /// Display system-wide information
+    Info(system::InfoArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(run::AttachArgs),
+    /// Create a new container
+    Create(run::CreateArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(inspect::DiffArgs),
+    /// Get real time events from the server
+    Events(system::EventsArgs),
+    /// Show the history of an image
+    History(images::HistoryArgs),
+    /// Return low-level information on berth objects
+    Inspect(inspect::InspectArgs),
+    /// Kill one or more running containers
+    Kill(lifecycle::KillArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(images::LoadArgs),
+    /// Fetch the logs of a container
+    Logs(logs::LogsArgs),
+    /// Pause all processes within one or more containers
+    Pause(lifecycle::ContainersArgs),
+    /// Rename a container
+    Rename(lifecycle::RenameArgs),
+    /// Restart one or more containers
+    Restart(lifecycle::StopArgs),
+    /// Remove one or more containers
+    Rm(lifecycle::RmArgs),
+    /// Remove one or more images
+    Rmi(images::RmiArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(images::SaveArgs),
+    /// Start one or more stopped containers
+    Start(run::StartArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(inspect::StatsArgs),
+    /// Stop one or more running containers
+    Stop(lifecycle::StopArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(images::TagArgs),
+    /// Display the running processes of a container
+    Top(inspect::TopArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(lifecycle::ContainersArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(lifecycle::ContainersArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(ContainerCmd),
+    /// Manage images
+    #[command(subcommand)]
+    Image(ImageCmd),
+    /// Manage berth
+    #[command(subcommand)]
+    System(SystemCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum ContainerCmd {
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(run::AttachArgs),
+    /// Create a new container
+    Create(run::CreateArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(inspect::DiffArgs),
+    /// Execute a command in a running container
+    Exec(exec::ExecArgs),
+    /// Display detailed information on one or more containers
+    Inspect(inspect::InspectArgs),
+    /// Kill one or more running containers
+    Kill(lifecycle::KillArgs),
+    /// Fetch the logs of a container
+    Logs(logs::LogsArgs),
+    /// List containers
+    #[command(visible_aliases = ["ps", "list"])]
+    Ls(ps::PsArgs),
+    /// Pause all processes within one or more containers
+    Pause(lifecycle::ContainersArgs),
+    /// Remove all stopped containers
+    Prune(lifecycle::PruneArgs),
+    /// Rename a container
+    Rename(lifecycle::RenameArgs),
+    /// Restart one or more containers
+    Restart(lifecycle::StopArgs),
+    /// Remove one or more containers
+    #[command(visible_alias = "remove")]
+    Rm(lifecycle::RmArgs),
+    /// Create and run a new container from an image
+    Run(run::RunArgs),
+    /// Start one or more stopped containers
+    Start(run::StartArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(inspect::StatsArgs),
+    /// Stop one or more running containers
+    Stop(lifecycle::StopArgs),
+    /// Display the running processes of a container
+    Top(inspect::TopArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(lifecycle::ContainersArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(lifecycle::ContainersArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ImageCmd {
+    /// Show the history of an image
+    History(images::HistoryArgs),
+    /// Display detailed information on one or more images
+    Inspect(inspect::InspectArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(images::LoadArgs),
+    /// List images
+    #[command(visible_alias = "list")]
+    Ls(images::ImagesArgs),
+    /// Remove unused images
+    Prune(images::ImagePruneArgs),
+    /// Download an image from a registry
+    Pull(images::PullArgs),
+    /// Upload an image to a registry
+    Push(images::PushArgs),
+    /// Remove one or more images
+    #[command(visible_alias = "remove")]
+    Rm(images::RmiArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(images::SaveArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(images::TagArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum SystemCmd {
+    /// Get real time events from the server
+    Events(system::EventsArgs),
+    /// Display system-wide information
+    Info(system::InfoArgs),
+}
+
+impl Cmd {
+    /// The exit status of berth's own failures: 125 for run and create, as docker.
+    fn failure_status(&self) -> i32 {
+        match self {
+            Cmd::Run(_) | Cmd::Create(_) | Cmd::Container(ContainerCmd::Run(_) | ContainerCmd::Create(_)) => 125,
+            _ => 1,
+        }
+    }
+
+    /// `run` and `create` errors read `berth: <error>` and point at `--help`, as docker's do.
+    fn help_hint(&self) -> Option<&'static str> {
+        match self {
+            Cmd::Run(_) | Cmd::Container(ContainerCmd::Run(_)) => Some("run"),
+            Cmd::Create(_) | Cmd::Container(ContainerCmd::Create(_)) => Some("create"),
+            _ => None,
+        }
+    }
+}
+
+async fn dispatch(client: &client::Client, cmd: &Cmd) -> error::Result<i32> {
+    match cmd {
+        Cmd::Run(a) | Cmd::Container(ContainerCmd::Run(a)) => run::run(client, a).await,
+        Cmd::Create(a) | Cmd::Container(ContainerCmd::Create(a)) => run::create(client, a).await,
+        Cmd::Start(a) | Cmd::Container(ContainerCmd::Start(a)) => run::start(client, a).await,
+        Cmd::Attach(a) | Cmd::Container(ContainerCmd::Attach(a)) => run::attach(client, a).await,
+        Cmd::Exec(a) | Cmd::Container(ContainerCmd::Exec(a)) => exec::exec(client, a).await,
+        Cmd::Ps(a) | Cmd::Container(ContainerCmd::Ls(a)) => ps::ps(client, a).await,
+        Cmd::Logs(a) | Cmd::Container(ContainerCmd::Logs(a)) => logs::logs(client, a).await,
+        Cmd::Stop(a) | Cmd::Container(ContainerCmd::Stop(a)) => lifecycle::stop(client, a).await,
+        Cmd::Restart(a) | Cmd::Container(ContainerCmd::Restart(a)) => lifecycle::restart(client, a).await,
+        Cmd::Kill(a) | Cmd::Container(ContainerCmd::Kill(a)) => lifecycle::kill(client, a).await,
+        Cmd::Rm(a) | Cmd::Container(ContainerCmd::Rm(a)) => lifecycle::rm(client, a).await,
+        Cmd::Pause(a) | Cmd::Container(ContainerCmd::Pause(a)) => lifecycle::pause(client, a, true).await,
+        Cmd::Unpause(a) | Cmd::Container(ContainerCmd::Unpause(a)) => lifecycle::pause(client, a, false).await,
+        Cmd::Wait(a) | Cmd::Container(ContainerCmd::Wait(a)) => lifecycle::wait(client, a).await,
+        Cmd::Rename(a) | Cmd::Container(ContainerCmd::Rename(a)) => lifecycle::rename(client, a).await,
+        Cmd::Container(ContainerCmd::Prune(a)) => lifecycle::prune(client, a).await,
+        Cmd::Inspect(a) => inspect::inspect(client, a, None).await,
+        Cmd::Container(ContainerCmd::Inspect(a)) => inspect::inspect(client, a, Some("container")).await,
+        Cmd::Image(ImageCmd::Inspect(a)) => inspect::inspect(client, a, Some("image")).await,
+        Cmd::Top(a) | Cmd::Container(ContainerCmd::Top(a)) => inspect::top(client, a).await,
+        Cmd::Diff(a) | Cmd::Container(ContainerCmd::Diff(a)) => inspect::diff(client, a).await,
+        Cmd::Stats(a) | Cmd::Container(ContainerCmd::Stats(a)) => inspect::stats(client, a).await,
+        Cmd::Images(a) | Cmd::Image(ImageCmd::Ls(a)) => images::images(client, a).await,
+        Cmd::Tag(a) | Cmd::Image(ImageCmd::Tag(a)) => images::tag(client, a).await,
+        Cmd::Rmi(a) | Cmd::Image(ImageCmd::Rm(a)) => images::rmi(client, a).await,
+        Cmd::Load(a) | Cmd::Image(ImageCmd::Load(a)) => images::load(client, a).await,
+        Cmd::Pull(a) | Cmd::Image(ImageCmd::Pull(a)) => images::pull(client, a).await,
+        Cmd::Push(a) | Cmd::Image(ImageCmd::Push(a)) => images::push(client, a).await,
+        Cmd::History(a) | Cmd::Image(ImageCmd::History(a)) => images::history(client, a).await,
+        Cmd::Save(a) | Cmd::Image(ImageCmd::Save(a)) => images::save(client, a).await,
+        Cmd::Image(ImageCmd::Prune(a)) => images::prune(client, a).await,
+        Cmd::Version(a) => system::version(client, a).await,
+        Cmd::Info(a) | Cmd::System(SystemCmd::Info(a)) => system::info(client, a).await,
+        Cmd::Events(a) | Cmd::System(SystemCmd::Events(a)) => system::events(client, a).await,
+    }
+}
+
+/// Docker's help layout for every subcommand, recursively.
+fn docker_help(cmd: clap::Command) -> clap::Command {
+    cmd.help_template(HELP).mut_subcommands(docker_help)
+}
+
+fn main() {
+    let matches = docker_help(Cli::command()).try_get_matches();
+    let cli = match matches.and_then(|m| Cli::from_arg_matches(&m)) {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let code = match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::DisplayVersion => 0,
+                // docker exits 125 on a usage error.
+                _ => 125,
+            };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    if cli.version {
+        println!("berth version {}", env!("CARGO_PKG_VERSION"));
+        return;
+    }
+    let Some(cmd) = cli.cmd else {
+        let _ = docker_help(Cli::command()).print_help();
+        return;
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("berth: start the I/O runtime: {e}");
+            std::process::exit(cmd.failure_status());
+        }
+    };
+    let host = client::choose_host(cli.host.as_deref());
+    let result = rt.block_on(async {
+        let client = client::Client::connect(&host).await?;
+        dispatch(&client, &cmd).await
+    });
+    let code = match result {
+        Ok(code) => code,
+        Err(e) => report(&cmd, &e),
+    };
+    // Exit without dropping the runtime: a blocking read of stdin may still be pending.
+    std::process::exit(code);
+}
+
+fn report(cmd: &Cmd, e: &CliError) -> i32 {
+    match cmd.help_hint() {
+        Some(name) => eprintln!("berth: {e}\n\nRun 'berth {name} --help' for more information"),
+        None => eprintln!("{e}"),
+    }
+    e.status_for(cmd.failure_status())
+}

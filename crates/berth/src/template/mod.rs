@@ -1,0 +1,377 @@
+//! Go text/template over JSON, for `--format`: what docker users write (`{{.State.Pid}}`,
+//! `{{json .Config}}`, `{{range .Mounts}}{{.Source}}{{end}}`, `{{index .Config.Labels "k"}}`,
+//! `{{if eq .State.Status "running"}}`, `{{printf "%-10s" .Name}}`), with Go's builtins and
+//! docker's extra functions (json, join, split, lower, upper, title, pad, truncate).
+//!
+//! Written here rather than taken from a crate: the one maintained Rust implementation
+//! (gtmpl) prints lists and maps in Rust's debug form (`[String("a")]` where Go prints `[a]`),
+//! ignores `%q`, and keeps maps unordered, so `{{json .Config}}` could not keep Docker's order.
+//!
+//! ```ignore
+//! let t = Template::parse("{{.Name}} {{index .Labels \"k\"}}")?;
+//! let out = t.render(&value)?;
+//! ```
+
+mod parse;
+mod printf;
+mod value;
+
+pub use value::Value;
+
+use parse::{Arg, Node, Pipe};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateError(pub String);
+
+impl std::fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A parsed template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    nodes: Vec<Node>,
+}
+
+type R<T> = Result<T, TemplateError>;
+
+impl Template {
+    pub fn parse(src: &str) -> R<Template> {
+        parse::parse(src).map(|nodes| Template { nodes }).map_err(|e| TemplateError(format!("template parsing error: {e}")))
+    }
+
+    /// Executes the template with `data` as `.` and `$`.
+    pub fn render(&self, data: &Value) -> R<String> {
+        let mut ex = Exec { out: String::new(), vars: vec![("$".to_owned(), data.clone())] };
+        ex.walk(&self.nodes, data).map_err(|e| TemplateError(format!("template: executing: {e}")))?;
+        Ok(ex.out)
+    }
+}
+
+struct Exec {
+    out: String,
+    vars: Vec<(String, Value)>,
+}
+
+impl Exec {
+    fn walk(&mut self, nodes: &[Node], dot: &Value) -> R<()> {
+        for n in nodes {
+            match n {
+                Node::Text(t) => self.out.push_str(t),
+                Node::Action(p) => {
+                    let v = self.pipe(p, dot)?;
+                    if p.decl.is_empty() {
+                        self.out.push_str(&v.to_string());
+                    }
+                }
+                Node::If { pipe, then, otherwise } => {
+                    let mark = self.vars.len();
+                    let v = self.pipe(pipe, dot)?;
+                    self.walk(if v.truthy() { then } else { otherwise }, dot)?;
+                    self.vars.truncate(mark);
+                }
+                Node::With { pipe, body, otherwise } => {
+                    let mark = self.vars.len();
+                    let v = self.pipe(pipe, dot)?;
+                    if v.truthy() {
+                        self.walk(body, &v)?;
+                    } else {
+                        self.walk(otherwise, dot)?;
+                    }
+                    self.vars.truncate(mark);
+                }
+                Node::Range { pipe, body, otherwise } => self.range(pipe, body, otherwise, dot)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn range(&mut self, pipe: &Pipe, body: &[Node], otherwise: &[Node], dot: &Value) -> R<()> {
+        let bare = Pipe { decl: Vec::new(), cmds: pipe.cmds.clone() };
+        let v = self.pipe(&bare, dot)?;
+        let items: Vec<(Value, Value)> = match v {
+            Value::List(l) => l.into_iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v)).collect(),
+            Value::Map(mut m) => {
+                m.sort_by(|a, b| a.0.cmp(&b.0));
+                m.into_iter().map(|(k, v)| (Value::Str(k), v)).collect()
+            }
+            Value::Int(n) => (0..n).map(|i| (Value::Int(i), Value::Int(i))).collect(),
+            Value::Null | Value::Missing => Vec::new(),
+            other => return Err(TemplateError(format!("range can't iterate over {other}"))),
+        };
+        if items.is_empty() {
+            return self.walk(otherwise, dot);
+        }
+        for (k, v) in items {
+            let mark = self.vars.len();
+            match pipe.decl.as_slice() {
+                [] => {}
+                [e] => self.vars.push((e.clone(), v.clone())),
+                [i, e, ..] => {
+                    self.vars.push((i.clone(), k));
+                    self.vars.push((e.clone(), v.clone()));
+                }
+            }
+            self.walk(body, &v)?;
+            self.vars.truncate(mark);
+        }
+        Ok(())
+    }
+
+    fn pipe(&mut self, p: &Pipe, dot: &Value) -> R<Value> {
+        let mut last: Option<Value> = None;
+        for cmd in &p.cmds {
+            last = Some(self.command(cmd, dot, last)?);
+        }
+        let v = last.unwrap_or(Value::Missing);
+        if let Some(name) = p.decl.first() {
+            self.vars.push((name.clone(), v.clone()));
+        }
+        Ok(v)
+    }
+
+    fn command(&mut self, cmd: &[Arg], dot: &Value, piped: Option<Value>) -> R<Value> {
+        if let Arg::Func(name) = &cmd[0] {
+            let mut args = Vec::with_capacity(cmd.len());
+            for a in &cmd[1..] {
+                args.push(self.arg(a, dot)?);
+            }
+            args.extend(piped);
+            return call(name, args);
+        }
+        if cmd.len() > 1 || piped.is_some() {
+            return Err(TemplateError(format!("can't give argument to non-function {:?}", cmd[0])));
+        }
+        self.arg(&cmd[0], dot)
+    }
+
+    fn arg(&mut self, a: &Arg, dot: &Value) -> R<Value> {
+        Ok(match a {
+            Arg::Field(path) => fields(dot, path),
+            Arg::Var(name, path) => {
+                let v = self.vars.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v).ok_or_else(|| TemplateError(format!("undefined variable: {name}")))?;
+                fields(v, path)
+            }
+            Arg::Func(name) => call(name, Vec::new())?,
+            Arg::Str(s) => Value::Str(s.clone()),
+            Arg::Int(i) => Value::Int(*i),
+            Arg::Float(f) => Value::Float(*f),
+            Arg::Bool(b) => Value::Bool(*b),
+            Arg::Nil => Value::Null,
+            Arg::Sub(p, path) => {
+                let v = self.pipe(p, dot)?;
+                fields(&v, path)
+            }
+        })
+    }
+}
+
+fn fields(v: &Value, path: &[String]) -> Value {
+    let mut cur = v;
+    for f in path {
+        cur = cur.get(f);
+    }
+    cur.clone()
+}
+
+fn want(args: &[Value], n: usize, name: &str) -> R<()> {
+    if args.len() != n {
+        return Err(TemplateError(format!("wrong number of args for {name}: want {n} got {}", args.len())));
+    }
+    Ok(())
+}
+
+fn str_of(v: &Value) -> String {
+    v.to_string()
+}
+
+/// Go's builtins and docker's template functions.
+fn call(name: &str, args: Vec<Value>) -> R<Value> {
+    Ok(match name {
+        "json" => {
+            want(&args, 1, name)?;
+            Value::Str(args[0].to_json())
+        }
+        "len" => {
+            want(&args, 1, name)?;
+            Value::Int(match &args[0] {
+                Value::Str(s) => s.len(),
+                Value::List(l) => l.len(),
+                Value::Map(m) => m.len(),
+                Value::Null | Value::Missing => 0,
+                other => return Err(TemplateError(format!("len of {other}"))),
+            } as i64)
+        }
+        "index" => {
+            let mut it = args.into_iter();
+            let mut cur = it.next().ok_or_else(|| TemplateError("wrong number of args for index".to_owned()))?;
+            for key in it {
+                cur = match (&cur, &key) {
+                    (Value::Map(_), Value::Str(k)) => cur.get(k).clone(),
+                    (Value::List(l), k) => {
+                        let i = k.as_i64().ok_or_else(|| TemplateError(format!("cannot index slice with {k}")))?;
+                        l.get(usize::try_from(i).unwrap_or(usize::MAX)).cloned().ok_or_else(|| TemplateError(format!("index out of range: {i}")))?
+                    }
+                    (Value::Null | Value::Missing, _) => Value::Missing,
+                    (c, k) => return Err(TemplateError(format!("can't index item of type {} with {k}", kind(c)))),
+                };
+            }
+            cur
+        }
+        "print" => Value::Str(go_print(&args)),
+        "println" => Value::Str(args.iter().map(str_of).collect::<Vec<_>>().join(" ") + "\n"),
+        "printf" => {
+            let (fmt, rest) = args.split_first().ok_or_else(|| TemplateError("wrong number of args for printf".to_owned()))?;
+            Value::Str(printf::sprintf(&str_of(fmt), rest))
+        }
+        "not" => {
+            want(&args, 1, name)?;
+            Value::Bool(!args[0].truthy())
+        }
+        "and" => args.iter().find(|v| !v.truthy()).or(args.last()).cloned().unwrap_or(Value::Missing),
+        "or" => args.iter().find(|v| v.truthy()).or(args.last()).cloned().unwrap_or(Value::Missing),
+        "eq" => {
+            let (first, rest) = args.split_first().ok_or_else(|| TemplateError("missing argument for comparison".to_owned()))?;
+            Value::Bool(rest.iter().any(|v| compare(first, v) == Some(std::cmp::Ordering::Equal)))
+        }
+        "ne" | "lt" | "le" | "gt" | "ge" => {
+            want(&args, 2, name)?;
+            let o = compare(&args[0], &args[1]).ok_or_else(|| TemplateError(format!("incompatible types for comparison: {} and {}", kind(&args[0]), kind(&args[1]))))?;
+            use std::cmp::Ordering::*;
+            Value::Bool(match name {
+                "ne" => o != Equal,
+                "lt" => o == Less,
+                "le" => o != Greater,
+                "gt" => o == Greater,
+                _ => o != Less,
+            })
+        }
+        "join" => {
+            want(&args, 2, name)?;
+            let Value::List(l) = &args[0] else { return Ok(Value::Str(str_of(&args[0]))) };
+            Value::Str(l.iter().map(str_of).collect::<Vec<_>>().join(&str_of(&args[1])))
+        }
+        "split" => {
+            want(&args, 2, name)?;
+            Value::List(str_of(&args[0]).split(&str_of(&args[1])).map(Value::from).collect())
+        }
+        "lower" => Value::Str(str_of(args.first().unwrap_or(&Value::Missing)).to_lowercase()),
+        "upper" => Value::Str(str_of(args.first().unwrap_or(&Value::Missing)).to_uppercase()),
+        "title" => Value::Str(title(&str_of(args.first().unwrap_or(&Value::Missing)))),
+        "pad" => {
+            want(&args, 3, name)?;
+            let n = |v: &Value| v.as_i64().unwrap_or(0).max(0) as usize;
+            Value::Str(format!("{}{}{}", " ".repeat(n(&args[1])), str_of(&args[0]), " ".repeat(n(&args[2]))))
+        }
+        "truncate" => {
+            want(&args, 2, name)?;
+            let s = str_of(&args[0]);
+            let n = args[1].as_i64().unwrap_or(0).max(0) as usize;
+            Value::Str(s.chars().take(n).collect())
+        }
+        _ => return Err(TemplateError(format!("function {name:?} not defined"))),
+    })
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Missing | Value::Null => "nil",
+        Value::Bool(_) => "bool",
+        Value::Int(_) => "int",
+        Value::Float(_) => "float64",
+        Value::Str(_) => "string",
+        Value::List(_) => "slice",
+        Value::Map(_) => "map",
+    }
+}
+
+fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
+        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+            let f = |v: &Value| match v {
+                Value::Int(i) => *i as f64,
+                Value::Float(f) => *f,
+                _ => 0.0,
+            };
+            f(a).partial_cmp(&f(b))
+        }
+        (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
+        (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
+        (Value::Null | Value::Missing, Value::Null | Value::Missing) => Some(std::cmp::Ordering::Equal),
+        _ => None,
+    }
+}
+
+/// Go's `fmt.Sprint`: spaces only between operands that are not both strings.
+fn go_print(args: &[Value]) -> String {
+    let mut out = String::new();
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 && !matches!(a, Value::Str(_)) && !matches!(args[i - 1], Value::Str(_)) {
+            out.push(' ');
+        }
+        out.push_str(&a.to_string());
+    }
+    out
+}
+
+fn title(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut start = true;
+    for c in s.chars() {
+        if start {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+        start = !c.is_alphanumeric();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(t: &str, json: &str) -> String {
+        let v: Value = serde_json::from_str(json).unwrap();
+        Template::parse(t).unwrap().render(&v).unwrap_or_else(|e| panic!("{t}: {e}"))
+    }
+
+    const INSPECT: &str = r#"{"Id":"abc","Name":"/web","State":{"Status":"running","Pid":1234,"Running":true},
+        "Config":{"Env":["A=1","B=2"],"Labels":{"k":"v","com.x":"y"},"Cmd":null},
+        "Mounts":[{"Source":"/a","Destination":"/x"},{"Source":"/b","Destination":"/y"}]}"#;
+
+    #[test]
+    fn what_docker_users_write() {
+        assert_eq!(render("{{.State.Pid}}", INSPECT), "1234");
+        assert_eq!(render("{{json .Config}}", INSPECT), r#"{"Env":["A=1","B=2"],"Labels":{"k":"v","com.x":"y"},"Cmd":null}"#);
+        assert_eq!(render("{{range .Mounts}}{{.Source}}:{{.Destination}} {{end}}", INSPECT), "/a:/x /b:/y ");
+        assert_eq!(render(r#"{{index .Config.Labels "com.x"}}"#, INSPECT), "y");
+        assert_eq!(render(r#"{{if eq .State.Status "running" "paused"}}up{{else}}down{{end}}"#, INSPECT), "up");
+        assert_eq!(render("{{.Config.Env}} {{.Config.Labels}} {{.Nope}} {{.Config.Cmd}}", INSPECT), "[A=1 B=2] map[com.x:y k:v] <no value> <nil>");
+        assert_eq!(render("{{range $i, $e := .Config.Env}}{{$i}}={{$e}};{{end}}", INSPECT), "0=A=1;1=B=2;");
+        assert_eq!(render("{{with .State}}{{.Status}}{{end}}{{with .Nope}}x{{else}}none{{end}}", INSPECT), "runningnone");
+        assert_eq!(render(r#"{{printf "%-8s|%5d|%q" .Name .State.Pid .State.Status}}"#, INSPECT), r#"/web    | 1234|"running""#);
+        assert_eq!(render(r#"{{.Name | printf "%s!"}}"#, INSPECT), "/web!");
+        assert_eq!(render(r#"{{join .Config.Env ","}} {{len .Mounts}} {{upper .Id}} {{title "ab cd"}}"#, INSPECT), "A=1,B=2 2 ABC Ab Cd");
+        assert_eq!(render("{{$n := .Name}}{{range .Mounts}}{{$n}}{{end}}", INSPECT), "/web/web");
+        assert_eq!(render("{{(index .Mounts 1).Source}} {{not .State.Running}} {{and 1 0}} {{or 0 \"x\"}}", INSPECT), "/b false 0 x");
+        assert_eq!(render("{{range .Config.Env}}{{println .}}{{end}}", INSPECT), "A=1\nB=2\n");
+        assert_eq!(render("{{truncate .Id 2}}{{pad .Id 1 1}}", INSPECT), "ab abc ");
+        assert_eq!(render("{{if gt .State.Pid 1000}}big{{end}}", INSPECT), "big");
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let v: Value = serde_json::from_str(INSPECT).unwrap();
+        let e = Template::parse("{{.Name").unwrap_err();
+        assert!(e.0.contains("unclosed action"), "{e}");
+        let e = Template::parse("{{nofunc .Name}}").unwrap().render(&v).unwrap_err();
+        assert!(e.0.contains("function \"nofunc\" not defined"), "{e}");
+        let e = Template::parse("{{lt .Name 1}}").unwrap().render(&v).unwrap_err();
+        assert!(e.0.contains("incompatible types"), "{e}");
+    }
+}
