@@ -1,4 +1,5 @@
-//! docker-py (the Python SDK) against berthd: ping, version, run, logs, exec, stop, wait, rm.
+//! docker-py (the Python SDK) against berthd: ping, version, run, logs, exec, stop, wait, rm,
+//! and images: pull, tag, push, history, save, load, remove.
 
 use std::process::{Command, Output, Stdio};
 
@@ -78,13 +79,14 @@ print("OK")
 
 /// Runs `script` with python3 against `d`; asserts it exits 0 and prints a line "OK".
 #[track_caller]
-fn run_script(d: &TestDaemon, script: &str) {
+fn run_script(d: &TestDaemon, script: &str, env: &[(&str, &str)]) {
     let out = Command::new("timeout")
         .args(["180", "python3", "-c", script])
         .env("DOCKER_HOST", format!("unix://{}", d.sock.display()))
         .env_remove("DOCKER_TLS_VERIFY")
         .env_remove("DOCKER_CERT_PATH")
         .env("DOCKER_CONFIG", d.dir.join("docker-config"))
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
         .expect("run python3");
@@ -96,7 +98,7 @@ fn run_script(d: &TestDaemon, script: &str) {
 fn docker_py_runs_execs_stops_and_removes() {
     ensure_docker_py();
     let d = daemon("dockerpy");
-    run_script(&d, SCRIPT);
+    run_script(&d, SCRIPT, &[]);
 }
 
 /// `exec_run` a hundred times: each must return the command's output.
@@ -116,5 +118,43 @@ print("OK")
 fn docker_py_exec_run_returns_the_output() {
     ensure_docker_py();
     let d = daemon("dockerpy-exec");
-    run_script(&d, EXEC_SCRIPT);
+    run_script(&d, EXEC_SCRIPT, &[]);
+}
+
+/// Images through docker-py: pull from a registry, tag, push, history, save, load, remove.
+const IMAGES_SCRIPT: &str = r##"
+import io, os, docker
+
+reg = os.environ["REGISTRY"]
+client = docker.from_env(timeout=60)
+img = client.images.pull(f"{reg}/py/busybox", tag="1")
+assert f"{reg}/py/busybox:1" in img.tags, img.tags
+assert img.attrs["RootFS"]["Type"] == "layers", img.attrs
+assert img.tag(f"{reg}/py/copy", "2")
+lines = list(client.images.push(f"{reg}/py/copy", tag="2", stream=True, decode=True))
+assert any("aux" in l and l["aux"]["Tag"] == "2" for l in lines), lines
+assert not any("error" in l for l in lines), lines
+hist = img.history()
+assert hist[0]["Id"] == img.id, hist
+data = b"".join(img.save(named=True))
+client.images.remove(f"{reg}/py/copy:2")
+client.images.remove(img.id, force=True)
+assert client.images.list() == [], client.images.list()
+loaded = client.images.load(io.BytesIO(data))
+assert [i.id for i in loaded] == [img.id], loaded
+try:
+    client.images.pull(f"{reg}/py/busybox", tag="missing")
+    raise AssertionError("pulling a missing tag succeeded")
+except docker.errors.NotFound as e:
+    assert "not found" in str(e), e
+print("OK")
+"##;
+
+#[test]
+fn docker_py_pulls_pushes_saves_and_loads() {
+    ensure_docker_py();
+    let reg = berth_testutil::registry::TestRegistry::start(None);
+    reg.push(berth_testutil::busybox_layout(), "py/busybox:1");
+    let d = TestDaemon::start(crate::BERTHD, "dockerpy-images");
+    run_script(&d, IMAGES_SCRIPT, &[("REGISTRY", &reg.addr())]);
 }

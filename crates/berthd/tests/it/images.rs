@@ -196,3 +196,44 @@ fn import_makes_an_image_from_a_filesystem_archive() {
     let bad = d.docker(&["import", "--change", "RUN rm -rf /", &tar.to_string_lossy(), "imp:2"]);
     assert!(!bad.status.success() && stderr(&bad).contains("RUN is not one of"), "{}", stderr(&bad));
 }
+
+#[test]
+fn a_daemon_killed_mid_pull_restarts_consistent_and_parallel_pulls_share_one() {
+    let reg = TestRegistry::start(None);
+    let syn = berth_testutil::scratch_dir("syn", "layout");
+    let st = Command::new("python3").arg(berth_testutil::MAKE_IMAGE).arg("synthetic").arg(&syn).args(["--layers", "3", "--mib", "24"]).stdout(Stdio::null()).status().expect("make-image.py");
+    assert!(st.success());
+    reg.push(&syn, "big/syn:1");
+    let _ = std::fs::remove_dir_all(&syn);
+    let img = format!("{}/big/syn:1", reg.addr());
+    let mut d = TestDaemon::start(BERTHD, "midpull");
+
+    // kill -9 berthd as soon as bytes flow
+    let mut pull = d.docker_cmd(&["pull", &img]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("docker pull");
+    let reader = std::io::BufReader::new(pull.stdout.take().expect("stdout"));
+    for l in std::io::BufRead::lines(reader).map_while(Result::ok) {
+        if l.contains("Downloading") || l.contains("Extracting") || l.contains("Download complete") {
+            break;
+        }
+    }
+    d.stop_with("KILL");
+    let _ = pull.wait();
+    d.spawn();
+    // nothing half-written is visible: every blob in the store matches its name
+    let blobs = d.data_root().join("image/content/blobs/sha256");
+    for e in std::fs::read_dir(&blobs).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let out = Command::new("sha256sum").arg(e.path()).output().expect("sha256sum");
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with(&name), "blob {name} does not match its digest");
+    }
+
+    // two pulls at once both succeed; the second waits for the first
+    let a = d.docker_cmd(&["pull", "-q", &img]).stdout(Stdio::piped()).spawn().expect("pull a");
+    let b = d.docker_cmd(&["pull", "-q", &img]).stdout(Stdio::piped()).spawn().expect("pull b");
+    for p in [a, b] {
+        let out = p.wait_with_output().expect("wait");
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), img);
+    }
+    assert_eq!(d.docker_ok(&["run", "--rm", &img, "echo", "whole"]), "whole\n");
+}
