@@ -163,7 +163,8 @@ impl Engine {
     }
 
     /// `DELETE /images/{name}`: untags a name, or removes an image by id (and its layers'
-    /// blobs once nothing uses them). An image a container uses is a conflict unless `force`.
+    /// blobs once nothing uses them). An image a container uses is a conflict unless `force`,
+    /// and even then only loses its names: its layers stay under the container, as in Docker.
     pub fn image_remove(&self, _principal: &Principal, name: &str, force: bool) -> Result<Vec<ImageDeleteResponseItem>> {
         let (image, names) = self.lookup_named(name)?;
         let users = self.containers_using(&image);
@@ -173,29 +174,43 @@ impl Engine {
         });
         let mut out = Vec::new();
         let (tags, _) = Self::tags_and_digests(&image, &names);
-        if let Some(r) = by_name.filter(|_| tags.len() > 1 || users.is_empty() || force) {
-            let u = self.images.untag(&r)?;
-            out.push(ImageDeleteResponseItem { untagged: Some(r.familiar()), deleted: None });
-            if u.deleted {
+        let untagged = |r: &ImageRef| ImageDeleteResponseItem { untagged: Some(r.familiar()), deleted: None };
+        if !users.is_empty() && !force && (by_name.is_none() || tags.len() <= 1) {
+            return Err(Error::Conflict(format!(
+                "conflict: unable to delete {} (must be forced) - image is being used by stopped container {}",
+                name,
+                &users[0][..12]
+            )));
+        }
+        match (by_name, users.is_empty()) {
+            (Some(r), true) => {
+                let u = self.images.untag(&r)?;
+                out.push(untagged(&r));
+                if u.deleted {
+                    out.push(ImageDeleteResponseItem { untagged: None, deleted: Some(image.id.to_string()) });
+                }
+            }
+            (Some(r), false) => {
+                self.images.unname(&r)?;
+                out.push(untagged(&r));
+            }
+            (None, true) => {
+                for n in self.images.remove(&image.id)? {
+                    out.push(untagged(&n));
+                }
                 out.push(ImageDeleteResponseItem { untagged: None, deleted: Some(image.id.to_string()) });
             }
-        } else {
-            if !users.is_empty() && !force {
-                return Err(Error::Conflict(format!(
-                    "conflict: unable to delete {} (must be forced) - image is being used by stopped container {}",
-                    name,
-                    &users[0][..12]
-                )));
+            (None, false) => {
+                for n in &names {
+                    self.images.unname(n)?;
+                    out.push(untagged(n));
+                }
             }
-            for n in self.images.remove(&image.id)? {
-                out.push(ImageDeleteResponseItem { untagged: Some(n.familiar()), deleted: None });
-            }
-            out.push(ImageDeleteResponseItem { untagged: None, deleted: Some(image.id.to_string()) });
         }
         if users.is_empty() {
             let _ = self.images.gc();
         }
-        self.events.publish("image", "delete", &image.id.to_string(), BTreeMap::from([("name".to_owned(), name.to_owned())]));
+        self.events.publish("image", if out.iter().any(|i| i.deleted.is_some()) { "delete" } else { "untag" }, &image.id.to_string(), BTreeMap::from([("name".to_owned(), name.to_owned())]));
         Ok(out)
     }
 

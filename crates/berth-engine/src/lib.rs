@@ -93,6 +93,14 @@ impl Engine {
             .await
             .map_err(|e| Error::Internal(format!("open image store: {e}")))??;
         let mut warnings = Vec::new();
+        // Blobs and layers no image refers to (a pull cut short by a crash, say) go now.
+        match images.gc() {
+            Ok(r) if !r.blobs.is_empty() || !r.layers.is_empty() => {
+                tracing::info!(blobs = r.blobs.len(), layers = r.layers.len(), "removed image data no image refers to");
+            }
+            Ok(_) => {}
+            Err(e) => warnings.push(format!("cleaning unreferenced image data failed: {}", error::chain(&e))),
+        }
         if let Some(p) = images.recovered() {
             warnings.push(format!("the image metadata was damaged and has been rebuilt; the damaged copy is at {}", p.display()));
         }

@@ -326,6 +326,15 @@ impl ImageStore {
         Ok(Untagged { image: id, deleted })
     }
 
+    /// Removes the name `name` but keeps its image, even when that was its last name (an
+    /// image a container still uses stays, untagged, as Docker keeps it).
+    pub fn unname(&self, name: &ImageRef) -> Result<Digest, ImageStoreError> {
+        let mut meta = self.meta();
+        let id = meta.names.remove(&name.to_string()).ok_or_else(|| ImageStoreError::NotFound { name: name.familiar() })?;
+        self.save(&meta)?;
+        Ok(id)
+    }
+
     /// Removes the image `id` and all its names. Returns the names removed.
     pub fn remove(&self, id: &Digest) -> Result<Vec<ImageRef>, ImageStoreError> {
         let mut meta = self.meta();

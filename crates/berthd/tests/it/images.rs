@@ -161,6 +161,19 @@ fn archives_from_docker_before_25_load_and_hostile_ones_do_not() {
     assert_eq!(tags, ["one", "two"]);
     assert_eq!(d.docker_ok(&["images", "-q", "--filter", "reference=other"]), "");
     assert_eq!(d.docker_ok(&["images", "-q", "--filter", "label=no.such.label"]), "");
+    // an image a container uses loses only its names to rmi -f; its layers stay for the container
+    d.docker_ok(&["create", "--name", "keep", "old:one", "echo", "still here"]);
+    // one of two names goes; the last one needs -f
+    let out = d.docker(&["rmi", "old:one", "old:two"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Untagged: old:one"), "{out:?}");
+    assert!(stderr(&out).contains("unable to delete old:two (must be forced) - image is being used by stopped container"), "{}", stderr(&out));
+    let out = d.docker_ok(&["rmi", "-f", "old:two"]);
+    assert!(out.contains("Untagged: old:two") && !out.contains("Deleted"), "{out}");
+    assert_eq!(d.docker_ok(&["start", "-a", "keep"]), "still here\n");
+    assert_eq!(d.docker_ok(&["images", "-q", "--filter", "dangling=true"]).lines().count(), 1);
+    d.docker_ok(&["rm", "keep"]);
+    assert!(d.docker_ok(&["image", "prune", "-f"]).contains("Deleted"), "the dangling image goes once unused");
+    assert_eq!(d.docker_ok(&["images", "-q"]), "");
     let bad = d.docker(&["images", "--filter", "dangling=maybe"]);
     assert!(!bad.status.success() && stderr(&bad).contains("invalid filter 'dangling=maybe'"), "{}", stderr(&bad));
 
