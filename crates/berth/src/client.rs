@@ -155,6 +155,20 @@ fn parse_version(v: &str) -> Option<(u32, u32)> {
     Some((a.parse().ok()?, b.parse().ok()?))
 }
 
+/// Percent-encodes a path segment the way docker's client leaves them: image references keep
+/// their `/`, `:` and `@` (berthd, like dockerd, routes `/images/{name...}/...` on them).
+pub fn p(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_graphic() && !b"%?#".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Percent-encodes a query value.
 pub fn q(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
@@ -178,6 +192,8 @@ mod tests {
         assert!(parse_version("1.41").unwrap() < CLIENT_API_VERSION);
         assert_eq!(parse_version("x"), None);
         assert_eq!(q("a b/c:d"), "a%20b%2Fc%3Ad");
+        assert_eq!(p("localhost:5000/a/b:1"), "localhost:5000/a/b:1");
+        assert_eq!(p("a b?"), "a%20b%3F");
         assert_eq!(q(r#"{"label":["a=b"]}"#), "%7B%22label%22%3A%5B%22a%3Db%22%5D%7D");
     }
 }

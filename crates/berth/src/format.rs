@@ -63,6 +63,18 @@ pub fn human_size(n: i64) -> String {
     format!("{}{}", sig(x, 3), UNITS[i])
 }
 
+/// Docker's `units.HumanSize`: as [`human_size`] with 4 significant digits (`1.982MB`).
+pub fn human_size_precise(n: i64) -> String {
+    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    let mut x = n as f64;
+    let mut i = 0;
+    while x >= 1000.0 && i < UNITS.len() - 1 {
+        x /= 1000.0;
+        i += 1;
+    }
+    format!("{}{}", sig(x, 4), UNITS[i])
+}
+
 /// Docker's `units.BytesSize`: binary units, `1.5MiB` (stats).
 pub fn bytes_size(n: f64) -> String {
     const UNITS: [&str; 9] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
@@ -227,9 +239,10 @@ impl ListFormat {
         }
     }
 
-    /// Whether the template mentions `.Size` (docker then asks the daemon for sizes).
+    /// Whether the template uses `field` (`.Size`: docker then asks the daemon for sizes),
+    /// directly or through `{{json .}}`, which shows every field; `json` alone does not.
     pub fn wants(&self, field: &str, raw: &str) -> bool {
-        matches!(self, ListFormat::Json) || raw.contains(field)
+        !matches!(self, ListFormat::Json) && (raw.contains(field) || raw.replace(' ', "").contains("json.}}"))
     }
 
     /// Renders `rows` (each the map of docker's formatter fields), with `headers` giving each
@@ -239,21 +252,21 @@ impl ListFormat {
         match self {
             ListFormat::Json => {
                 for r in rows {
-                    out.push_str(&r.to_json());
+                    out.push_str(&crate::template::escape_html(&r.to_json()));
                     out.push('\n');
                 }
             }
             ListFormat::Raw(t) => {
                 for r in rows {
-                    out.push_str(&t.render(r)?);
+                    out.push_str(&t.render_row(r)?);
                     out.push('\n');
                 }
             }
             ListFormat::Table(t) => {
-                let mut text = t.render(headers)?;
+                let mut text = t.render_row(headers)?;
                 text.push('\n');
                 for r in rows {
-                    text.push_str(&t.render(r)?);
+                    text.push_str(&t.render_row(r)?);
                     text.push('\n');
                 }
                 out = align(&text);
@@ -295,6 +308,7 @@ mod tests {
         assert_eq!(human_size(12_345), "12.3kB");
         assert_eq!(human_size(123_456_789), "123MB");
         assert_eq!(human_size(1_500_000_000), "1.5GB");
+        assert_eq!(human_size_precise(1_982_123), "1.982MB");
         assert_eq!(bytes_size(1536.0 * 1024.0), "1.5MiB");
         assert_eq!(bytes_size(0.0), "0B");
         assert_eq!(bytes_size(2.0 * 1024.0 * 1024.0 * 1024.0), "2GiB");

@@ -42,10 +42,10 @@ const HELP: &str = "\nUsage:  {usage}\n\n{about}\n\n{all-args}\n";
 )]
 struct Cli {
     /// Daemon socket to connect to (unix:///path)
-    #[arg(short = 'H', long, global = true, value_name = "list")]
+    #[arg(short = 'H', long, value_name = "list")]
     host: Option<String>,
     /// Enable debug mode (accepted for docker's sake)
-    #[arg(short = 'D', long, global = true)]
+    #[arg(short = 'D', long)]
     debug: bool,
     /// Set the logging level (accepted for docker's sake)
     #[arg(short = 'l', long = "log-level", value_name = "string", hide = true)]
@@ -322,4 +322,28 @@ fn report(cmd: &Cmd, e: &CliError) -> i32 {
         None => eprintln!("{e}"),
     }
     e.status_for(cmd.failure_status())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        // clap's own checks: unique short flags, valid defaults, in every subcommand.
+        docker_help(Cli::command()).debug_assert();
+        let cli = Cli::try_parse_from(["berth", "-H", "unix:///x", "run", "--rm", "-it", "busybox", "sh", "-c", "ls -l"]).unwrap();
+        let Some(Cmd::Run(r)) = cli.cmd else { panic!("run") };
+        assert_eq!(r.image_and_command, ["busybox", "sh", "-c", "ls -l"]);
+        assert!(r.opts.rm && r.opts.interactive && r.opts.tty);
+        // Everything after the image belongs to the container, as with docker.
+        let cli = Cli::try_parse_from(["berth", "run", "busybox", "-d", "--rm"]).unwrap();
+        let Some(Cmd::Run(r)) = cli.cmd else { panic!("run") };
+        assert!(!r.detach && !r.opts.rm);
+        assert_eq!(r.image_and_command, ["busybox", "-d", "--rm"]);
+        let cli = Cli::try_parse_from(["berth", "exec", "-it", "web", "ls", "-la"]).unwrap();
+        let Some(Cmd::Exec(e)) = cli.cmd else { panic!("exec") };
+        assert_eq!(e.target, ["web", "ls", "-la"]);
+        assert!(Cli::try_parse_from(["berth", "history", "-H=false", "busybox"]).is_ok());
+    }
 }

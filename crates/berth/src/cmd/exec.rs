@@ -5,7 +5,7 @@ use berth_api_types::exec::{ExecConfig, ExecCreateResponse, ExecStartConfig};
 use clap::Args;
 use http::Method;
 
-use crate::client::{q, Client};
+use crate::client::{p, Client};
 use crate::error::{CliError, Result};
 use crate::session::{self, Ended};
 
@@ -39,12 +39,13 @@ pub struct ExecArgs {
     /// Working directory inside the container
     #[arg(short = 'w', long, value_name = "string")]
     pub workdir: Option<String>,
-    pub container: String,
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
-    pub command: Vec<String>,
+    /// The container, then the command and its arguments (never flags of berth's).
+    #[arg(value_name = "CONTAINER COMMAND [ARG...]", required = true, num_args = 2.., trailing_var_arg = true, allow_hyphen_values = true)]
+    pub target: Vec<String>,
 }
 
 pub async fn exec(client: &Client, a: &ExecArgs) -> Result<i32> {
+    let (container, command) = a.target.split_first().expect("clap requires the container and a command");
     if a.interactive && a.tty && !crate::tty::stdin_is_terminal() && !a.detach {
         return Err(CliError::new("the input device is not a TTY"));
     }
@@ -63,14 +64,14 @@ pub async fn exec(client: &Client, a: &ExecArgs) -> Result<i32> {
         detach_keys: a.detach_keys.clone(),
         tty: Some(a.tty),
         env: (!env.is_empty()).then_some(env),
-        cmd: Some(a.command.clone()),
+        cmd: Some(command.to_vec()),
         privileged: Some(a.privileged),
         user: a.user.clone(),
         working_dir: a.workdir.clone(),
         detach: Some(a.detach),
     };
     let created: ExecCreateResponse =
-        client.json(Method::POST, &format!("/containers/{}/exec", q(&a.container)), Some(serde_json::to_vec(&cfg).expect("exec config serializes"))).await?;
+        client.json(Method::POST, &format!("/containers/{}/exec", p(container)), Some(serde_json::to_vec(&cfg).expect("exec config serializes"))).await?;
     let id = created.id;
     let start = ExecStartConfig { detach: Some(a.detach), tty: Some(a.tty), console_size: console };
     let body = serde_json::to_vec(&start).expect("exec start serializes");

@@ -8,7 +8,7 @@ use clap::Args;
 use http::Method;
 use http_body_util::BodyExt;
 
-use crate::client::{q, Client};
+use crate::client::{p, q, Client};
 use crate::error::{CliError, Result};
 use crate::format::{ellipsis, go_time, human_duration, human_size, now_secs, rfc3339_nanos, short_id, ListFormat};
 use crate::progress::{self, Display};
@@ -70,7 +70,7 @@ pub fn split_tag(r: &str) -> (&str, Option<&str>) {
 }
 
 /// The rows of `images`: one per tag, `<none>` for untagged images.
-pub fn image_rows(list: &[ImageSummary], trunc: bool, now: i64) -> Vec<Value> {
+pub fn image_rows(list: &[ImageSummary], trunc: bool, digests: bool, now: i64) -> Vec<Value> {
     let mut rows = Vec::new();
     for i in list {
         let id = if trunc { short_id(&i.id) } else { i.id.clone() };
@@ -102,14 +102,15 @@ pub fn image_rows(list: &[ImageSummary], trunc: bool, now: i64) -> Vec<Value> {
                 ("Containers", Value::Str(count(i.containers))),
                 ("CreatedAt", Value::Str(go_time(i.created))),
                 ("CreatedSince", Value::Str(format!("{} ago", human_duration(now - i.created)))),
-                ("Digest", Value::Str(digest)),
+                // docker fills Digest only for --digests.
+                ("Digest", Value::Str(if digests { digest } else { "<none>".to_owned() })),
                 ("ID", Value::Str(id.clone())),
                 ("Repository", Value::Str(repo)),
                 ("SharedSize", Value::Str(size(i.shared_size))),
                 ("Size", Value::Str(human_size(i.size))),
                 ("Tag", Value::Str(tag)),
                 ("UniqueSize", Value::Str(if i.shared_size < 0 { "N/A".to_owned() } else { human_size(i.size - i.shared_size) })),
-                ("VirtualSize", Value::Str(human_size(i.size))),
+                ("VirtualSize", Value::Str(crate::format::human_size_precise(i.size))),
             ]));
         }
     }
@@ -129,7 +130,7 @@ pub async fn images(client: &Client, a: &ImagesArgs) -> Result<i32> {
         path.push_str(&format!("&filters={}", q(&super::ps::filters_json(&filters)?)));
     }
     let list: Vec<ImageSummary> = client.json(Method::GET, &path, None).await?;
-    let rows = image_rows(&list, !a.no_trunc, now_secs());
+    let rows = image_rows(&list, !a.no_trunc, a.digests, now_secs());
     print!("{}", format.render(&rows, &image_headers()).map_err(|e| CliError::new(e.to_string()))?);
     Ok(0)
 }
@@ -144,7 +145,7 @@ pub struct TagArgs {
 pub async fn tag(client: &Client, a: &TagArgs) -> Result<i32> {
     let (repo, tag) = split_tag(&a.target);
     let tag = tag.unwrap_or("latest");
-    client.call(Method::POST, &format!("/images/{}/tag?repo={}&tag={}", q(&a.source), q(repo), q(tag)), None).await?;
+    client.call(Method::POST, &format!("/images/{}/tag?repo={}&tag={}", p(&a.source), q(repo), q(tag)), None).await?;
     Ok(0)
 }
 
@@ -164,7 +165,7 @@ pub struct RmiArgs {
 pub async fn rmi(client: &Client, a: &RmiArgs) -> Result<i32> {
     let mut errors = Vec::new();
     for i in &a.images {
-        let path = format!("/images/{}?force={}&noprune={}", q(i), u8::from(a.force), u8::from(a.no_prune));
+        let path = format!("/images/{}?force={}&noprune={}", p(i), u8::from(a.force), u8::from(a.no_prune));
         match client.json::<Vec<ImageDeleteResponseItem>>(Method::DELETE, &path, None).await {
             Ok(items) => {
                 for it in items {
@@ -297,7 +298,7 @@ pub async fn push(client: &Client, a: &PushArgs) -> Result<i32> {
     }
     let (name, tag) = split_tag(&a.name);
     let tag = tag.unwrap_or("latest");
-    let resp = client.send(Method::POST, &format!("/images/{}/push?tag={}", q(name), q(tag)), None, &[("X-Registry-Auth", "e30")]).await?;
+    let resp = client.send(Method::POST, &format!("/images/{}/push?tag={}", p(name), q(tag)), None, &[("X-Registry-Auth", "e30")]).await?;
     if a.quiet {
         progress::follow(resp.into_body(), &mut Display::new(std::io::sink(), false)).await?;
         println!("{}", a.name);
@@ -331,7 +332,7 @@ const HISTORY_TABLE: &str = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{
 pub async fn history(client: &Client, a: &HistoryArgs) -> Result<i32> {
     let src = if a.quiet { "{{.ID}}".to_owned() } else { a.format.clone().unwrap_or_default() };
     let format = ListFormat::parse(&src, HISTORY_TABLE).map_err(|e| CliError::new(e.to_string()))?;
-    let items: Vec<HistoryItem> = client.json(Method::GET, &format!("/images/{}/history", q(&a.image)), None).await?;
+    let items: Vec<HistoryItem> = client.json(Method::GET, &format!("/images/{}/history", p(&a.image)), None).await?;
     let now = now_secs();
     let trunc = !a.no_trunc;
     let rows: Vec<Value> = items
@@ -456,7 +457,7 @@ mod tests {
             {"Id": "sha256:fedcba9876543210", "ParentId": "", "RepoTags": [], "RepoDigests": [], "Created": 0, "Size": 0, "SharedSize": -1, "Labels": null, "Containers": -1}
         ]))
         .unwrap();
-        let rows = image_rows(&list, true, 3);
+        let rows = image_rows(&list, true, true, 3);
         assert_eq!(rows.len(), 3);
         let f = ListFormat::parse("", IMAGES_TABLE).unwrap();
         assert_eq!(

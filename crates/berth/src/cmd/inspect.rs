@@ -5,7 +5,7 @@ use clap::Args;
 use http::Method;
 use serde::Serialize;
 
-use crate::client::{q, Client};
+use crate::client::{p, q, Client};
 use crate::error::{CliError, Result};
 use crate::format::{align_min, bytes_size, human_size, short_id, ListFormat};
 use crate::template::{Template, Value};
@@ -56,8 +56,8 @@ pub async fn inspect(client: &Client, a: &InspectArgs, forced: Option<&str>) -> 
     let mut items = Vec::new();
     let mut errors = Vec::new();
     for n in &a.names {
-        let cpath = format!("/containers/{}/json?size={}", q(n), u8::from(a.size));
-        let ipath = format!("/images/{}/json", q(n));
+        let cpath = format!("/containers/{}/json?size={}", p(n), u8::from(a.size));
+        let ipath = format!("/images/{}/json", p(n));
         let got = match kind {
             Some("container") => client.get_value(&cpath).await,
             Some("image") => client.get_value(&ipath).await,
@@ -93,7 +93,7 @@ pub struct TopArgs {
 }
 
 pub async fn top(client: &Client, a: &TopArgs) -> Result<i32> {
-    let mut path = format!("/containers/{}/top", q(&a.container));
+    let mut path = format!("/containers/{}/top", p(&a.container));
     if !a.ps_args.is_empty() {
         path.push_str(&format!("?ps_args={}", q(&a.ps_args.join(" "))));
     }
@@ -115,7 +115,7 @@ pub struct DiffArgs {
 }
 
 pub async fn diff(client: &Client, a: &DiffArgs) -> Result<i32> {
-    let changes: Option<Vec<ContainerChange>> = client.json(Method::GET, &format!("/containers/{}/changes", q(&a.container)), None).await?;
+    let changes: Option<Vec<ContainerChange>> = client.json(Method::GET, &format!("/containers/{}/changes", p(&a.container)), None).await?;
     for c in changes.unwrap_or_default() {
         let k = match c.kind {
             1 => 'A',
@@ -207,7 +207,7 @@ pub async fn stats(client: &Client, a: &StatsArgs) -> Result<i32> {
     loop {
         let mut rows = Vec::new();
         for n in &names {
-            let s: ContainerStats = client.json(Method::GET, &format!("/containers/{}/stats?stream=0", q(n)), None).await?;
+            let s: ContainerStats = client.json(Method::GET, &format!("/containers/{}/stats?stream=0", p(n)), None).await?;
             rows.push(stats_row(n, &s, !a.no_trunc));
         }
         let out = format.render(&rows, &stats_headers()).map_err(|e| CliError::new(e.to_string()))?;

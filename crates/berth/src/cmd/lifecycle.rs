@@ -6,7 +6,7 @@ use berth_api_types::container::{ContainerPruneResponse, ContainerWaitResponse};
 use clap::Args;
 use http::Method;
 
-use crate::client::{q, Client};
+use crate::client::{p, q, Client};
 use crate::error::{CliError, Result};
 
 #[derive(Debug, Args)]
@@ -77,7 +77,7 @@ pub struct PruneArgs {
 async fn each(client: &Client, containers: &[String], method: Method, path_of: impl Fn(&str) -> String) -> Result<i32> {
     let mut errors = Vec::new();
     for c in containers {
-        match client.call(method.clone(), &path_of(&q(c)), None).await {
+        match client.call(method.clone(), &path_of(&p(c)), None).await {
             Ok(_) => println!("{c}"),
             Err(e) => errors.push(e.message),
         }
@@ -135,7 +135,7 @@ pub async fn pause(client: &Client, a: &ContainersArgs, pause: bool) -> Result<i
 pub async fn wait(client: &Client, a: &ContainersArgs) -> Result<i32> {
     let mut errors = Vec::new();
     for c in &a.containers {
-        match client.json::<ContainerWaitResponse>(Method::POST, &format!("/containers/{}/wait?condition=not-running", q(c)), None).await {
+        match client.json::<ContainerWaitResponse>(Method::POST, &format!("/containers/{}/wait?condition=not-running", p(c)), None).await {
             Ok(w) => println!("{}", w.status_code),
             Err(e) => errors.push(e.message),
         }
@@ -151,7 +151,7 @@ pub async fn rename(client: &Client, a: &RenameArgs) -> Result<i32> {
     if a.new_name.trim().is_empty() {
         return Err(CliError::new("Error: Neither old nor new names may be empty"));
     }
-    client.call(Method::POST, &format!("/containers/{}/rename?name={}", q(&a.container), q(&a.new_name)), None).await?;
+    client.call(Method::POST, &format!("/containers/{}/rename?name={}", p(&a.container), q(&a.new_name)), None).await?;
     Ok(0)
 }
 

@@ -6,7 +6,7 @@ use clap::Args;
 use http::Method;
 use http_body_util::BodyExt;
 
-use crate::client::{q, Client};
+use crate::client::{p, q, Client};
 use crate::error::{CliError, Result};
 use crate::format::{now_secs, parse_rfc3339};
 
@@ -107,7 +107,7 @@ impl Demuxer {
 }
 
 pub async fn logs(client: &Client, a: &LogsArgs) -> Result<i32> {
-    let info = client.get_value(&format!("/containers/{}/json", q(&a.container))).await?;
+    let info = client.get_value(&format!("/containers/{}/json", p(&a.container))).await?;
     let tty = info.get("Config").get("Tty").truthy();
     let id = info.get("Id").as_str().unwrap_or(&a.container).to_owned();
     let now = now_secs();

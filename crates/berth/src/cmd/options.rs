@@ -237,9 +237,10 @@ impl ContainerOpts {
         set.into_iter().find(|(_, on)| *on).map(|(name, _)| name)
     }
 
-    /// The create body for `image` and `cmd`; `detach` is `run -d` (create counts as detached
-    /// for stdin).
-    pub fn to_request(&self, image: &str, cmd: &[String], detach: bool) -> Result<ContainerCreateRequest> {
+    /// The create body for `image` and `cmd`. `run` is false for `create`; `detach` is `run -d`.
+    /// docker attaches stdout and stderr unless detached, and closes stdin after the first
+    /// attach (`StdinOnce`) only for an attached `run -i`.
+    pub fn to_request(&self, image: &str, cmd: &[String], run: bool, detach: bool) -> Result<ContainerCreateRequest> {
         if let Some(flag) = self.unsupported() {
             return Err(CliError::new(format!("berth does not support {flag} yet")).with_status(125));
         }
@@ -270,7 +271,7 @@ impl ContainerOpts {
             attach_stderr: Some(!detach),
             tty: Some(self.tty),
             open_stdin: Some(self.interactive),
-            stdin_once: Some(self.interactive && !detach),
+            stdin_once: Some(self.interactive && run && !detach),
             env: (!env.is_empty()).then_some(env),
             cmd: (!cmd.is_empty()).then(|| cmd.to_vec()),
             image: Some(image.to_owned()),
@@ -514,13 +515,13 @@ mod tests {
     #[test]
     fn unsupported_flags_are_refused_by_name() {
         let o = ContainerOpts { publish: vec!["80:80".into()], restart: "no".into(), pull: "missing".into(), ..Default::default() };
-        let e = o.to_request("busybox", &[], false).unwrap_err();
+        let e = o.to_request("busybox", &[], true, false).unwrap_err();
         assert!(e.message.contains("--publish (-p)"), "{e}");
         assert_eq!(e.status, Some(125));
         let o = ContainerOpts { init: true, restart: "no".into(), pull: "missing".into(), ..Default::default() };
-        assert!(o.to_request("busybox", &[], false).unwrap_err().message.contains("--init"));
+        assert!(o.to_request("busybox", &[], true, false).unwrap_err().message.contains("--init"));
         let o = ContainerOpts { memory: Some("64m".into()), cpus: Some(1.5), tty: false, restart: "no".into(), pull: "missing".into(), ..Default::default() };
-        let r = o.to_request("busybox", &["true".into()], true).unwrap();
+        let r = o.to_request("busybox", &["true".into()], true, true).unwrap();
         let h = r.host_config.unwrap();
         assert_eq!((h.resources.memory, h.resources.nano_cpus), (Some(64 << 20), Some(1_500_000_000)));
         assert_eq!(r.config.cmd, Some(vec!["true".to_owned()]));

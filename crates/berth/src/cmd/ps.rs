@@ -139,6 +139,7 @@ pub fn row(c: &ContainerSummary, trunc: bool, now: i64) -> Value {
         ("Mounts", Value::Str(mounts.join(","))),
         ("Names", Value::Str(names.join(","))),
         ("Networks", Value::Str(networks.join(","))),
+        ("Platform", Value::Null),
         ("Ports", Value::Str(ports(c))),
         ("RunningFor", Value::Str(format!("{} ago", human_duration(now - c.created)))),
         ("Size", Value::Str(size)),

@@ -11,7 +11,7 @@ use http::Method;
 use http_body_util::BodyExt;
 
 use super::options::ContainerOpts;
-use crate::client::{q, Client};
+use crate::client::{p, q, Client};
 use crate::error::{CliError, Result};
 use crate::session::{self, Ended};
 use crate::template::Value;
@@ -30,9 +30,10 @@ pub struct RunArgs {
     pub sig_proxy: bool,
     #[command(flatten)]
     pub opts: ContainerOpts,
-    pub image: String,
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub command: Vec<String>,
+    /// The image, then the command and its arguments: nothing after the image is a flag of
+    /// berth's, as with docker.
+    #[arg(value_name = "IMAGE [COMMAND] [ARG...]", required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+    pub image_and_command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -40,16 +41,17 @@ pub struct RunArgs {
 pub struct CreateArgs {
     #[command(flatten)]
     pub opts: ContainerOpts,
-    pub image: String,
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub command: Vec<String>,
+    /// The image, then the command and its arguments: nothing after the image is a flag of
+    /// berth's, as with docker.
+    #[arg(value_name = "IMAGE [COMMAND] [ARG...]", required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+    pub image_and_command: Vec<String>,
 }
 
 /// Docker's exit status for a start that failed: 127 not found, 126 cannot be invoked, else 125.
 pub fn start_error_status(message: &str) -> i32 {
     if message.contains("executable file not found") || message.contains("no such file or directory") {
         127
-    } else if message.contains("permission denied") || message.contains("is a directory") {
+    } else if message.to_ascii_lowercase().contains("permission denied") || message.contains("is a directory") {
         126
     } else {
         125
@@ -68,8 +70,8 @@ pub fn with_tag(image: &str) -> String {
 
 /// Creates the container, pulling its image when the daemon does not have it (as `--pull`
 /// says). Returns the ID.
-async fn create_container(client: &Client, opts: &ContainerOpts, image: &str, command: &[String], detach: bool) -> Result<String> {
-    let req = opts.to_request(image, command, detach)?;
+async fn create_container(client: &Client, opts: &ContainerOpts, image: &str, command: &[String], run: bool, detach: bool) -> Result<String> {
+    let req = opts.to_request(image, command, run, detach)?;
     let body = serde_json::to_vec(&req).expect("a create request serializes");
     let path = match &opts.name {
         Some(n) => format!("/containers/create?name={}", q(n)),
@@ -94,7 +96,8 @@ async fn create_container(client: &Client, opts: &ContainerOpts, image: &str, co
 }
 
 pub async fn create(client: &Client, a: &CreateArgs) -> Result<i32> {
-    let id = create_container(client, &a.opts, &a.image, &a.command, true).await?;
+    let (image, command) = a.image_and_command.split_first().expect("clap requires the image");
+    let id = create_container(client, &a.opts, image, command, false, false).await?;
     println!("{id}");
     Ok(0)
 }
@@ -124,7 +127,8 @@ pub async fn run(client: &Client, a: &RunArgs) -> Result<i32> {
         return Err(CliError::new("the input device is not a TTY").with_status(1));
     }
     let keys = session::parse_detach_keys(a.detach_keys.as_deref().unwrap_or(session::DEFAULT_DETACH_KEYS)).map_err(|e| e.with_status(125))?;
-    let id = create_container(client, o, &a.image, &a.command, a.detach).await?;
+    let (image, command) = a.image_and_command.split_first().expect("clap requires the image");
+    let id = create_container(client, o, image, command, true, a.detach).await?;
     if a.detach {
         client.call(Method::POST, &format!("/containers/{id}/start"), None).await?;
         println!("{id}");
@@ -184,7 +188,7 @@ pub async fn start(client: &Client, a: &StartArgs) -> Result<i32> {
     }
     let mut failed = Vec::new();
     for c in &a.containers {
-        match client.call(Method::POST, &format!("/containers/{}/start", q(c)), None).await {
+        match client.call(Method::POST, &format!("/containers/{}/start", p(c)), None).await {
             Ok(_) => println!("{c}"),
             Err(e) => {
                 eprintln!("{e}");
@@ -219,7 +223,7 @@ pub async fn attach(client: &Client, a: &AttachArgs) -> Result<i32> {
 
 /// Attaches to `name`, starts it when `start` (start -a), follows it to its end.
 async fn attach_and(client: &Client, name: &str, want_stdin: bool, detach_keys: Option<&str>, start: bool) -> Result<i32> {
-    let info: Value = client.get_value(&format!("/containers/{}/json", q(name))).await?;
+    let info: Value = client.get_value(&format!("/containers/{}/json", p(name))).await?;
     let id = info.get("Id").as_str().unwrap_or(name).to_owned();
     let config = info.get("Config");
     let tty = config.get("Tty").truthy();

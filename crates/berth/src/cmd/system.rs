@@ -181,6 +181,15 @@ pub fn event_line(e: &Value) -> String {
     line
 }
 
+/// An event's members in the order of docker's `events.Message` struct, which is what its
+/// `json` template function writes.
+fn docker_order(e: Value) -> Value {
+    const ORDER: [&str; 9] = ["status", "id", "from", "Type", "Action", "Actor", "scope", "time", "timeNano"];
+    let Value::Map(mut m) = e else { return e };
+    m.sort_by_key(|(k, _)| ORDER.iter().position(|o| o == k).unwrap_or(ORDER.len()));
+    Value::Map(m)
+}
+
 pub async fn events(client: &Client, a: &EventsArgs) -> Result<i32> {
     let template = match a.format.as_deref() {
         None | Some("") => None,
@@ -210,7 +219,7 @@ pub async fn events(client: &Client, a: &EventsArgs) -> Result<i32> {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let e: Value = serde_json::from_slice(&line).map_err(|e| CliError::new(format!("read events: {e}")))?;
+            let e = docker_order(serde_json::from_slice(&line).map_err(|e| CliError::new(format!("read events: {e}")))?);
             let text = match &template {
                 Some(t) => t.render(&e).map_err(|e| CliError::new(e.to_string()))?,
                 None => event_line(&e),
@@ -236,5 +245,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(event_line(&e), "1970-01-01T00:00:01.000000007Z container start abc (image=busybox, name=web)");
+        let e = docker_order(serde_json::from_str(r#"{"Type":"container","id":"abc","status":"start","time":1}"#).unwrap());
+        assert_eq!(e.to_json(), r#"{"status":"start","id":"abc","Type":"container","time":1}"#);
     }
 }

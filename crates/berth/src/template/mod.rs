@@ -16,7 +16,7 @@ mod parse;
 mod printf;
 mod value;
 
-pub use value::Value;
+pub use value::{escape_html, Value};
 
 use parse::{Arg, Node, Pipe};
 
@@ -44,7 +44,17 @@ impl Template {
 
     /// Executes the template with `data` as `.` and `$`.
     pub fn render(&self, data: &Value) -> R<String> {
-        let mut ex = Exec { out: String::new(), vars: vec![("$".to_owned(), data.clone())] };
+        self.render_with(data, false)
+    }
+
+    /// Renders a row of a list (ps, images): there docker's `json` escapes `<`, `>` and `&`
+    /// (its list rows marshal themselves with `json.Marshal`).
+    pub fn render_row(&self, data: &Value) -> R<String> {
+        self.render_with(data, true)
+    }
+
+    fn render_with(&self, data: &Value, escape_html: bool) -> R<String> {
+        let mut ex = Exec { out: String::new(), vars: vec![("$".to_owned(), data.clone())], escape_html };
         ex.walk(&self.nodes, data).map_err(|e| TemplateError(format!("template: executing: {e}")))?;
         Ok(ex.out)
     }
@@ -53,6 +63,7 @@ impl Template {
 struct Exec {
     out: String,
     vars: Vec<(String, Value)>,
+    escape_html: bool,
 }
 
 impl Exec {
@@ -139,7 +150,7 @@ impl Exec {
                 args.push(self.arg(a, dot)?);
             }
             args.extend(piped);
-            return call(name, args);
+            return call(name, args, self.escape_html);
         }
         if cmd.len() > 1 || piped.is_some() {
             return Err(TemplateError(format!("can't give argument to non-function {:?}", cmd[0])));
@@ -154,7 +165,7 @@ impl Exec {
                 let v = self.vars.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v).ok_or_else(|| TemplateError(format!("undefined variable: {name}")))?;
                 fields(v, path)
             }
-            Arg::Func(name) => call(name, Vec::new())?,
+            Arg::Func(name) => call(name, Vec::new(), self.escape_html)?,
             Arg::Str(s) => Value::Str(s.clone()),
             Arg::Int(i) => Value::Int(*i),
             Arg::Float(f) => Value::Float(*f),
@@ -188,11 +199,12 @@ fn str_of(v: &Value) -> String {
 }
 
 /// Go's builtins and docker's template functions.
-fn call(name: &str, args: Vec<Value>) -> R<Value> {
+fn call(name: &str, args: Vec<Value>, escape_html: bool) -> R<Value> {
     Ok(match name {
         "json" => {
             want(&args, 1, name)?;
-            Value::Str(args[0].to_json())
+            let j = args[0].to_json();
+            Value::Str(if escape_html { value::escape_html(&j) } else { j })
         }
         "len" => {
             want(&args, 1, name)?;

@@ -62,11 +62,16 @@ impl Value {
         Value::Map(pairs.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 
-    /// Compact JSON, as Go's `json.Marshal` writes it (`<`, `>` and `&` escaped).
+    /// Compact JSON in the daemon's key order, without HTML escaping: what docker's `json`
+    /// template function prints for the typed objects it decodes inspect data into.
     pub fn to_json(&self) -> String {
-        let s = serde_json::to_string(self).expect("a Value always serializes");
-        s.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+        serde_json::to_string(self).expect("a Value always serializes")
     }
+}
+
+/// Go's `json.Marshal` escaping of `<`, `>` and `&`.
+pub fn escape_html(json: &str) -> String {
+    json.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
 }
 
 impl From<&str> for Value {
@@ -218,6 +223,6 @@ mod tests {
         assert_eq!(v.get("m").to_string(), "map[y:true z:1]");
         assert_eq!(v.get("f").to_string(), "1.5");
         assert_eq!(v.get("nope").to_string(), "<no value>");
-        assert_eq!(Value::from("<a&b>").to_json(), r#""\u003ca\u0026b\u003e""#);
+        assert_eq!(Value::from("<a&b>").to_json(), r#""<a&b>""#);
     }
 }

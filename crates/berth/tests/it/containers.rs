@@ -1,0 +1,92 @@
+//! What `run` does beyond printing: stdin, --rm, -d, signals forwarded (docker's sig-proxy),
+//! events, stats.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+use std::time::Duration;
+
+use berth_testutil::daemon::wait_until;
+
+use crate::{berth_cmd, berth_ok, daemon, text};
+
+#[test]
+fn stdin_rm_and_detached_runs() {
+    let d = daemon("run-io");
+    let mut child = berth_cmd(&d, &["run", "-i", "--rm", "busybox", "sh", "-c", "read a; echo got $a; cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("berth run -i");
+    child.stdin.take().expect("stdin").write_all(b"one\ntwo\nthree\n").expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(text(&out.stdout), "got one\ntwo\nthree\n");
+    // -d --rm: the ID at once, the container gone once it ends.
+    let id = berth_ok(&d, &["run", "-d", "--rm", "busybox", "sleep", "0.3"]);
+    assert_eq!(id.trim().len(), 64, "{id}");
+    wait_until(10, "the --rm container to go", || berth_ok(&d, &["ps", "-aq"]).is_empty());
+    // Output written at once is not lost: attach comes before start.
+    for _ in 0..5 {
+        assert_eq!(berth_ok(&d, &["run", "--rm", "busybox", "echo", "first"]), "first\n");
+    }
+    // --cidfile and --name.
+    let cid = d.dir.join("cid");
+    berth_ok(&d, &["run", "--name", "named", "--cidfile", &cid.to_string_lossy(), "busybox", "true"]);
+    let id = std::fs::read_to_string(&cid).expect("cidfile written");
+    assert_eq!(berth_ok(&d, &["inspect", "-f", "{{.Id}}", "named"]).trim(), id);
+}
+
+#[test]
+fn ctrl_c_is_forwarded_to_the_container() {
+    let d = daemon("sigproxy");
+    let mut child = berth_cmd(&d, &["run", "--rm", "busybox", "sh", "-c", "trap 'echo got INT; exit 7' INT; echo ready; while true; do sleep 0.1; done"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("berth run");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("read");
+    assert_eq!(line, "ready\n");
+    let st = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    assert!(st.success());
+    line.clear();
+    out.read_line(&mut line).expect("read");
+    assert_eq!(line, "got INT\n");
+    let st = child.wait().expect("wait");
+    assert_eq!(st.code(), Some(7), "berth exits with the container's status");
+}
+
+#[test]
+fn events_and_stats() {
+    let d = daemon("events");
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let since = (now() - 1).to_string();
+    berth_ok(&d, &["run", "--name", "ev", "busybox", "true"]);
+    berth_ok(&d, &["rm", "ev"]);
+    let until = (now() + 1).to_string();
+    std::thread::sleep(Duration::from_millis(2100));
+    // A closed time range: both CLIs print the same events and end.
+    for format in [None, Some("{{.Type}} {{.Action}} {{.Actor.Attributes.name}}"), Some("json")] {
+        let mut args = vec!["events", "--since", &since, "--until", &until, "--filter", "container=ev"];
+        if let Some(f) = format {
+            args.extend(["--format", f]);
+        }
+        let b = berth_ok(&d, &args);
+        assert_eq!(b, d.docker_ok(&args), "{args:?}");
+        assert!(b.lines().count() >= 4, "{b}");
+    }
+    let out = berth_ok(&d, &["events", "--since", &since, "--until", &until, "--filter", "event=die"]);
+    assert!(out.contains("Z container die ") && out.contains("exitCode=0") && out.contains("name=ev"), "{out}");
+    // stats --no-stream: docker's columns.
+    berth_ok(&d, &["run", "-d", "--name", "busy", "busybox", "sleep", "600"]);
+    let s = berth_ok(&d, &["stats", "--no-stream"]);
+    let mut rows = s.lines();
+    let head = rows.next().unwrap_or("");
+    for col in ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"] {
+        assert!(head.contains(col), "{col} missing: {s}");
+    }
+    let row = rows.next().unwrap_or("");
+    assert!(row.contains(" busy ") && row.contains('%') && row.trim_end().ends_with(" 1"), "{s}");
+    let s = berth_ok(&d, &["stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "busy"]);
+    assert_eq!(s, "busy 1\n");
+}

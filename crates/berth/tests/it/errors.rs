@@ -1,0 +1,87 @@
+//! Finding the daemon, refusing what berth does not support, usage errors and help.
+
+use std::process::{Command, Stdio};
+
+use crate::{berth, daemon, text, BERTH};
+
+fn bare(args: &[&str]) -> Command {
+    let mut c = Command::new(BERTH);
+    c.args(args).env_remove("BERTH_HOST").env_remove("DOCKER_HOST").stdin(Stdio::null());
+    c
+}
+
+#[test]
+fn daemon_discovery_order_and_the_message_when_none_answers() {
+    let d = daemon("discover");
+    let good = format!("unix://{}", d.sock.display());
+    let bad = format!("unix://{}", d.dir.join("nothing.sock").display());
+    let ps = |c: &mut Command| c.output().expect("run berth");
+    // Nothing answers: which socket, how to start berthd; 1 for ps, 125 for run.
+    let out = ps(bare(&["ps"]).env("BERTH_HOST", &bad));
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains(&bad) && err.contains("Is berthd running?") && err.contains("berthd"), "{err}");
+    let out = ps(bare(&["run", "busybox", "true"]).env("BERTH_HOST", &bad));
+    assert_eq!(out.status.code(), Some(125), "{}", text(&out.stderr));
+    // -H beats BERTH_HOST, which beats DOCKER_HOST.
+    assert!(ps(bare(&["-H", &good, "ps"]).env("BERTH_HOST", &bad)).status.success());
+    assert!(ps(bare(&["ps"]).env("BERTH_HOST", &good).env("DOCKER_HOST", &bad)).status.success());
+    assert!(!ps(bare(&["ps"]).env("BERTH_HOST", &bad).env("DOCKER_HOST", &good)).status.success());
+    assert!(ps(bare(&["ps"]).env("DOCKER_HOST", &good)).status.success());
+    // The default socket is named when nothing is set (and nothing listens there in tests).
+    if !std::path::Path::new("/run/berth/berth.sock").exists() {
+        let out = ps(&mut bare(&["ps"]));
+        assert!(text(&out.stderr).contains("unix:///run/berth/berth.sock"), "{}", text(&out.stderr));
+    }
+    let out = ps(bare(&["ps"]).env("BERTH_HOST", "tcp://127.0.0.1:2375"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("only over a Unix socket"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn unsupported_flags_are_refused_by_name() {
+    let d = daemon("refuse");
+    for (args, name) in [
+        (&["run", "-p", "8080:80", "busybox", "true"][..], "--publish (-p)"),
+        (&["run", "--init", "busybox", "true"], "--init"),
+        (&["create", "--platform", "linux/arm64", "busybox"], "--platform"),
+        (&["run", "--health-cmd", "true", "busybox", "true"], "--health-cmd"),
+        (&["run", "--no-such-flag", "busybox", "true"], "--no-such-flag"),
+    ] {
+        let out = berth(&d, args);
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(name), "{args:?}: {}", text(&out.stderr));
+    }
+    // What the daemon refuses comes back with its reason (a named volume: issue 6).
+    let out = berth(&d, &["run", "--rm", "-v", "data:/data", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(text(&out.stderr).contains("named volume"), "{}", text(&out.stderr));
+    // Nothing was left half-made by the refusals.
+    assert_eq!(text(&berth(&d, &["ps", "-aq"]).stdout), "");
+    let out = berth(&d, &["rm", "-l", "x"]);
+    assert!(!out.status.success() && text(&out.stderr).contains("--link"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn help_in_dockers_shape() {
+    let out = bare(&["run", "--help"]).output().expect("berth run --help");
+    assert_eq!(out.status.code(), Some(0));
+    let h = text(&out.stdout);
+    assert!(h.trim_start().starts_with("Usage:  berth run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nCreate and run a new container from an image\n"), "{h}");
+    for flag in ["-d, --detach", "-i, --interactive", "-t, --tty", "--rm", "-e, --env", "-h, --hostname", "--memory", "--mount"] {
+        assert!(h.contains(flag), "{flag} missing from:\n{h}");
+    }
+    for cmd in ["ps", "images", "logs", "exec", "inspect", "events", "pull", "container", "image"] {
+        let out = bare(&[cmd, "--help"]).output().expect("help");
+        assert_eq!(out.status.code(), Some(0), "{cmd}");
+        assert!(text(&out.stdout).trim_start().starts_with(&format!("Usage:  berth {cmd}")), "{cmd}: {}", text(&out.stdout));
+    }
+    let out = bare(&["--help"]).output().expect("berth --help");
+    assert!(text(&out.stdout).contains("Commands:") && text(&out.stdout).contains("run "), "{}", text(&out.stdout));
+    let out = bare(&["--version"]).output().expect("berth --version");
+    assert!(text(&out.stdout).starts_with("berth version "), "{}", text(&out.stdout));
+    // A usage error exits 125, as docker's.
+    let out = bare(&["ps", "--bogus"]).output().expect("berth ps --bogus");
+    assert_eq!(out.status.code(), Some(125));
+    assert!(text(&out.stderr).contains("--bogus"), "{}", text(&out.stderr));
+}

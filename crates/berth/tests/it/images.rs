@@ -1,0 +1,102 @@
+//! Image commands against berthd and, for pull and push, a real registry on loopback; compared
+//! with the docker CLI's output against the same daemon.
+
+use berth_testutil::busybox_layout;
+use berth_testutil::registry::TestRegistry;
+
+use crate::{berth, berth_ok, daemon, text};
+
+#[test]
+fn listing_inspect_tag_rmi_history_save_load_match_docker() {
+    let d = daemon("images");
+    // berthd lists an image's tags in no fixed order (a map inside), so one image's rows may
+    // come in another order from one call to the next: rows are compared as sets, the header
+    // (first line) as is.
+    let rows = |s: &str| {
+        let table = s.starts_with("REPOSITORY") || s.starts_with("IMAGE ");
+        let mut l: Vec<String> = s.lines().skip(usize::from(table)).map(str::to_owned).collect();
+        l.sort();
+        (s.lines().next().filter(|_| table).map(str::to_owned), l)
+    };
+    let same = |args: &[&str]| {
+        let (b, k) = (berth(&d, args), d.docker(args));
+        assert_eq!((rows(&text(&b.stdout)), b.status.code()), (rows(&text(&k.stdout)), k.status.code()), "{args:?}\nberth stderr: {}", text(&b.stderr));
+        text(&b.stdout)
+    };
+    berth_ok(&d, &["tag", "busybox", "mine:1"]);
+    berth_ok(&d, &["tag", "busybox:latest", "localhost:5000/other"]);
+    for args in [
+        &["images"][..],
+        &["images", "-a"],
+        &["images", "-q"],
+        &["images", "--digests"],
+        &["images", "--no-trunc"],
+        &["images", "--format", "json"],
+        &["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}"],
+        &["images", "--format", "table {{.Repository}}\t{{.Tag}}"],
+        &["images", "mine"],
+        &["image", "ls", "--filter", "reference=busybox"],
+        &["image", "inspect", "-f", "{{.Id}} {{json .RepoTags}} {{.Os}}/{{.Architecture}}", "busybox"],
+        &["image", "inspect", "busybox"],
+        &["history", "busybox"],
+        &["history", "--no-trunc", "--format", "{{.ID}}|{{.Size}}|{{.CreatedBy}}", "busybox"],
+        &["history", "-q", "busybox"],
+    ] {
+        same(args);
+    }
+    assert!(same(&["images"]).starts_with("REPOSITORY "), "a table");
+    assert_eq!(berth_ok(&d, &["rmi", "mine:1"]), "Untagged: mine:1\n");
+    let (b, k) = (berth(&d, &["rmi", "nosuch"]), d.docker(&["rmi", "nosuch"]));
+    assert_eq!((b.status.code(), text(&b.stderr)), (k.status.code(), text(&k.stderr)));
+
+    // save and load through berth, and docker can read what berth saved.
+    let tar = d.dir.join("bb.tar");
+    berth_ok(&d, &["save", "-o", &tar.to_string_lossy(), "busybox"]);
+    let id = berth_ok(&d, &["image", "inspect", "-f", "{{.Id}}", "busybox"]);
+    berth_ok(&d, &["rmi", "busybox", "localhost:5000/other"]);
+    assert_eq!(berth_ok(&d, &["images", "-q"]), "");
+    let loaded = berth_ok(&d, &["load", "-i", &tar.to_string_lossy()]);
+    assert_eq!(loaded, "Loaded image: busybox:latest\n");
+    assert_eq!(berth_ok(&d, &["image", "inspect", "-f", "{{.Id}}", "busybox"]), id);
+    let out = berth(&d, &["save", "busybox"]);
+    assert!(out.status.success() && out.stdout.len() > 100_000, "save to a pipe: {} bytes, {}", out.stdout.len(), text(&out.stderr));
+    // prune: nothing dangling.
+    assert_eq!(same(&["image", "prune", "-f"]), "Total reclaimed space: 0B\n");
+}
+
+#[test]
+fn pull_and_push_through_a_registry() {
+    let reg = TestRegistry::start(None);
+    reg.push(busybox_layout(), "tools/busybox:1");
+    let d = berth_testutil::daemon::TestDaemon::start(&crate::berthd().to_string_lossy(), "pull");
+    let img = format!("{}/tools/busybox:1", reg.addr());
+    // The same plain (not a terminal) output as docker's: statuses, no progress bars.
+    let b = berth_ok(&d, &["pull", &img]);
+    for want in ["1: Pulling from tools/busybox", "Pull complete", "Digest: sha256:", &format!("Status: Downloaded newer image for {img}")] {
+        assert!(b.contains(want), "pull output lacks {want:?}:\n{b}");
+    }
+    assert!(b.ends_with(&format!("\n{img}\n")), "{b}");
+    berth_ok(&d, &["rmi", &img]);
+    let k = d.docker_ok(&["pull", &img]);
+    assert_eq!(b, k);
+    assert_eq!(berth_ok(&d, &["pull", "-q", &img]), format!("{img}\n"));
+    // run pulls a missing image, on stderr, as docker does.
+    let other = format!("{}/tools/busybox:2", reg.addr());
+    reg.push(busybox_layout(), "tools/busybox:2");
+    let out = berth(&d, &["run", "--rm", &other, "echo", "pulled"]);
+    assert_eq!(text(&out.stdout), "pulled\n", "{}", text(&out.stderr));
+    assert!(text(&out.stderr).starts_with(&format!("Unable to find image '{other}' locally\n")), "{}", text(&out.stderr));
+    // push under a new name, drop it, pull it back.
+    let copy = format!("{}/copy:v2", reg.addr());
+    berth_ok(&d, &["tag", &img, &copy]);
+    let pushed = berth_ok(&d, &["push", &copy]);
+    assert!(pushed.contains(&format!("The push refers to repository [{}/copy]", reg.addr())), "{pushed}");
+    assert!(pushed.lines().any(|l| l.starts_with("v2: digest: sha256:")), "{pushed}");
+    berth_ok(&d, &["rmi", &copy]);
+    berth_ok(&d, &["pull", "-q", &copy]);
+    // A missing tag: docker's message and status.
+    let missing = format!("{}/tools/busybox:nope", reg.addr());
+    let (b, k) = (berth(&d, &["pull", &missing]), d.docker(&["pull", &missing]));
+    assert_eq!(b.status.code(), k.status.code());
+    assert!(text(&b.stderr).contains(&format!("manifest for {missing} not found")), "{}", text(&b.stderr));
+}
