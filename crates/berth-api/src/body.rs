@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
+use http_body_util::BodyExt;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use tokio::sync::mpsc;
 
@@ -85,4 +86,65 @@ pub fn frame(stream: u8, data: &[u8]) -> Bytes {
     b.extend_from_slice(&berth_engine::logs::frame_header(stream, data.len()));
     b.extend_from_slice(data);
     Bytes::from(b)
+}
+
+/// A blocking reader over the request body, for the engine's tar reader on the blocking pool.
+pub struct BodyReader {
+    rx: tokio::sync::mpsc::Receiver<Result<bytes::Bytes, String>>,
+    cur: bytes::Bytes,
+}
+
+impl std::io::Read for BodyReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.cur.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(b)) => self.cur = b,
+                Some(Err(e)) => return Err(std::io::Error::other(e)),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len());
+        buf[..n].copy_from_slice(&self.cur[..n]);
+        let _ = self.cur.split_to(n);
+        Ok(n)
+    }
+}
+
+/// The request body as a blocking reader, fed by a task, for the engine's readers on the
+/// blocking pool.
+pub fn body_reader(req: http::Request<hyper::body::Incoming>) -> BodyReader {
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let mut body = req.into_body();
+    tokio::spawn(async move {
+        while let Some(frame) = body.frame().await {
+            match frame {
+                Ok(f) => {
+                    if let Ok(data) = f.into_data() {
+                        if tx.send(Ok(data)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(format!("read the request body: {e}"))).await;
+                    return;
+                }
+            }
+        }
+    });
+    BodyReader { rx, cur: bytes::Bytes::new() }
+}
+
+/// A blocking writer into a streaming response body.
+pub struct BodyWriter(pub mpsc::Sender<Bytes>);
+
+impl std::io::Write for BodyWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.blocking_send(Bytes::copy_from_slice(buf)).map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -58,4 +58,4 @@ pub use layout::{export_layout, import_layout, import_layout_all, ImportOptions,
 pub use reference::{ImageRef, ReferenceError};
 pub use snapshot::{Snapshot, SnapshotError};
 pub use store::{ContentStore, StoreError};
-pub use unpack::{unpack_layer, unpack_layer_pending, unpack_layer_to, Compression, PendingLayer, UnpackError};
+pub use unpack::{unpack_at, unpack_layer, unpack_layer_pending, unpack_layer_to, Compression, PendingLayer, UnpackError, UnpackOptions};

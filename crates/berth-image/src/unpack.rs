@@ -172,8 +172,33 @@ fn create_temp_dir(store_dir: &Path, layer_id: &str) -> Result<PathBuf, UnpackEr
     unreachable!("u32 range of temporary names exhausted")
 }
 
+/// How [`unpack_at`] treats what it extracts; the default is a layer's.
+#[derive(Debug, Clone, Copy)]
+pub struct UnpackOptions {
+    /// Turn OCI whiteouts into overlayfs ones (a layer); off, `.wh.*` are plain files.
+    pub whiteouts: bool,
+    /// Owner of everything created, instead of the tar's (`docker cp` without `-a`).
+    pub owner: Option<(u32, u32)>,
+    /// Refuse to replace a directory with a non-directory or the reverse (`docker cp`'s
+    /// `noOverwriteDirNonDir`), instead of removing what is in the way.
+    pub keep_kinds: bool,
+}
+
+impl Default for UnpackOptions {
+    fn default() -> Self {
+        UnpackOptions { whiteouts: true, owner: None, keep_kinds: false }
+    }
+}
+
 /// Unpacks into the directory open at `root`; see [`unpack_layer`].
 pub fn unpack_layer_at(reader: impl Read, root: BorrowedFd<'_>) -> Result<Digest, UnpackError> {
+    unpack_at(reader, root, UnpackOptions::default())
+}
+
+/// Unpacks an archive into the directory open at `root`, with `opts`: what `docker cp` into a
+/// container uses (no whiteouts, owner 0:0). The same refusals as a layer apply: nothing is
+/// written outside `root`.
+pub fn unpack_at(reader: impl Read, root: BorrowedFd<'_>, opts: UnpackOptions) -> Result<Digest, UnpackError> {
     let read_err = |source| UnpackError::Read { source };
     let mut buffered = BufReader::with_capacity(COPY_BUF, reader);
     let head = buffered.fill_buf().map_err(read_err)?;
@@ -183,7 +208,7 @@ pub fn unpack_layer_at(reader: impl Read, root: BorrowedFd<'_>) -> Result<Digest
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered).map_err(read_err)?),
     };
     let mut archive = tar::Archive::new(DigestReader::new(decoded, Algorithm::Sha256));
-    let mut unpacker = Unpacker { root, parent_cache: None, dirs: Vec::new(), buf: vec![0u8; COPY_BUF] };
+    let mut unpacker = Unpacker { root, opts, parent_cache: None, dirs: Vec::new(), buf: vec![0u8; COPY_BUF] };
     for entry in archive.entries().map_err(read_err)? {
         let mut entry = entry.map_err(read_err)?;
         unpacker.apply(&mut entry)?;
@@ -206,6 +231,7 @@ struct Meta {
 
 struct Unpacker<'r> {
     root: BorrowedFd<'r>,
+    opts: UnpackOptions,
     /// The last parent directory opened, reused while nothing has been removed or replaced.
     parent_cache: Option<(PathBuf, OwnedFd)>,
     /// Directories whose mtime is set at the end, after their contents.
@@ -223,7 +249,10 @@ impl Unpacker<'_> {
             return Ok(());
         }
         let rel = clean_path(&raw_name).ok_or_else(|| UnpackError::Escape { entry: name.clone() })?;
-        let meta = read_meta(entry, &name)?;
+        let mut meta = read_meta(entry, &name)?;
+        if let Some((uid, gid)) = self.opts.owner {
+            (meta.uid, meta.gid) = (uid, gid);
+        }
 
         let Some(file_name) = rel.file_name().map(OsStr::to_owned) else {
             // the layer root itself ("./")
@@ -238,7 +267,7 @@ impl Unpacker<'_> {
         let fname = file_name.to_string_lossy();
 
         // Whiteouts: opaque markers, metadata files and file whiteouts.
-        if fname.starts_with(WHITEOUT_PREFIX) {
+        if self.opts.whiteouts && fname.starts_with(WHITEOUT_PREFIX) {
             let parent = self.parent(&parent_path, &name)?;
             if fname == OPAQUE_MARKER {
                 let dir = rustix::fs::openat(&parent, ".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
@@ -370,6 +399,12 @@ impl Unpacker<'_> {
         let is_dir = FileType::from_raw_mode(st.st_mode) == FileType::Directory;
         if is_dir && want_dir {
             return Ok(true);
+        }
+        if self.opts.keep_kinds && is_dir != want_dir {
+            return Err(UnpackError::Refused {
+                entry: entry.to_owned(),
+                reason: if is_dir { "cannot overwrite a directory with a non-directory" } else { "cannot overwrite a non-directory with a directory" },
+            });
         }
         self.parent_cache = None;
         if is_dir {

@@ -233,3 +233,57 @@ fn stream_logs(ctx: &Ctx, id: &str, opts: LogOptions) -> Result<Resp, Resp> {
     });
     Ok(resp)
 }
+
+/// `X-Docker-Container-Path-Stat`: base64 of the stat JSON, as the docker CLI reads it.
+fn path_stat_header(resp: &mut Resp, stat: &berth_engine::container::archive::PathStat) {
+    let json = serde_json::to_vec(stat).expect("a stat serializes");
+    let value = berth_api_types::header::encode_std(&json);
+    resp.headers_mut().insert("x-docker-container-path-stat", http::HeaderValue::from_str(&value).expect("base64 is ASCII"));
+}
+
+/// `HEAD /containers/{id}/archive?path=`: the stat header only.
+pub async fn archive_head(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
+    let path = q.get("path").filter(|p| !p.is_empty()).ok_or_else(|| bad_request("path is required"))?;
+    let stat = engine(ctx.engine.archive_stat(&ctx.principal, id, path).await)?;
+    let mut r = empty(StatusCode::OK);
+    path_stat_header(&mut r, &stat);
+    Ok(r)
+}
+
+/// `GET /containers/{id}/archive?path=`: the stat header, then the tar as it is written.
+pub async fn archive_get(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
+    let path = q.get("path").filter(|p| !p.is_empty()).ok_or_else(|| bad_request("path is required"))?.to_owned();
+    let stat = engine(ctx.engine.archive_stat(&ctx.principal, id, &path).await)?;
+    let (mut resp, tx) = stream(StatusCode::OK, "application/x-tar");
+    path_stat_header(&mut resp, &stat);
+    let (eng, principal, id) = (ctx.engine.clone(), ctx.principal.clone(), id.to_owned());
+    tokio::spawn(async move {
+        let out = std::io::BufWriter::with_capacity(256 * 1024, crate::body::BodyWriter(tx));
+        if let Err(e) = eng.archive_get(&principal, &id, &path, out).await {
+            tracing::warn!(error = %berth_engine::error::chain(&e), "archive ended early");
+        }
+    });
+    Ok(resp)
+}
+
+/// `PUT /containers/{id}/archive?path=`: extracts the body's tar into that directory.
+pub async fn archive_put(ctx: &Ctx, q: &Query, id: &str, req: Request<Incoming>) -> Result<Resp, Resp> {
+    let path = q.get("path").filter(|p| !p.is_empty()).ok_or_else(|| bad_request("path is required"))?.to_owned();
+    let opts = berth_engine::container::archive::PutOptions { keep_owners: q.flag("copyUIDGID"), keep_kinds: q.flag("noOverwriteDirNonDir") };
+    engine(ctx.engine.archive_put(&ctx.principal, id, &path, crate::body::body_reader(req), opts).await)?;
+    Ok(empty(StatusCode::OK))
+}
+
+/// `GET /containers/{id}/export`: the root filesystem as a tar, streamed.
+pub async fn export(ctx: &Ctx, id: &str) -> Result<Resp, Resp> {
+    engine(ctx.engine.find(&ctx.principal, id).map(|_| ()))?;
+    let (resp, tx) = stream(StatusCode::OK, "application/octet-stream");
+    let (eng, principal, id) = (ctx.engine.clone(), ctx.principal.clone(), id.to_owned());
+    tokio::spawn(async move {
+        let out = std::io::BufWriter::with_capacity(256 * 1024, crate::body::BodyWriter(tx));
+        if let Err(e) = eng.export(&principal, &id, out).await {
+            tracing::warn!(error = %berth_engine::error::chain(&e), "export ended early");
+        }
+    });
+    Ok(resp)
+}

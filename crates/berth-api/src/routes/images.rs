@@ -3,7 +3,6 @@
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use berth_api_types::image::{AuthConfig, AuthResponse, ErrorDetail, ProgressMessage};
@@ -33,33 +32,11 @@ pub fn remove(ctx: &Ctx, q: &Query, name: &str) -> Result<Resp, Resp> {
     Ok(json(StatusCode::OK, &engine(ctx.engine.image_remove(&ctx.principal, name, q.flag("force")))?))
 }
 
-/// A blocking reader over the request body, for the engine's tar reader on the blocking pool.
-struct BodyReader {
-    rx: tokio::sync::mpsc::Receiver<Result<bytes::Bytes, String>>,
-    cur: bytes::Bytes,
-}
-
-impl std::io::Read for BodyReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.cur.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(Ok(b)) => self.cur = b,
-                Some(Err(e)) => return Err(std::io::Error::other(e)),
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.cur.len());
-        buf[..n].copy_from_slice(&self.cur[..n]);
-        let _ = self.cur.split_to(n);
-        Ok(n)
-    }
-}
-
 /// `POST /images/load`: the archive streams from the body into the store; the answer is
 /// Docker's JSON stream (`{"stream":"Loaded image: busybox:latest\n"}`), or with `quiet`
 /// the same.
 pub async fn load(ctx: &Ctx, _q: &Query, req: Request<Incoming>) -> Result<Resp, Resp> {
-    let lines = engine(ctx.engine.image_load(&ctx.principal, body_reader(req)).await)?;
+    let lines = engine(ctx.engine.image_load(&ctx.principal, crate::body::body_reader(req)).await)?;
     let mut out = Vec::new();
     for l in lines {
         let m = ProgressMessage { stream: Some(format!("{l}\n")), ..Default::default() };
@@ -67,31 +44,6 @@ pub async fn load(ctx: &Ctx, _q: &Query, req: Request<Incoming>) -> Result<Resp,
         out.push(b'\n');
     }
     Ok(crate::body::full(StatusCode::OK, "application/json", out))
-}
-
-/// The request body as a blocking reader, fed by a task, for the engine's readers on the
-/// blocking pool.
-fn body_reader(req: Request<Incoming>) -> BodyReader {
-    let (tx, rx) = tokio::sync::mpsc::channel(16);
-    let mut body = req.into_body();
-    tokio::spawn(async move {
-        while let Some(frame) = body.frame().await {
-            match frame {
-                Ok(f) => {
-                    if let Ok(data) = f.into_data() {
-                        if tx.send(Ok(data)).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-                Err(e) => {
-                    let _ = tx.send(Err(format!("read the request body: {e}"))).await;
-                    return;
-                }
-            }
-        }
-    });
-    BodyReader { rx, cur: bytes::Bytes::new() }
 }
 
 pub fn history(ctx: &Ctx, name: &str) -> Result<Resp, Resp> {
@@ -191,7 +143,7 @@ async fn import(ctx: &Ctx, q: &Query, src: &str, req: Request<Incoming>) -> Resu
         changes: q.all("changes").to_vec(),
         platform: q.get("platform").unwrap_or("").to_owned(),
     };
-    let id = engine(ctx.engine.image_import(&ctx.principal, body_reader(req), request).await)?;
+    let id = engine(ctx.engine.image_import(&ctx.principal, crate::body::body_reader(req), request).await)?;
     let m = ProgressMessage { status: Some(id), ..Default::default() };
     Ok(crate::body::full(StatusCode::OK, "application/json", line(&m)))
 }
@@ -205,20 +157,6 @@ pub async fn push(ctx: &Ctx, q: &Query, name: &str, req: Request<Incoming>) -> R
     progress_stream(rx, async move { eng.image_push(&principal, &name, &tag, auth.as_ref(), &tx).await }).await
 }
 
-/// A blocking writer into a streaming response body.
-struct BodyWriter(tokio::sync::mpsc::Sender<Bytes>);
-
-impl std::io::Write for BodyWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.blocking_send(Bytes::copy_from_slice(buf)).map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// `GET /images/get?names=…` and `GET /images/{name}/get`: the archive streams as it is
 /// written; a failure midway ends it early (the client sees a truncated tar).
 pub fn save(ctx: &Ctx, names: &[String]) -> Result<Resp, Resp> {
@@ -226,7 +164,7 @@ pub fn save(ctx: &Ctx, names: &[String]) -> Result<Resp, Resp> {
     let (resp, tx) = crate::body::stream(StatusCode::OK, "application/x-tar");
     let eng = ctx.engine.clone();
     tokio::task::spawn_blocking(move || {
-        let out = std::io::BufWriter::with_capacity(256 * 1024, BodyWriter(tx));
+        let out = std::io::BufWriter::with_capacity(256 * 1024, crate::body::BodyWriter(tx));
         if let Err(e) = eng.image_save(&images, out) {
             tracing::warn!(error = %berth_engine::error::chain(&e), "save ended early");
         }

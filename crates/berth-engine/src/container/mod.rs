@@ -6,6 +6,7 @@
 //! by [`Engine::watch`] (whoever started the shim, this daemon or an earlier one), which
 //! records the exit, cleans up and applies the restart policy.
 
+pub mod archive;
 pub mod changes;
 pub mod etc;
 pub mod inspect;

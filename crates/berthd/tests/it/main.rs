@@ -7,6 +7,7 @@ mod api;
 mod hostile;
 mod dockerpy;
 mod images;
+mod files;
 
 use berth_testutil::daemon::TestDaemon;
 

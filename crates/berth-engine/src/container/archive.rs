@@ -1,0 +1,336 @@
+//! A container's files from outside: `docker cp` (`HEAD`/`GET`/`PUT
+//! /containers/{id}/archive`) and `docker export`.
+//!
+//! The root is the running container's own mount, or, for a stopped one, its snapshot mounted
+//! for the operation (the container's lifecycle lock is held meanwhile, so it cannot start or
+//! go). Paths are resolved inside that root with `openat2(RESOLVE_IN_ROOT)`: a symlink in the
+//! container (`/etc -> /`, `x -> ../../..`) resolves as it would inside, never to the host.
+//! Archives are written by walking directory descriptors without following symlinks, and
+//! `PUT` extracts through berth-image's unpacker (nothing is written outside the target).
+//! Mounts the container has beyond its root (binds, tmpfs) are not seen.
+
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags};
+use serde::Serialize;
+
+use super::record::Record;
+use crate::error::{Error, Result};
+use crate::policy::Principal;
+use crate::Engine;
+
+/// What `X-Docker-Container-Path-Stat` carries (base64 of this JSON). `mode` is Go's
+/// `os.FileMode`: permission bits plus type bits high up, which the docker CLI reads.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PathStat {
+    pub name: String,
+    pub size: i64,
+    pub mode: u32,
+    pub mtime: String,
+    #[serde(rename = "linkTarget")]
+    pub link_target: String,
+}
+
+/// Go's `os.FileMode` for a `st_mode`.
+pub fn go_file_mode(st_mode: u32) -> u32 {
+    let mut m = st_mode & 0o777;
+    m |= match FileType::from_raw_mode(st_mode) {
+        FileType::Directory => 1 << 31,
+        FileType::Symlink => 1 << 27,
+        FileType::Fifo => 1 << 25,
+        FileType::Socket => 1 << 24,
+        FileType::BlockDevice => 1 << 26,
+        FileType::CharacterDevice => (1 << 26) | (1 << 21),
+        _ => 0,
+    };
+    if st_mode & 0o4000 != 0 {
+        m |= 1 << 23;
+    }
+    if st_mode & 0o2000 != 0 {
+        m |= 1 << 22;
+    }
+    if st_mode & 0o1000 != 0 {
+        m |= 1 << 20;
+    }
+    m
+}
+
+/// How `docker cp` into a container extracts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PutOptions {
+    /// `copyUIDGID`: keep the archive's owners; else everything is owned by root.
+    pub keep_owners: bool,
+    /// `noOverwriteDirNonDir`.
+    pub keep_kinds: bool,
+}
+
+fn not_found(id: &str, path: &str) -> Error {
+    Error::PathNotFound(format!("Could not find the file {path} in container {id}"))
+}
+
+/// Opens the root directory at `root`.
+fn open_root(root: &Path) -> Result<OwnedFd> {
+    rustix::fs::open(root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| Error::Io { what: "open the container's root", path: root.to_owned(), source: e.into() })
+}
+
+/// Splits a container path into (the directory to resolve in the root, the last name), the
+/// way `docker cp` means it: `/etc/` and `/etc` name `etc` in `/`; `/` names the root itself.
+fn split(path: &str) -> (String, Option<OsString>) {
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.is_empty() || trimmed == "." {
+        return ("/".into(), None);
+    }
+    match trimmed.rsplit_once('/') {
+        Some((dir, name)) if name != "." && name != ".." => (if dir.is_empty() { "/".into() } else { dir.to_owned() }, Some(name.into())),
+        _ if !trimmed.contains('/') => ("/".into(), Some(trimmed.into())),
+        _ => (trimmed.to_owned(), None),
+    }
+}
+
+/// Opens directory `dir` inside the root, symlinks resolved within it.
+fn open_dir_in(root: BorrowedFd<'_>, dir: &str) -> rustix::io::Result<OwnedFd> {
+    let rel = dir.trim_start_matches('/');
+    let rel = if rel.is_empty() { "." } else { rel };
+    rustix::fs::openat2(root, rel, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty(), ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS)
+}
+
+fn stat_of(parent: BorrowedFd<'_>, name: &OsStr, shown: &str) -> rustix::io::Result<PathStat> {
+    let st = rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW)?;
+    let link_target = if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
+        rustix::fs::readlinkat(parent, name, Vec::new())?.to_string_lossy().into_owned()
+    } else {
+        String::new()
+    };
+    Ok(PathStat {
+        name: shown.to_owned(),
+        size: st.st_size,
+        mode: go_file_mode(st.st_mode),
+        mtime: berth_runtime::state::rfc3339_from_unix(st.st_mtime, st.st_mtime_nsec as u32),
+        link_target,
+    })
+}
+
+/// Writes the tree at `name` in `parent` into `tar` as `tar_name`, never following symlinks;
+/// hard links within the tree become link entries.
+struct Packer<W: Write> {
+    tar: tar::Builder<W>,
+    links: HashMap<(u64, u64), PathBuf>,
+}
+
+impl<W: Write> Packer<W> {
+    fn pack(&mut self, parent: BorrowedFd<'_>, name: &OsStr, tar_name: &Path) -> std::io::Result<()> {
+        let st = rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW)?;
+        let kind = FileType::from_raw_mode(st.st_mode);
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(st.st_mode & 0o7777);
+        h.set_uid(u64::from(st.st_uid));
+        h.set_gid(u64::from(st.st_gid));
+        h.set_mtime(st.st_mtime.max(0) as u64);
+        h.set_size(0);
+        let key = (st.st_dev, st.st_ino);
+        if kind != FileType::Directory && st.st_nlink > 1 {
+            if let Some(first) = self.links.get(&key) {
+                h.set_entry_type(tar::EntryType::Link);
+                return self.tar.append_link(&mut h, tar_name, first);
+            }
+            self.links.insert(key, tar_name.to_owned());
+        }
+        match kind {
+            FileType::RegularFile => {
+                let fd = rustix::fs::openat(parent, name, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(st.st_size as u64);
+                self.tar.append_data(&mut h, tar_name, File::from(fd).take(st.st_size as u64))
+            }
+            FileType::Symlink => {
+                let target = rustix::fs::readlinkat(parent, name, Vec::new())?;
+                h.set_entry_type(tar::EntryType::Symlink);
+                self.tar.append_link(&mut h, tar_name, Path::new(OsStr::from_bytes(target.as_bytes())))
+            }
+            FileType::Directory => {
+                h.set_entry_type(tar::EntryType::Directory);
+                self.tar.append_data(&mut h, tar_name, std::io::empty())?;
+                let dir = rustix::fs::openat(parent, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+                let mut names: Vec<OsString> = Vec::new();
+                for e in rustix::fs::Dir::read_from(&dir)? {
+                    let e = e?;
+                    let n = e.file_name().to_bytes();
+                    if n != b"." && n != b".." {
+                        names.push(OsStr::from_bytes(n).to_owned());
+                    }
+                }
+                names.sort();
+                for n in names {
+                    self.pack(dir.as_fd(), &n, &tar_name.join(&n))?;
+                }
+                Ok(())
+            }
+            FileType::CharacterDevice | FileType::BlockDevice | FileType::Fifo => {
+                h.set_entry_type(match kind {
+                    FileType::CharacterDevice => tar::EntryType::Char,
+                    FileType::BlockDevice => tar::EntryType::Block,
+                    _ => tar::EntryType::Fifo,
+                });
+                h.set_device_major(rustix::fs::major(st.st_rdev))?;
+                h.set_device_minor(rustix::fs::minor(st.st_rdev))?;
+                self.tar.append_data(&mut h, tar_name, std::io::empty())
+            }
+            _ => Ok(()), // sockets and the like do not travel
+        }
+    }
+}
+
+impl Engine {
+    /// Runs `f` on the root directory of container `key` (see the module doc); `f` gets the
+    /// container as the caller named it, for messages.
+    async fn with_root<T: Send + 'static>(&self, principal: &Principal, key: &str, f: impl FnOnce(&Path, &str) -> Result<T> + Send + 'static) -> Result<T> {
+        let ctr = self.find(principal, key)?;
+        let _op = ctr.op.lock().await;
+        let (id, live, image) = {
+            let r = ctr.rec();
+            (r.id.clone(), r.state.status.is_live(), r.image.clone())
+        };
+        let shown = key.to_owned();
+        let join = |r: std::result::Result<Result<T>, tokio::task::JoinError>| r.unwrap_or_else(|e| Err(Error::Internal(format!("file task: {e}"))));
+        if live {
+            let root = self.cfg.run_dir(&id).join("bundle/rootfs");
+            return join(tokio::task::spawn_blocking(move || f(&root, &shown)).await);
+        }
+        let image = self.images.lookup(&image).map_err(|_| Error::Conflict(format!("the image of container {} is gone", &id[..12])))?;
+        let snap = berth_image::Snapshot::prepare(Record::dir(&self.cfg.containers_dir(), &id).join("fs"), self.images.lower_dirs(&image))
+            .map_err(|source| Error::Snapshot { id: id.clone(), what: "prepare the root filesystem", source })?;
+        let mnt = self.cfg.exec_root.join("m").join(&id[..16]);
+        std::fs::create_dir_all(&mnt).map_err(Error::io("create a mount point", &mnt))?;
+        snap.mount(&mnt).map_err(|source| Error::Snapshot { id: id.clone(), what: "mount the root filesystem", source })?;
+        let m = mnt.clone();
+        let result = join(tokio::task::spawn_blocking(move || f(&m, &shown)).await);
+        if berth_image::snapshot::unmount(&mnt, false).is_err() {
+            let _ = berth_image::snapshot::unmount(&mnt, true);
+        }
+        let _ = std::fs::remove_dir(&mnt);
+        result
+    }
+
+    /// `HEAD /containers/{id}/archive`: what `path` is, inside the container.
+    pub async fn archive_stat(&self, principal: &Principal, key: &str, path: &str) -> Result<PathStat> {
+        let path = path.to_owned();
+        self.with_root(principal, key, move |root, id| {
+            let rootfd = open_root(root)?;
+            let (dir, name) = split(&path);
+            let nf = |_| not_found(id, &path);
+            let parent = open_dir_in(rootfd.as_fd(), &dir).map_err(nf)?;
+            match name {
+                Some(n) => stat_of(parent.as_fd(), &n, &n.to_string_lossy()).map_err(nf),
+                None => stat_of(parent.as_fd(), OsStr::new("."), "/").map_err(nf),
+            }
+        })
+        .await
+    }
+
+    /// `GET /containers/{id}/archive`: `path` as a tar into `out` (named by its last
+    /// component); a directory given as `dir/.` gives its contents.
+    pub async fn archive_get(&self, principal: &Principal, key: &str, path: &str, out: impl Write + Send + 'static) -> Result<()> {
+        let path = path.to_owned();
+        self.with_root(principal, key, move |root, id| {
+            let rootfd = open_root(root)?;
+            let contents_only = path.ends_with("/.");
+            let (dir, name) = split(path.trim_end_matches("/."));
+            let parent = open_dir_in(rootfd.as_fd(), &dir).map_err(|_| not_found(id, &path))?;
+            let (name, tar_name) = match &name {
+                Some(n) if !contents_only => (n.as_os_str(), PathBuf::from(n)),
+                Some(n) => (n.as_os_str(), PathBuf::from(".")),
+                None => (OsStr::new("."), PathBuf::from(".")),
+            };
+            rustix::fs::statat(&parent, name, AtFlags::SYMLINK_NOFOLLOW).map_err(|_| not_found(id, &path))?;
+            let mut p = Packer { tar: tar::Builder::new(out), links: HashMap::new() };
+            p.pack(parent.as_fd(), name, &tar_name).and_then(|_| p.tar.into_inner()).and_then(|mut w| w.flush()).map_err(|e| Error::Internal(format!("archive {path} of container {id}: {e}")))?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// `PUT /containers/{id}/archive`: extracts the tar `archive` into the directory `path`.
+    pub async fn archive_put(&self, principal: &Principal, key: &str, path: &str, archive: impl Read + Send + 'static, opts: PutOptions) -> Result<()> {
+        let ctr = self.find(principal, key)?;
+        if ctr.rec().host_config.readonly_rootfs == Some(true) {
+            return Err(Error::Conflict("container rootfs is marked read-only".into()));
+        }
+        let shown = path.to_owned();
+        let path = path.to_owned();
+        self.with_root(principal, key, move |root, id| {
+            let rootfd = open_root(root)?;
+            let dir = open_dir_in(rootfd.as_fd(), &path).map_err(|e| match e {
+                rustix::io::Errno::NOTDIR => Error::InvalidParameter(format!("extraction point is not a directory: {path} in container {id}")),
+                _ => not_found(id, &path),
+            })?;
+            let unpack = berth_image::UnpackOptions { whiteouts: false, owner: (!opts.keep_owners).then_some((0, 0)), keep_kinds: opts.keep_kinds };
+            berth_image::unpack_at(archive, dir.as_fd(), unpack).map_err(|e| Error::InvalidParameter(format!("copy into {path} of container {id}: {}", crate::error::chain(&e))))?;
+            Ok(())
+        })
+        .await?;
+        self.container_event(&ctr, "extract-to-dir", &[("path", shown)]);
+        Ok(())
+    }
+
+    /// `GET /containers/{id}/export`: the whole root filesystem as a tar.
+    pub async fn export(&self, principal: &Principal, key: &str, out: impl Write + Send + 'static) -> Result<()> {
+        let ctr = self.find(principal, key)?;
+        self.with_root(principal, key, move |root, id| {
+            let rootfd = open_root(root)?;
+            let mut p = Packer { tar: tar::Builder::new(out), links: HashMap::new() };
+            let mut names = Vec::new();
+            for e in rustix::fs::Dir::read_from(&rootfd).map_err(|e| Error::Io { what: "read the container's root", path: root.to_owned(), source: e.into() })? {
+                let e = e.map_err(|e| Error::Io { what: "read the container's root", path: root.to_owned(), source: e.into() })?;
+                let n = e.file_name().to_bytes();
+                if n != b"." && n != b".." {
+                    names.push(OsStr::from_bytes(n).to_owned());
+                }
+            }
+            names.sort();
+            let mut run = || -> std::io::Result<()> {
+                for n in &names {
+                    p.pack(rootfd.as_fd(), n, Path::new(n))?;
+                }
+                p.tar.finish()?;
+                p.tar.get_mut().flush()
+            };
+            run().map_err(|e| Error::Internal(format!("export container {id}: {e}")))
+        })
+        .await?;
+        self.container_event(&ctr, "export", &[]);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_paths_split_as_docker_cp_means_them() {
+        let s = |p: &str| {
+            let (d, n) = split(p);
+            (d, n.map(|n| n.to_string_lossy().into_owned()))
+        };
+        assert_eq!(s("/etc/passwd"), ("/etc".into(), Some("passwd".into())));
+        assert_eq!(s("/etc/"), ("/".into(), Some("etc".into())));
+        assert_eq!(s("/"), ("/".into(), None));
+        assert_eq!(s("tmp"), ("/".into(), Some("tmp".into())));
+        assert_eq!(s("/a/.."), ("/a/..".into(), None));
+    }
+
+    #[test]
+    fn go_file_modes() {
+        assert_eq!(go_file_mode(0o040755), (1 << 31) | 0o755);
+        assert_eq!(go_file_mode(0o100644), 0o644);
+        assert_eq!(go_file_mode(0o120777), (1 << 27) | 0o777);
+        assert_eq!(go_file_mode(0o104755), (1 << 23) | 0o755);
+    }
+}

@@ -1,0 +1,69 @@
+//! A container's files through the docker CLI: `docker cp` both ways, running and stopped,
+//! symlinks that would lead out of the container, and `docker export`.
+
+use std::process::Command;
+
+use crate::daemon;
+
+#[test]
+fn docker_cp_both_ways_stays_inside_the_container() {
+    let d = daemon("cp");
+    let host = d.dir.join("host");
+    std::fs::create_dir_all(&host).expect("mkdir");
+    // a host file and directory a symlink inside the container names by absolute path
+    let secret = d.dir.join("secret.txt");
+    std::fs::write(&secret, "host secret\n").expect("write");
+    let hostdir = d.dir.join("hostdir");
+    std::fs::create_dir_all(&hostdir).expect("mkdir");
+    let script = format!(
+        "echo hi > /tmp/f; mkdir -p /tmp/d/sub; echo deep > /tmp/d/sub/x; ln -s / /tmp/up; ln -s {} /tmp/out; sleep 300",
+        hostdir.display()
+    );
+    d.docker_ok(&["run", "-d", "--name", "cc", "busybox", "sh", "-c", &script]);
+    berth_testutil::daemon::wait_until(10, "the files", || d.docker(&["exec", "cc", "test", "-L", "/tmp/out"]).status.success());
+
+    // out of a running container: a file, a directory
+    d.docker_ok(&["cp", "cc:/tmp/f", &host.to_string_lossy()]);
+    assert_eq!(std::fs::read_to_string(host.join("f")).expect("copied file"), "hi\n");
+    d.docker_ok(&["cp", "cc:/tmp/d", &host.join("d").to_string_lossy()]);
+    assert_eq!(std::fs::read_to_string(host.join("d/sub/x")).expect("copied tree"), "deep\n");
+
+    // into it
+    std::fs::write(host.join("new.txt"), "from the host\n").expect("write");
+    d.docker_ok(&["cp", &host.join("new.txt").to_string_lossy(), "cc:/tmp/"]);
+    assert_eq!(d.docker_ok(&["exec", "cc", "cat", "/tmp/new.txt"]), "from the host\n");
+    assert_eq!(d.docker_ok(&["exec", "cc", "stat", "-c", "%u:%g", "/tmp/new.txt"]), "0:0\n", "owned by the container's root");
+
+    // symlinks resolve inside the container: /tmp/up/<host path> is not the host's file ...
+    let out = d.docker(&["cp", &format!("cc:/tmp/up{}", secret.display()), &host.join("stolen").to_string_lossy()]);
+    assert!(!out.status.success(), "read a host file through a symlink");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Could not find the file"), "{out:?}");
+    assert!(!host.join("stolen").exists());
+    // ... and /tmp/out/ (a symlink to a host directory's path) does not lead there
+    let out = d.docker(&["cp", &host.join("new.txt").to_string_lossy(), "cc:/tmp/out/"]);
+    assert!(!out.status.success(), "wrote through a symlink: {out:?}");
+    assert_eq!(std::fs::read_dir(&hostdir).expect("hostdir").count(), 0, "nothing was written to the host");
+
+    // a missing path is named
+    let out = d.docker(&["cp", "cc:/nope", &host.to_string_lossy()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Could not find the file /nope in container cc"), "{out:?}");
+
+    // a stopped container: its snapshot is mounted for the copy
+    d.docker_ok(&["stop", "-t", "0", "cc"]);
+    d.docker_ok(&["cp", "cc:/tmp/f", &host.join("f2").to_string_lossy()]);
+    assert_eq!(std::fs::read_to_string(host.join("f2")).expect("copied file"), "hi\n");
+    std::fs::write(host.join("later.txt"), "while stopped\n").expect("write");
+    d.docker_ok(&["cp", &host.join("later.txt").to_string_lossy(), "cc:/"]);
+    d.docker_ok(&["start", "cc"]);
+    assert_eq!(d.docker_ok(&["exec", "cc", "cat", "/later.txt"]), "while stopped\n");
+
+    // export: the whole root as a tar
+    let tar = d.dir.join("export.tar");
+    d.docker_ok(&["export", "-o", &tar.to_string_lossy(), "cc"]);
+    let list = Command::new("tar").arg("-tf").arg(&tar).output().expect("tar -tf");
+    let list = String::from_utf8_lossy(&list.stdout);
+    for want in ["bin/busybox", "etc/passwd", "tmp/f", "later.txt", "tmp/up"] {
+        assert!(list.lines().any(|l| l.trim_end_matches('/') == want), "export lacks {want}");
+    }
+    d.docker_ok(&["rm", "-f", "cc"]);
+}
