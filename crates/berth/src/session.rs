@@ -96,7 +96,26 @@ pub async fn pump(conn: Hijacked, tty: bool, stdin: bool, detach_keys: &[u8]) ->
         }))
     };
     if tty {
-        copy_raw(&mut rd).await?;
+        // A signal that would end us must not leave the terminal raw: the caller's guard
+        // restores it when we return.
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).ok();
+        let mut hup = signal(SignalKind::hangup()).ok();
+        let mut int = signal(SignalKind::interrupt()).ok();
+        async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            r = copy_raw(&mut rd) => r?,
+            () = next(&mut term) => return Err(CliError::new("berth: terminated (SIGTERM)").with_status(143)),
+            () = next(&mut hup) => return Err(CliError::new("berth: hung up (SIGHUP)").with_status(129)),
+            () = next(&mut int) => return Err(CliError::new("berth: interrupted (SIGINT)").with_status(130)),
+        }
     } else {
         demux(&mut rd).await?;
     }

@@ -97,6 +97,13 @@ pub async fn exec(client: &Client, a: &ExecArgs) -> Result<i32> {
     if ended? == Ended::Detached {
         return Ok(0);
     }
-    let info = client.get_value(&format!("/exec/{id}/json")).await?;
-    Ok(info.get("ExitCode").as_i64().unwrap_or(0) as i32)
+    // The stream ends as the process does; its exit may be recorded a moment later.
+    for _ in 0..200 {
+        let info = client.get_value(&format!("/exec/{id}/json")).await?;
+        if !info.get("Running").truthy() {
+            return Ok(info.get("ExitCode").as_i64().unwrap_or(0) as i32);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    Err(CliError::new(format!("exec {id}: the process's output ended but it still runs after 2 s")))
 }
