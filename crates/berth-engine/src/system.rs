@@ -1,9 +1,10 @@
-//! `GET /info` and `GET /version`: what this daemon is and holds.
+//! `GET /info`, `GET /version` and `GET /system/df`: what this daemon is and holds.
 
 use berth_api_types::system::{Info, PluginsInfo, Runtime as RuntimeInfo, Version, VersionComponent, VersionPlatform};
 use berth_api_types::version::{MAX_API_VERSION, MIN_API_VERSION};
 
 use crate::container::record::Status;
+use crate::error::{Error, Result};
 use crate::policy::Principal;
 use crate::Engine;
 
@@ -131,3 +132,35 @@ fn docker_arch() -> &'static str {
         other => other,
     }
 }
+
+impl Engine {
+    /// `GET /system/df`: images (with how many containers use each), containers with their
+    /// sizes, no volumes or build cache yet. `kinds` narrows it (`container`, `image`,
+    /// `volume`, `build-cache`); empty is all.
+    pub fn disk_usage(&self, principal: &Principal, kinds: &[String]) -> Result<berth_api_types::system::SystemDf> {
+        for k in kinds {
+            if !matches!(k.as_str(), "container" | "image" | "volume" | "build-cache") {
+                return Err(Error::InvalidParameter(format!("unknown object type: {k}")));
+            }
+        }
+        let want = |k: &str| kinds.is_empty() || kinds.iter().any(|x| x == k);
+        let mut df = berth_api_types::system::SystemDf::default();
+        if want("image") {
+            let images = self.image_list(principal, true, &Default::default())?;
+            df.layers_size = Some(crate::container::inspect::du(&self.images.layers_dir()) as i64);
+            df.images = Some(images);
+        }
+        if want("container") {
+            let opts = crate::container::inspect::ListOptions { all: true, limit: None, size: true, filters: Default::default() };
+            df.containers = Some(self.list(principal, &opts)?);
+        }
+        if want("volume") {
+            df.volumes = Some(Vec::new());
+        }
+        if want("build-cache") {
+            df.build_cache = Some(Vec::new());
+        }
+        Ok(df)
+    }
+}
+

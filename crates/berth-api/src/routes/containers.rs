@@ -287,3 +287,9 @@ pub async fn export(ctx: &Ctx, id: &str) -> Result<Resp, Resp> {
     });
     Ok(resp)
 }
+
+/// `POST /containers/{id}/update`.
+pub async fn update(ctx: &Ctx, id: &str, req: Request<Incoming>) -> Result<Resp, Resp> {
+    let body: berth_api_types::container::ContainerUpdate = json_body(req).await?;
+    Ok(json(StatusCode::OK, &engine(ctx.engine.update(&ctx.principal, id, &body).await)?))
+}

@@ -24,6 +24,7 @@ pub async fn route(req: Request<Incoming>, ctx: &Ctx, path: &str) -> Resp {
         (&Method::GET | &Method::HEAD, ["_ping"]) => Ok(system::ping(m)),
         (&Method::GET, ["version"]) => Ok(system::version(ctx)),
         (&Method::GET, ["info"]) => Ok(system::info(ctx)),
+        (&Method::GET, ["system", "df"]) => system::df(ctx, &q),
         (&Method::GET, ["events"]) => system::events(ctx, &q),
 
         (&Method::POST, ["containers", "create"]) => containers::create(ctx, &q, req).await,
@@ -42,6 +43,7 @@ pub async fn route(req: Request<Incoming>, ctx: &Ctx, path: &str) -> Resp {
         (&Method::POST, ["containers", id, "pause"]) => containers::pause(ctx, id, true).await,
         (&Method::POST, ["containers", id, "unpause"]) => containers::pause(ctx, id, false).await,
         (&Method::POST, ["containers", id, "wait"]) => containers::wait(ctx, &q, id).await,
+        (&Method::POST, ["containers", id, "update"]) => containers::update(ctx, id, req).await,
         (&Method::POST, ["containers", id, "rename"]) => containers::rename(ctx, &q, id),
         (&Method::POST, ["containers", id, "resize"]) => containers::resize(ctx, &q, id).await,
         (&Method::POST, ["containers", id, "attach"]) => containers::attach(ctx, &q, id, req).await,

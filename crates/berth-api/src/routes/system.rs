@@ -22,6 +22,11 @@ pub fn version(ctx: &Ctx) -> Resp {
     json(StatusCode::OK, &ctx.engine.version())
 }
 
+pub fn df(ctx: &Ctx, q: &Query) -> Result<Resp, Resp> {
+    let df = super::engine(ctx.engine.disk_usage(&ctx.principal, q.all("type")))?;
+    Ok(json(StatusCode::OK, &df))
+}
+
 pub fn info(ctx: &Ctx) -> Resp {
     json(StatusCode::OK, &ctx.engine.info(&ctx.principal))
 }

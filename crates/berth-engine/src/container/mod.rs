@@ -15,6 +15,7 @@ pub mod shim;
 pub mod spec;
 pub mod stats;
 pub mod top;
+pub mod update;
 pub mod user;
 
 use std::collections::{BTreeMap, HashMap};

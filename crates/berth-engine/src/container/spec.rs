@@ -159,6 +159,9 @@ pub fn check_supported(host: &HostConfig) -> Result<()> {
     if host.resources.device_requests.as_ref().is_some_and(|d| !d.is_empty()) {
         return ni("--gpus and device requests");
     }
+    if let Some(what) = unsupported_limit(&host.resources) {
+        return ni(what);
+    }
     if !host.userns_mode.as_deref().unwrap_or("").is_empty() {
         return ni("--userns");
     }
@@ -425,75 +428,9 @@ pub fn build(rec: &Record, facts: &Facts) -> Result<Value> {
         devices_rules.push(rule);
     }
 
-    let r = &host.resources;
     let mut resources = json!({"devices": devices_rules});
-    let mut memory = serde_json::Map::new();
-    if let Some(m) = r.memory.filter(|m| *m > 0) {
-        if m < 6 << 20 {
-            return Err(Error::InvalidParameter("Minimum memory limit allowed is 6MB".into()));
-        }
-        memory.insert("limit".into(), json!(m));
-        match r.memory_swap {
-            Some(-1) => {
-                memory.insert("swap".into(), json!(-1));
-            }
-            Some(s) if s > 0 => {
-                if s < m {
-                    return Err(Error::InvalidParameter("Minimum memoryswap limit should be larger than memory limit, see usage".into()));
-                }
-                memory.insert("swap".into(), json!(s));
-            }
-            _ => {
-                memory.insert("swap".into(), json!(m * 2));
-            }
-        }
-    } else if r.memory_swap.is_some_and(|s| s > 0) {
-        return Err(Error::InvalidParameter("You should always set the Memory limit when using Memoryswap limit, see usage".into()));
-    }
-    if let Some(m) = r.memory_reservation.filter(|m| *m > 0) {
-        memory.insert("reservation".into(), json!(m));
-    }
-    if let Some(s) = r.memory_swappiness.filter(|s| *s >= 0) {
-        memory.insert("swappiness".into(), json!(s));
-    }
-    if r.oom_kill_disable == Some(true) {
-        memory.insert("disableOOMKiller".into(), json!(true));
-    }
-    if !memory.is_empty() {
-        resources["memory"] = Value::Object(memory);
-    }
-    let mut cpu = serde_json::Map::new();
-    if let Some(s) = r.cpu_shares.filter(|s| *s > 0) {
-        cpu.insert("shares".into(), json!(s));
-    }
-    match (r.nano_cpus.filter(|n| *n > 0), r.cpu_quota.filter(|q| *q > 0)) {
-        (Some(_), Some(_)) => return Err(Error::InvalidParameter("Conflicting options: Nano CPUs and CPU Period cannot both be set".into())),
-        (Some(n), None) => {
-            cpu.insert("period".into(), json!(100_000));
-            cpu.insert("quota".into(), json!(n * 100_000 / 1_000_000_000));
-        }
-        (None, Some(q)) => {
-            cpu.insert("quota".into(), json!(q));
-        }
-        (None, None) => {}
-    }
-    if let Some(p) = r.cpu_period.filter(|p| *p > 0) {
-        if r.nano_cpus.is_some_and(|n| n > 0) {
-            return Err(Error::InvalidParameter("Conflicting options: Nano CPUs and CPU Period cannot both be set".into()));
-        }
-        cpu.insert("period".into(), json!(p));
-    }
-    if let Some(c) = r.cpuset_cpus.as_deref().filter(|c| !c.is_empty()) {
-        cpu.insert("cpus".into(), json!(c));
-    }
-    if let Some(m) = r.cpuset_mems.as_deref().filter(|c| !c.is_empty()) {
-        cpu.insert("mems".into(), json!(m));
-    }
-    if !cpu.is_empty() {
-        resources["cpu"] = Value::Object(cpu);
-    }
-    if let Some(p) = r.pids_limit.filter(|p| *p > 0) {
-        resources["pids"] = json!({"limit": p});
+    for (k, v) in limits(&host.resources)? {
+        resources[k] = v;
     }
 
     let mut linux = json!({
@@ -573,6 +510,108 @@ fn host_device(d: &berth_api_types::container::DeviceMapping) -> Result<(Value, 
     let node = json!({"path": path, "type": kind, "major": major, "minor": minor, "fileMode": meta.mode() & 0o777, "uid": meta.uid(), "gid": meta.gid()});
     let rule = json!({"allow": true, "type": kind, "major": major, "minor": minor, "access": access});
     Ok((node, rule))
+}
+
+/// Whether an optional list has anything in it.
+pub(crate) fn listed<T>(v: &Option<Vec<T>>) -> bool {
+    v.as_ref().is_some_and(|l| !l.is_empty())
+}
+
+/// The first resource option that is set (non-zero, non-empty) but that berth does not apply
+/// yet, by its docker flag.
+pub(crate) fn unsupported_limit(r: &berth_api_types::container::Resources) -> Option<&'static str> {
+    let set = |v: Option<i64>| v.is_some_and(|v| v != 0);
+    if r.blkio_weight.is_some_and(|w| w != 0) || listed(&r.blkio_weight_device) {
+        return Some("--blkio-weight and --blkio-weight-device");
+    }
+    if listed(&r.blkio_device_read_bps) || listed(&r.blkio_device_write_bps) || listed(&r.blkio_device_read_iops) || listed(&r.blkio_device_write_iops) {
+        return Some("--device-read-bps, --device-write-bps, --device-read-iops and --device-write-iops");
+    }
+    if set(r.cpu_realtime_period) || set(r.cpu_realtime_runtime) {
+        return Some("--cpu-rt-period and --cpu-rt-runtime");
+    }
+    if set(r.kernel_memory_tcp) {
+        return Some("--kernel-memory-tcp");
+    }
+    if set(r.cpu_count) || set(r.cpu_percent) || r.io_maximum_iops.is_some_and(|v| v != 0) || r.io_maximum_bandwidth.is_some_and(|v| v != 0) {
+        return Some("--cpu-count, --cpu-percent, --io-maxiops and --io-maxbandwidth (Windows options)");
+    }
+    None
+}
+
+/// The OCI `linux.resources` limits (memory, cpu, pids) for Docker's resource fields, checked
+/// as dockerd checks them. Used at create and by `update`.
+pub(crate) fn limits(r: &berth_api_types::container::Resources) -> Result<serde_json::Map<String, Value>> {
+    let mut out = serde_json::Map::new();
+    let mut memory = serde_json::Map::new();
+    if let Some(m) = r.memory.filter(|m| *m > 0) {
+        if m < 6 << 20 {
+            return Err(Error::InvalidParameter("Minimum memory limit allowed is 6MB".into()));
+        }
+        memory.insert("limit".into(), json!(m));
+        match r.memory_swap {
+            Some(-1) => {
+                memory.insert("swap".into(), json!(-1));
+            }
+            Some(s) if s > 0 => {
+                if s < m {
+                    return Err(Error::InvalidParameter("Minimum memoryswap limit should be larger than memory limit, see usage".into()));
+                }
+                memory.insert("swap".into(), json!(s));
+            }
+            _ => {
+                memory.insert("swap".into(), json!(m * 2));
+            }
+        }
+    } else if r.memory_swap.is_some_and(|s| s > 0) {
+        return Err(Error::InvalidParameter("You should always set the Memory limit when using Memoryswap limit, see usage".into()));
+    }
+    if let Some(m) = r.memory_reservation.filter(|m| *m > 0) {
+        memory.insert("reservation".into(), json!(m));
+    }
+    if let Some(s) = r.memory_swappiness.filter(|s| *s >= 0) {
+        memory.insert("swappiness".into(), json!(s));
+    }
+    if r.oom_kill_disable == Some(true) {
+        memory.insert("disableOOMKiller".into(), json!(true));
+    }
+    if !memory.is_empty() {
+        out.insert("memory".into(), Value::Object(memory));
+    }
+    let mut cpu = serde_json::Map::new();
+    if let Some(s) = r.cpu_shares.filter(|s| *s > 0) {
+        cpu.insert("shares".into(), json!(s));
+    }
+    match (r.nano_cpus.filter(|n| *n > 0), r.cpu_quota.filter(|q| *q > 0)) {
+        (Some(_), Some(_)) => return Err(Error::InvalidParameter("Conflicting options: Nano CPUs and CPU Period cannot both be set".into())),
+        (Some(n), None) => {
+            cpu.insert("period".into(), json!(100_000));
+            cpu.insert("quota".into(), json!(n * 100_000 / 1_000_000_000));
+        }
+        (None, Some(q)) => {
+            cpu.insert("quota".into(), json!(q));
+        }
+        (None, None) => {}
+    }
+    if let Some(p) = r.cpu_period.filter(|p| *p > 0) {
+        if r.nano_cpus.is_some_and(|n| n > 0) {
+            return Err(Error::InvalidParameter("Conflicting options: Nano CPUs and CPU Period cannot both be set".into()));
+        }
+        cpu.insert("period".into(), json!(p));
+    }
+    if let Some(c) = r.cpuset_cpus.as_deref().filter(|c| !c.is_empty()) {
+        cpu.insert("cpus".into(), json!(c));
+    }
+    if let Some(m) = r.cpuset_mems.as_deref().filter(|c| !c.is_empty()) {
+        cpu.insert("mems".into(), json!(m));
+    }
+    if !cpu.is_empty() {
+        out.insert("cpu".into(), Value::Object(cpu));
+    }
+    if let Some(p) = r.pids_limit.filter(|p| *p > 0) {
+        out.insert("pids".into(), json!({"limit": p}));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

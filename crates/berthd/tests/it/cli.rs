@@ -122,3 +122,24 @@ fn diff_and_container_prune() {
     assert!(out.contains("Deleted Containers:"), "{out}");
     assert_eq!(d.docker_ok(&["ps", "-a", "--format", "{{.Names}}"]), "live\n");
 }
+
+#[test]
+fn update_changes_limits_of_a_running_container_and_system_df_counts() {
+    let d = daemon("update");
+    d.docker_ok(&["run", "-d", "--name", "up", "-m", "64m", "busybox", "sleep", "300"]);
+    let limit = || d.docker_ok(&["stats", "--no-stream", "--format", "{{.MemUsage}}", "up"]);
+    assert!(limit().trim().ends_with("/ 64MiB"), "{}", limit());
+    d.docker_ok(&["update", "--memory", "128m", "--memory-swap", "256m", "--cpus", "0.5", "--pids-limit", "50", "--restart", "on-failure:3", "up"]);
+    assert!(limit().trim().ends_with("/ 128MiB"), "the cgroup has the new limit: {}", limit());
+    let h = d.docker_ok(&["inspect", "--format", "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}", "up"]);
+    assert_eq!(h.trim(), "134217728 268435456 500000000 50 on-failure:3");
+    let out = d.docker(&["update", "--blkio-weight", "300", "up"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--blkio-weight"), "{out:?}");
+    let out = d.docker(&["run", "--rm", "--blkio-weight", "300", "busybox", "true"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not supported by berth yet"), "{out:?}");
+
+    let df = d.docker_ok(&["system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Active}}"]);
+    assert!(df.lines().any(|l| l == "Images 1 1"), "{df}");
+    assert!(df.lines().any(|l| l == "Containers 1 1"), "{df}");
+    d.docker_ok(&["rm", "-f", "up"]);
+}
