@@ -213,6 +213,31 @@ impl Engine {
         Ok(attached.map(|s| (s, tty)))
     }
 
+    /// Kills a running exec's process (a healthcheck past its timeout).
+    pub(crate) fn kill_exec(&self, exec_id: &str) {
+        let pid = self.execs().get(exec_id).map(|e| e.state().pid).unwrap_or(0);
+        if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+    }
+
+    /// The exit code of an exec whose output has ended, once its shim has recorded it.
+    pub(crate) async fn exec_exit_code(&self, exec_id: &str) -> Option<i64> {
+        for _ in 0..1000 {
+            let code = self.exec_inspect(&Principal::Admin, exec_id).ok().and_then(|i| if i.running { None } else { i.exit_code });
+            if code.is_some() {
+                return code;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        None
+    }
+
+    /// Drops an exec instance nobody will ask about (a healthcheck's).
+    pub(crate) fn forget_exec(&self, exec_id: &str) {
+        self.execs().remove(exec_id);
+    }
+
     /// `GET /exec/{id}/json`.
     pub fn exec_inspect(&self, principal: &Principal, exec_id: &str) -> Result<ExecInspect> {
         let e = self.find_exec(principal, exec_id)?;

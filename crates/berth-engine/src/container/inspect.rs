@@ -61,7 +61,7 @@ pub fn status_text(rec: &Record) -> String {
     let since = |t: &str| crate::time::parse_rfc3339(t).map(|t| crate::time::human_duration(now - t)).unwrap_or_default();
     match rec.state.status {
         Status::Created => "Created".into(),
-        Status::Running => format!("Up {}", since(&rec.state.started_at)),
+        Status::Running => format!("Up {}{}", since(&rec.state.started_at), super::health::status_suffix(rec.state.health.as_ref())),
         Status::Paused => format!("Up {} (Paused)", since(&rec.state.started_at)),
         Status::Restarting => format!("Restarting ({}) {} ago", rec.state.exit_code, since(&rec.state.finished_at)),
         Status::Removing => "Removal In Progress".into(),
@@ -101,7 +101,7 @@ impl Engine {
                 error: s.error.clone(),
                 started_at: s.started_at.clone(),
                 finished_at: s.finished_at.clone(),
-                health: None,
+                health: s.health.clone(),
             },
             image: rec.image.clone(),
             image_manifest_descriptor: None,
@@ -203,6 +203,11 @@ impl Engine {
                 return Err(Error::InvalidParameter(format!("invalid filter 'status={s}'")));
             }
         }
+        for h in f.get("health") {
+            if !matches!(h, "starting" | "healthy" | "unhealthy" | "none") {
+                return Err(Error::InvalidParameter(format!("Unrecognised filter value for health: {h}")));
+            }
+        }
         let exited: Vec<i32> = f.get("exited").map(|v| v.parse::<i32>().map_err(|_| Error::InvalidParameter(format!("invalid filter 'exited={v}'")))).collect::<Result<_>>()?;
         let ancestors: Vec<String> = f.get("ancestor").map(|a| self.images.lookup(a).map(|i| i.id.to_string()).unwrap_or_else(|_| format!("!{a}"))).collect();
         let mut out = Vec::new();
@@ -218,6 +223,7 @@ impl Engine {
                     && (exited.is_empty() || (status == Status::Exited && exited.contains(&r.state.exit_code)))
                     && (ancestors.is_empty() || ancestors.iter().any(|a| *a == r.image || *a == format!("!{}", r.image_name)))
                     && f.labels_match(&r.config.labels.clone().unwrap_or_default())
+                    && (!f.contains("health") || f.get("health").any(|h| h == r.state.health.as_ref().map(|x| x.status.as_str()).unwrap_or("none")))
                     && before.is_none_or(|b| t < b)
                     && since.is_none_or(|s| t > s)
             };

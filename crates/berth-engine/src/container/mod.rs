@@ -9,6 +9,7 @@
 pub mod archive;
 pub mod changes;
 pub mod etc;
+pub mod health;
 pub mod inspect;
 pub mod record;
 pub mod shim;
@@ -296,6 +297,7 @@ impl Engine {
             other => Error::from(other),
         })?;
         let config = merge_config(&req.config, &self.image_config(&image)?);
+        health::validate(config.healthcheck.as_ref())?;
         let mut cmd: Vec<String> = config.entrypoint.clone().unwrap_or_default();
         cmd.extend(config.cmd.clone().unwrap_or_default());
         if cmd.is_empty() {
@@ -500,12 +502,14 @@ impl Engine {
                 error: String::new(),
                 started_at: crate::time::now(),
                 finished_at: r.state.finished_at.clone(),
+                health: None,
             };
             r.save(&self.cfg.containers_dir())?;
         }
         self.container_event(ctr, "start", &[]);
         tracing::info!(container = &rec.id[..12], pid, "container started");
         self.watch(ctr.clone(), shim_pid);
+        self.watch_health(ctr.clone(), true);
         Ok(())
     }
 
@@ -1001,6 +1005,7 @@ impl Engine {
             let sock = self.shim_socket(&ctr.id);
             if status.is_live() && shim::alive(shim_pid) && sock.exists() {
                 self.watch(ctr.clone(), shim_pid);
+                self.watch_health(ctr.clone(), false);
                 continue;
             }
             if status.is_live() {

@@ -55,6 +55,9 @@ pub struct State {
     pub error: String,
     pub started_at: String,
     pub finished_at: String,
+    /// The healthcheck's verdict, when the container has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<berth_api_types::container::inspect::Health>,
 }
 
 pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
@@ -70,6 +73,7 @@ impl Default for State {
             error: String::new(),
             started_at: ZERO_TIME.into(),
             finished_at: ZERO_TIME.into(),
+            health: None,
         }
     }
 }

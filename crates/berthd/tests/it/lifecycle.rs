@@ -109,3 +109,36 @@ fn events_stats_and_following_logs() {
     let ts = d.docker_ok(&["logs", "-t", "--tail", "1", "busy"]);
     assert!(ts.len() > 32 && ts.as_bytes()[4] == b'-' && ts.contains("Z x"), "{ts}");
 }
+
+#[test]
+fn healthchecks_set_the_status_ps_shows_and_filters_select() {
+    let d = crate::daemon("health");
+    d.docker_ok(&["run", "-d", "--name", "hc", "--health-cmd", "test -f /tmp/ok && echo fine", "--health-interval", "200ms", "--health-retries", "2", "busybox", "sleep", "300"]);
+    let status = || d.docker_ok(&["inspect", "--format", "{{.State.Health.Status}}", "hc"]).trim().to_owned();
+    assert_eq!(status(), "starting");
+    berth_testutil::daemon::wait_until(20, "unhealthy after two failed probes", || status() == "unhealthy");
+    let ps = d.docker_ok(&["ps", "--format", "{{.Status}}"]);
+    assert!(ps.trim().ends_with("(unhealthy)"), "{ps}");
+    d.docker_ok(&["exec", "hc", "touch", "/tmp/ok"]);
+    berth_testutil::daemon::wait_until(20, "healthy once the probe passes", || status() == "healthy");
+    assert!(d.docker_ok(&["ps", "--format", "{{.Status}}"]).trim().ends_with("(healthy)"));
+    assert_eq!(d.docker_ok(&["ps", "-q", "--filter", "health=healthy"]).lines().count(), 1);
+    assert_eq!(d.docker_ok(&["ps", "-q", "--filter", "health=unhealthy"]).lines().count(), 0);
+    let last = d.docker_ok(&["inspect", "--format", "{{range .State.Health.Log}}{{.ExitCode}}:{{.Output}}|{{end}}", "hc"]);
+    assert!(last.contains("0:fine\n|"), "{last}");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs();
+    let events = d.docker_ok(&["events", "--since", &(now - 120).to_string(), "--until", &(now + 1).to_string(), "--filter", "event=health_status", "--format", "{{.Action}}"]);
+    assert!(events.contains("health_status: unhealthy") && events.contains("health_status: healthy"), "{events}");
+
+    // a probe past its timeout is killed and counts as a failure
+    d.docker_ok(&["run", "-d", "--name", "slow", "--health-cmd", "sleep 10", "--health-interval", "200ms", "--health-timeout", "300ms", "--health-retries", "1", "busybox", "sleep", "300"]);
+    berth_testutil::daemon::wait_until(20, "the slow probe times out", || d.docker_ok(&["inspect", "--format", "{{.State.Health.Status}}", "slow"]).trim() == "unhealthy");
+    let out = d.docker_ok(&["inspect", "--format", "{{range .State.Health.Log}}{{.ExitCode}} {{.Output}}{{end}}", "slow"]);
+    assert!(out.contains("-1 Health check exceeded timeout"), "{out}");
+    // no healthcheck: no Health
+    d.docker_ok(&["run", "-d", "--name", "none", "--no-healthcheck", "busybox", "sleep", "300"]);
+    assert_eq!(d.docker_ok(&["ps", "-q", "--filter", "health=none"]).lines().count(), 1);
+    let bad = d.docker(&["run", "--rm", "--health-cmd", "true", "--health-interval", "10us", "busybox", "true"]);
+    assert!(!bad.status.success(), "{bad:?}");
+    d.docker_ok(&["rm", "-f", "hc", "slow", "none"]);
+}
