@@ -571,7 +571,16 @@ impl Engine {
             seccomp,
             extra_masked,
             private_cgroupns: self.pure_cgroup2,
-            init_bin: None,
+            init_bin: match host.resources.init {
+                Some(true) => {
+                    let init = self.cfg.shim_bin.with_file_name("berth-init");
+                    if !init.exists() {
+                        return Err(Error::Io { what: "find berth-init for --init (install it next to berth-shim)", path: init, source: std::io::ErrorKind::NotFound.into() });
+                    }
+                    Some(init)
+                }
+                _ => None,
+            },
             default_ulimits: self.cfg.default_ulimits.clone(),
         })
     }

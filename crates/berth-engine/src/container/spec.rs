@@ -183,9 +183,6 @@ pub fn check_supported(host: &HostConfig) -> Result<()> {
     if !matches!(host.runtime.as_deref().unwrap_or(""), "" | "berth" | "runc") {
         return ni(&format!("runtime {:?} (only the built-in runtime)", host.runtime.as_deref().unwrap_or("")));
     }
-    if host.resources.init == Some(true) {
-        return ni("--init");
-    }
     capabilities(host)?;
     security_opts(host)?;
     Ok(())
@@ -264,6 +261,9 @@ pub fn build(rec: &Record, facts: &Facts) -> Result<Value> {
     }
     let mut args = vec![rec.path.clone()];
     args.extend(rec.args.iter().cloned());
+    if facts.init_bin.is_some() {
+        args.splice(0..0, ["/sbin/docker-init".to_owned(), "--".to_owned()]);
+    }
 
     let mut rlimits: Vec<Value> = Vec::new();
     let mut ulimits = host.resources.ulimits.clone().unwrap_or_default();

@@ -433,24 +433,23 @@ fn open_cwd(cwd: &Path) -> Result<OwnedFd, InitFail> {
         .step_with(|| format!("open cwd {}", cwd.display()))
 }
 
+/// The first executable file called `name` in the directories of `path` (Docker's default PATH
+/// when there is none), as execvp searches.
+pub(crate) fn lookup_path(name: &str, path: Option<&str>) -> Option<PathBuf> {
+    let path = path.unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    path.split(':').filter(|d| !d.is_empty()).map(|dir| PathBuf::from(dir).join(name)).find(|cand| {
+        rustix::fs::stat(cand).is_ok_and(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_file() && st.st_mode & 0o111 != 0)
+    })
+}
+
 /// Finds the program as execvp would, in the container's PATH (from its env, else the default).
 fn find_program(arg0: &CString, env: &[String]) -> Result<CString, InitFail> {
     let name = arg0.to_string_lossy();
     if name.contains('/') {
         return Ok(arg0.clone());
     }
-    let path = env
-        .iter()
-        .find_map(|e| e.strip_prefix("PATH="))
-        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    for dir in path.split(':').filter(|d| !d.is_empty()) {
-        let cand = PathBuf::from(dir).join(name.as_ref());
-        if let Ok(st) = rustix::fs::stat(&cand) {
-            let ft = rustix::fs::FileType::from_raw_mode(st.st_mode);
-            if ft.is_file() && st.st_mode & 0o111 != 0 {
-                return CString::new(cand.into_os_string().into_encoded_bytes()).step("program path");
-            }
-        }
+    if let Some(cand) = lookup_path(&name, env.iter().find_map(|e| e.strip_prefix("PATH="))) {
+        return CString::new(cand.into_os_string().into_encoded_bytes()).step("program path");
     }
     Err(InitFail::io(
         format!("exec: {name:?}"),

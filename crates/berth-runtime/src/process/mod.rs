@@ -2,6 +2,7 @@
 //! parent's side of the sync protocol (id maps, cgroup, hooks, console, seccomp listener).
 
 pub mod init;
+pub mod mini_init;
 pub mod sync;
 
 use std::os::fd::{BorrowedFd, OwnedFd};

@@ -59,6 +59,23 @@ pub fn fork_child(ns_flags: u64, cgroup: Option<BorrowedFd<'_>>, child: impl FnO
     }
 }
 
+/// Forks a plain child with fork(2), for code that runs inside a container, where Docker's
+/// seccomp profile answers clone3 with ENOSYS. Returns the child's pid; same rules as
+/// [`fork_child`]: single-threaded caller, `child` execs or exits.
+#[allow(unreachable_code)]
+pub fn fork_plain(child: impl FnOnce() -> std::convert::Infallible) -> io::Result<i32> {
+    if thread_count()? != 1 {
+        return Err(io::Error::other("fork needs a single-threaded process"));
+    }
+    // SAFETY: this process has one thread (checked above), so the child's copy holds no lock
+    // another thread took; the child runs `child`, which never returns (uninhabited type).
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        0 => match child() {},
+        pid => Ok(pid),
+    }
+}
+
 /// Forks a child in the new namespaces named by `ns_flags` (CLONE_NEW* bits) and, when `cgroup`
 /// is given, directly inside that cgroup v2 directory.
 ///

@@ -142,3 +142,24 @@ fn healthchecks_set_the_status_ps_shows_and_filters_select() {
     assert!(!bad.status.success(), "{bad:?}");
     d.docker_ok(&["rm", "-f", "hc", "slow", "none"]);
 }
+
+#[test]
+fn init_reaps_zombies_forwards_signals_and_passes_the_exit_code() {
+    let d = crate::daemon("init");
+    // PID 1 is the init; the command runs under it
+    let out = d.docker_ok(&["run", "--rm", "--init", "busybox", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo"]).to_string();
+    assert!(out.starts_with("/sbin/docker-init -- sh -c"), "{out}");
+    let out = d.docker(&["run", "--rm", "--init", "busybox", "sh", "-c", "exit 3"]);
+    assert_eq!(out.status.code(), Some(3));
+    // orphans are reaped: a grandchild whose parent exits leaves no zombie behind
+    d.docker_ok(&["run", "-d", "--name", "reaper", "--init", "busybox", "sh", "-c", "(sleep 0.2 &) ; sleep 300"]);
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let ps = d.docker_ok(&["exec", "reaper", "ps", "-o", "stat,comm"]);
+    assert!(!ps.lines().any(|l| l.trim_start().starts_with('Z')), "a zombie is left: {ps}");
+    // SIGTERM goes to the command: sh as a child (not PID 1) dies of it at once
+    let t = std::time::Instant::now();
+    d.docker_ok(&["stop", "-t", "10", "reaper"]);
+    assert!(t.elapsed() < std::time::Duration::from_secs(5), "the TERM reached the command: {:?}", t.elapsed());
+    assert_eq!(d.docker_ok(&["inspect", "--format", "{{.State.ExitCode}}", "reaper"]).trim(), "143");
+    d.docker_ok(&["rm", "reaper"]);
+}
