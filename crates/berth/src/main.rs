@@ -28,17 +28,20 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use cmd::{exec, images, inspect, lifecycle, logs, ps, run, system};
 use error::CliError;
 
-const HELP: &str = "\nUsage:  {usage}\n\n{about}\n\n{all-args}\n";
+/// docker's help layout: usage, what the command does, then its options (or its commands).
+const HELP: &str = "\nUsage:  {usage}\n\n{about}\n\nOptions:\n{options}\n";
+const GROUP_HELP: &str = "\nUsage:  {usage}\n\n{about}\n\nCommands:\n{subcommands}\n\nOptions:\n{options}\n";
 
 #[derive(Debug, Parser)]
 #[command(
     name = "berth",
     about = "A Docker-compatible container engine's command line",
     override_usage = "berth [OPTIONS] COMMAND",
-    help_template = HELP,
+    help_template = GROUP_HELP,
     disable_version_flag = true,
     subcommand_help_heading = "Commands",
-    subcommand_value_name = "COMMAND"
+    subcommand_value_name = "COMMAND",
+    disable_help_subcommand = true
 )]
 struct Cli {
     /// Daemon socket to connect to (unix:///path)
@@ -120,13 +123,13 @@ enum Cmd {
     /// Block until one or more containers stop, then print their exit codes
     Wait(lifecycle::ContainersArgs),
     /// Manage containers
-    #[command(subcommand)]
+    #[command(subcommand, override_usage = "berth container COMMAND", disable_help_subcommand = true)]
     Container(ContainerCmd),
     /// Manage images
-    #[command(subcommand)]
+    #[command(subcommand, override_usage = "berth image COMMAND", disable_help_subcommand = true)]
     Image(ImageCmd),
     /// Manage berth
-    #[command(subcommand)]
+    #[command(subcommand, override_usage = "berth system COMMAND", disable_help_subcommand = true)]
     System(SystemCmd),
 }
 
@@ -270,7 +273,8 @@ async fn dispatch(client: &client::Client, cmd: &Cmd) -> error::Result<i32> {
 
 /// Docker's help layout for every subcommand, recursively.
 fn docker_help(cmd: clap::Command) -> clap::Command {
-    cmd.help_template(HELP).mut_subcommands(docker_help)
+    let template = if cmd.has_subcommands() { GROUP_HELP } else { HELP };
+    cmd.help_template(template).mut_subcommands(docker_help)
 }
 
 fn main() {
@@ -304,16 +308,42 @@ fn main() {
         }
     };
     let host = client::choose_host(cli.host.as_deref());
-    let result = rt.block_on(async {
-        let client = client::Client::connect(&host).await?;
-        dispatch(&client, &cmd).await
-    });
+    quiet_broken_pipes();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async {
+            let client = client::Client::connect(&host).await?;
+            dispatch(&client, &cmd).await
+        })
+    }));
     let code = match result {
-        Ok(code) => code,
-        Err(e) => report(&cmd, &e),
+        Ok(Ok(code)) => code,
+        Ok(Err(e)) => report(&cmd, &e),
+        // A reader that went away (`berth info | head`): end quietly, with the status a shell
+        // shows for a process that SIGPIPE ended, as docker's. Other panics were reported.
+        Err(payload) if is_broken_pipe(payload.as_ref()) => 141,
+        Err(_) => 101,
     };
     // Exit without dropping the runtime: a blocking read of stdin may still be pending.
     std::process::exit(code);
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied()).unwrap_or("")
+}
+
+fn is_broken_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
+    panic_text(payload).contains("Broken pipe")
+}
+
+/// `println!` panics when stdout is a closed pipe (Rust ignores SIGPIPE); such a panic is not
+/// a bug to report, so the hook stays silent for it. The unwinding still restores the terminal.
+fn quiet_broken_pipes() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !is_broken_pipe(info.payload()) {
+            default(info);
+        }
+    }));
 }
 
 fn report(cmd: &Cmd, e: &CliError) -> i32 {

@@ -386,7 +386,12 @@ pub async fn save(client: &Client, a: &SaveArgs) -> Result<i32> {
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| CliError::new(format!("read the image archive: {e}")))?;
         if let Some(d) = frame.data_ref() {
-            out.write_all(d).map_err(|e| CliError::new(format!("write the image archive: {e}")))?;
+            match out.write_all(d) {
+                Ok(()) => {}
+                // The reader went away (`berth save x | head`): end as SIGPIPE would.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(141),
+                Err(e) => return Err(CliError::new(format!("write the image archive: {e}"))),
+            }
         }
     }
     out.flush().map_err(|e| CliError::new(format!("write the image archive: {e}")))?;

@@ -259,7 +259,8 @@ async fn attach_and(client: &Client, name: &str, want_stdin: bool, detach_keys: 
     }
     drop(raw);
     if ended? == Ended::Detached {
-        return Ok(0);
+        // docker's attach reports the detach as an error; start -a, like run, does not.
+        return if start { Ok(0) } else { Err(CliError::new("read escape sequence")) };
     }
     wait.status().await
 }

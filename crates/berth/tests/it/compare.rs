@@ -91,6 +91,10 @@ fn run_output_and_exit_statuses_match_docker() {
         let (bs, ks) = (mask_ids(&text(&b.stderr)), mask_ids(&text(&k.stderr)));
         assert_eq!(bs.replace("berth", "docker"), ks, "the same message as docker's");
     }
+    // -it without a terminal: docker's refusal, status and words.
+    let (b, k) = (berth(&d, &["run", "-it", "--rm", "busybox", "true"]), d.docker(&["run", "-it", "--rm", "busybox", "true"]));
+    assert_eq!(b.status.code(), k.status.code(), "{}", text(&b.stderr));
+    assert!(text(&k.stderr).contains("the input device is not a TTY") && text(&b.stderr).contains("the input device is not a TTY"), "{}", text(&b.stderr));
     // berth's own failure: 125, as docker's.
     let args = ["run", "--rm", "--pull", "never", "nosuchimage"];
     let (b, k) = (berth(&d, &args), d.docker(&args));
@@ -136,6 +140,9 @@ fn ps_inspect_and_logs_match_docker() {
         &["logs", "--tail", "1", "web"],
         &["logs", "-t", "web"],
         &["logs", "--since", "0", "web"],
+        &["logs", "-f", "three"],
+        &["inspect", "busybox"],
+        &["inspect", "-f", "{{.Id}} {{.Created}}", "busybox", "web"],
         &["top", "web"],
         &["wait", "three"],
         &["diff", "three"],
@@ -152,6 +159,8 @@ fn ps_inspect_and_logs_match_docker() {
     let (b, k) = (berth(&d, &["logs", "nosuch"]), d.docker(&["logs", "nosuch"]));
     assert_eq!(b.status.code(), k.status.code());
     assert_eq!(text(&b.stderr).trim(), text(&k.stderr).trim());
+    let (b, k) = (berth(&d, &["attach", "three"]), d.docker(&["attach", "three"]));
+    assert_eq!((b.status.code(), text(&b.stderr)), (k.status.code(), text(&k.stderr)));
     // stderr of logs stays on stderr.
     let out = berth(&d, &["logs", "web"]);
     assert_eq!(text(&out.stderr), "to-err\n");

@@ -29,6 +29,9 @@ fn stdin_rm_and_detached_runs() {
     for _ in 0..5 {
         assert_eq!(berth_ok(&d, &["run", "--rm", "busybox", "echo", "first"]), "first\n");
     }
+    // logs -f follows a container to its end.
+    berth_ok(&d, &["run", "-d", "--name", "counter", "busybox", "sh", "-c", "for i in 1 2 3; do echo $i; sleep 0.3; done"]);
+    assert_eq!(berth_ok(&d, &["logs", "-f", "counter"]), "1\n2\n3\n");
     // --cidfile and --name.
     let cid = d.dir.join("cid");
     berth_ok(&d, &["run", "--name", "named", "--cidfile", &cid.to_string_lossy(), "busybox", "true"]);

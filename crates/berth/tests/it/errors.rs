@@ -60,6 +60,14 @@ fn unsupported_flags_are_refused_by_name() {
     assert_eq!(text(&berth(&d, &["ps", "-aq"]).stdout), "");
     let out = berth(&d, &["rm", "-l", "x"]);
     assert!(!out.status.success() && text(&out.stderr).contains("--link"), "{}", text(&out.stderr));
+    // A reader that goes away ends berth quietly, with the status of SIGPIPE, as docker.
+    for args in [&["image", "inspect", "busybox"][..], &["save", "busybox"]] {
+        let mut child = crate::berth_cmd(&d, args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("berth");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stderr), "", "{args:?}");
+    }
 }
 
 #[test]
