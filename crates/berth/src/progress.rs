@@ -95,7 +95,7 @@ fn bar(m: &ProgressMessage) -> String {
     }
     let Some(d) = &m.progress_detail else { return String::new() };
     let (Some(cur), Some(total)) = (d.current, d.total) else {
-        return d.current.map(|c| human_size(c)).unwrap_or_default();
+        return d.current.map(human_size).unwrap_or_default();
     };
     if total <= 0 {
         return human_size(cur);

@@ -164,7 +164,7 @@ pub struct ContainerOpts {
     /// Write the container ID to the file
     #[arg(long, value_name = "string")]
     pub cidfile: Option<String>,
-    /// Pull image before running ("missing", "never"; "always" needs a registry)
+    /// Pull image before running ("always", "missing", "never")
     #[arg(long, value_name = "string", default_value = "missing")]
     pub pull: String,
     /// Suppress the pull output
@@ -214,7 +214,7 @@ pub struct ContainerOpts {
 impl ContainerOpts {
     /// The first flag set that berth does not support yet, by its docker name.
     fn unsupported(&self) -> Option<&'static str> {
-        let set: [(&'static str, bool); 18] = [
+        let set: [(&'static str, bool); 17] = [
             ("--publish (-p): publishing ports needs bridge networking, which berth does not have yet", !self.publish.is_empty()),
             ("--publish-all (-P)", self.publish_all),
             ("--init", self.init),
@@ -232,7 +232,6 @@ impl ContainerOpts {
             ("--ip", self.ip.is_some()),
             ("--mac-address", self.mac_address.is_some()),
             ("--network-alias", !self.network_alias.is_empty()),
-            ("--pull always (no registry access from the CLI yet)", self.pull == "always"),
         ];
         set.into_iter().find(|(_, on)| *on).map(|(name, _)| name)
     }
@@ -245,6 +244,9 @@ impl ContainerOpts {
             return Err(CliError::new(format!("berth does not support {flag} yet")).with_status(125));
         }
         let bad = |m: String| CliError::new(m).with_status(125);
+        if !matches!(self.pull.as_str(), "missing" | "never" | "always") {
+            return Err(bad(format!("invalid pull option: '{}': must be one of \"always\", \"missing\" or \"never\"", self.pull)));
+        }
         let mut env = Vec::new();
         for f in &self.env_file {
             let text = std::fs::read_to_string(f).map_err(|e| bad(format!("open env file {f}: {e}")))?;

@@ -77,6 +77,9 @@ async fn create_container(client: &Client, opts: &ContainerOpts, image: &str, co
         Some(n) => format!("/containers/create?name={}", q(n)),
         None => "/containers/create".to_owned(),
     };
+    if opts.pull == "always" {
+        super::images::pull_image(client, image, opts.quiet, true).await?;
+    }
     let created: ContainerCreateResponse = match client.json(Method::POST, &path, Some(body.clone())).await {
         Ok(c) => c,
         Err(e) if e.is_not_found() && e.message.contains("No such image") && opts.pull != "never" => {
@@ -184,7 +187,7 @@ pub async fn start(client: &Client, a: &StartArgs) -> Result<i32> {
         if a.containers.len() > 1 {
             return Err(CliError::new("you cannot start and attach multiple containers at once"));
         }
-        return attach_and(client, &a.containers[0], a.interactive, a.detach_keys.as_deref(), true).await;
+        return attach_and(client, &a.containers[0], a.interactive, a.detach_keys.as_deref(), true, true).await;
     }
     let mut failed = Vec::new();
     for c in &a.containers {
@@ -218,11 +221,11 @@ pub struct AttachArgs {
 }
 
 pub async fn attach(client: &Client, a: &AttachArgs) -> Result<i32> {
-    attach_and(client, &a.container, !a.no_stdin, a.detach_keys.as_deref(), false).await
+    attach_and(client, &a.container, !a.no_stdin, a.detach_keys.as_deref(), false, a.sig_proxy).await
 }
 
 /// Attaches to `name`, starts it when `start` (start -a), follows it to its end.
-async fn attach_and(client: &Client, name: &str, want_stdin: bool, detach_keys: Option<&str>, start: bool) -> Result<i32> {
+async fn attach_and(client: &Client, name: &str, want_stdin: bool, detach_keys: Option<&str>, start: bool, sig_proxy: bool) -> Result<i32> {
     let info: Value = client.get_value(&format!("/containers/{}/json", p(name))).await?;
     let id = info.get("Id").as_str().unwrap_or(name).to_owned();
     let config = info.get("Config");
@@ -250,7 +253,7 @@ async fn attach_and(client: &Client, name: &str, want_stdin: bool, detach_keys: 
         }
     }
     let resize = (tty && crate::tty::stdout_is_terminal()).then(|| tokio::spawn(session::follow_size(client.clone(), format!("/containers/{id}/resize"))));
-    if !tty {
+    if !tty && sig_proxy {
         session::proxy_signals(client, &id);
     }
     let ended = session::pump(conn, tty, stdin, &keys).await;

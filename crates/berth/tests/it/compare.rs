@@ -146,6 +146,8 @@ fn ps_inspect_and_logs_match_docker() {
         &["top", "web"],
         &["wait", "three"],
         &["diff", "three"],
+        &["info", "--format", "{{.Containers}} {{.ContainersRunning}} {{.ContainersStopped}} {{.Images}} {{.Driver}} {{.NCPU}} {{json .SecurityOptions}}"],
+        &["version", "--format", "{{.Server.Version}} {{.Server.Os}}/{{.Server.Arch}} {{.Server.KernelVersion}}"],
     ] {
         same(&d, args);
     }

@@ -86,6 +86,12 @@ fn pull_and_push_through_a_registry() {
     let out = berth(&d, &["run", "--rm", &other, "echo", "pulled"]);
     assert_eq!(text(&out.stdout), "pulled\n", "{}", text(&out.stderr));
     assert!(text(&out.stderr).starts_with(&format!("Unable to find image '{other}' locally\n")), "{}", text(&out.stderr));
+    // --pull always pulls even what is there (quietly with -q), then runs.
+    let out = berth(&d, &["run", "--rm", "--pull", "always", "-q", &other, "echo", "again"]);
+    assert_eq!((text(&out.stdout), text(&out.stderr)), ("again\n".to_owned(), String::new()));
+    let out = berth(&d, &["run", "--rm", "--pull", "sometimes", &other, "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(text(&out.stderr).contains("invalid pull option: 'sometimes'"), "{}", text(&out.stderr));
     // push under a new name, drop it, pull it back.
     let copy = format!("{}/copy:v2", reg.addr());
     berth_ok(&d, &["tag", &img, &copy]);
