@@ -165,6 +165,7 @@ impl Engine {
             open_stdin: stdin,
             hold: true,
             exec_process: Some(pfile),
+            log_rotate: None,
         };
         shim::launch(self.cfg.shim_bin.clone(), opts.clone(), rec.id.clone()).await?;
         let sock = opts.socket_path();

@@ -1,6 +1,10 @@
-//! Reading a container's json-file log for `GET /containers/{id}/logs`: stream selection,
-//! since/until, tail, timestamps, and follow (new lines as the shim appends them, until the
-//! container has stopped and the file is drained).
+//! Log drivers and reading a container's log for `GET /containers/{id}/logs`: stream
+//! selection, since/until, tail, timestamps, and follow (new lines as the shim appends them,
+//! across rotations, until the container has stopped and the file is drained).
+//!
+//! Drivers: `json-file` (Docker's format; `max-size`/`max-file` rotate it), `local` (stored
+//! in the same format, rotated at 20 MB × 5 files by default, as Docker's `local` is sized;
+//! not compressed), `none`.
 
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::time::Duration;
@@ -9,6 +13,9 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 pub use berth_shim::protocol::frame_header;
+
+use berth_api_types::container::HostConfig;
+use berth_shim::log::Rotate;
 
 use crate::error::{Error, Result};
 use crate::policy::Principal;
@@ -65,6 +72,62 @@ fn chunk_of(line: &str, opts: &LogOptions) -> Option<LogChunk> {
     Some(LogChunk { stream, data })
 }
 
+/// How a container's output is logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    /// `json-file`, `local` or `none`.
+    pub driver: String,
+    pub rotate: Option<Rotate>,
+}
+
+/// `max-size` as Docker reads it: a number with an optional decimal unit (`10m` is 10 MB).
+fn parse_size(v: &str) -> Option<u64> {
+    let v = v.trim().to_ascii_lowercase();
+    let v = v.strip_suffix('b').unwrap_or(&v);
+    let (num, mult) = match v.chars().last()? {
+        'k' => (&v[..v.len() - 1], 1e3),
+        'm' => (&v[..v.len() - 1], 1e6),
+        'g' => (&v[..v.len() - 1], 1e9),
+        't' => (&v[..v.len() - 1], 1e12),
+        _ => (v, 1.0),
+    };
+    let n: f64 = num.trim().parse().ok()?;
+    (n > 0.0).then(|| (n * mult) as u64)
+}
+
+/// The log driver and rotation `host` asks for, checked; unknown drivers and options are
+/// refused by name.
+pub fn log_settings(host: &HostConfig) -> Result<LogSettings> {
+    let lc = host.log_config.as_ref();
+    let driver = match lc.and_then(|l| l.kind.as_deref()).unwrap_or("") {
+        "" | "json-file" => "json-file",
+        "local" => "local",
+        "none" => "none",
+        other => return Err(Error::NotImplemented(format!("log driver {other:?} (berth has json-file, local and none)"))),
+    };
+    let opts = lc.and_then(|l| l.config.clone()).unwrap_or_default();
+    let (mut max_size, mut max_files) = if driver == "local" { (Some(20 << 20), 5u32) } else { (None, 1u32) };
+    for (k, v) in &opts {
+        match (driver, k.as_str()) {
+            ("none", _) => return Err(Error::InvalidParameter(format!("unknown log opt '{k}' for none log driver"))),
+            (_, "max-size") => max_size = Some(parse_size(v).ok_or_else(|| Error::InvalidParameter(format!("invalid max-size {v:?}: want a size such as 10m")))?),
+            (_, "max-file") => {
+                max_files = v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| Error::InvalidParameter(format!("invalid max-file {v:?}: want a number of at least 1")))?;
+            }
+            (_, "compress") if v == "false" => {}
+            (_, "compress") => return Err(Error::NotImplemented("compressed rotated logs (--log-opt compress)".into())),
+            (_, "labels" | "labels-regex" | "env" | "env-regex" | "tag" | "mode" | "max-buffer-size") => {
+                return Err(Error::NotImplemented(format!("log option {k}")));
+            }
+            (d, _) => return Err(Error::InvalidParameter(format!("unknown log opt '{k}' for {d} log driver"))),
+        }
+    }
+    if max_files > 1 && max_size.is_none() {
+        return Err(Error::InvalidParameter("max-file can only be set when max-size is set".into()));
+    }
+    Ok(LogSettings { driver: driver.to_owned(), rotate: max_size.map(|max_size| Rotate { max_size, max_files }) })
+}
+
 /// Reads the next complete line into `line`; false at the end of what is written so far. A
 /// line still being written is left to be read again later.
 fn next_line(reader: &mut BufReader<std::fs::File>, line: &mut String, pos: &mut u64) -> bool {
@@ -90,31 +153,41 @@ impl Engine {
             return Err(Error::InvalidParameter("Bad parameters: you must choose at least one stream".into()));
         }
         let ctr = self.find(principal, key)?;
-        let (tty, driver) = {
+        let (tty, settings) = {
             let r = ctr.rec();
-            (r.config.tty == Some(true), r.host_config.log_config.as_ref().and_then(|l| l.kind.clone()).unwrap_or_default())
+            (r.config.tty == Some(true), log_settings(&r.host_config)?)
         };
-        if driver == "none" {
+        if settings.driver == "none" {
             return Err(Error::InvalidParameter("configured logging driver does not support reading".into()));
         }
         let path = self.log_path(&ctr.id);
+        let max_files = settings.rotate.map(|r| r.max_files).unwrap_or(1);
         let (tx, rx) = mpsc::channel(64);
         let ctr = ctr.clone();
         tokio::task::spawn_blocking(move || {
-            let Ok(file) = std::fs::File::open(&path) else { return };
-            let mut reader = BufReader::new(file);
+            use std::os::unix::fs::MetadataExt;
             let mut line = String::new();
-            // The whole file first, with `tail` applied.
+            // Everything logged so far, rotated files first, with `tail` applied.
             let mut first: std::collections::VecDeque<LogChunk> = Default::default();
+            let files = berth_shim::log::log_files(&path, max_files);
+            let mut reader = None;
             let mut pos = 0u64;
-            while next_line(&mut reader, &mut line, &mut pos) {
-                if let Some(c) = chunk_of(line.trim_end(), &opts) {
-                    first.push_back(c);
-                    if opts.tail.is_some_and(|t| first.len() > t) {
-                        first.pop_front();
+            for f in &files {
+                let Ok(file) = std::fs::File::open(f) else { continue };
+                let mut r = BufReader::new(file);
+                pos = 0;
+                while next_line(&mut r, &mut line, &mut pos) {
+                    if let Some(c) = chunk_of(line.trim_end(), &opts) {
+                        first.push_back(c);
+                        if opts.tail.is_some_and(|t| first.len() > t) {
+                            first.pop_front();
+                        }
                     }
                 }
+                reader = Some(r);
             }
+            // `reader` is the live file (the last one), read up to `pos`.
+            let Some(mut reader) = reader.filter(|_| files.last().is_some_and(|l| l == &path)) else { return };
             for c in first {
                 if tx.blocking_send(c).is_err() {
                     return;
@@ -134,6 +207,23 @@ impl Engine {
                         }
                     }
                 }
+                // Rotated away: the file we hold is done; go on with the new one.
+                let ours = reader.get_ref().metadata().map(|m| m.ino()).ok();
+                if std::fs::metadata(&path).map(|m| m.ino()).ok() != ours {
+                    // what reached the old file between our last read and the rotation
+                    while next_line(&mut reader, &mut line, &mut pos) {
+                        if let Some(c) = chunk_of(line.trim_end(), &opts) {
+                            if tx.blocking_send(c).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    if let Ok(file) = std::fs::File::open(&path) {
+                        reader = BufReader::new(file);
+                        pos = 0;
+                        continue;
+                    }
+                }
                 if opts.until.is_some_and(|u| crate::time::now_nanos() > u) || tx.is_closed() {
                     return;
                 }
@@ -150,6 +240,27 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_settings_follow_dockers_options() {
+        let host = |driver: &str, opts: &[(&str, &str)]| HostConfig {
+            log_config: Some(berth_api_types::container::LogConfig {
+                kind: Some(driver.into()),
+                config: Some(opts.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+            }),
+            ..Default::default()
+        };
+        let s = log_settings(&host("json-file", &[("max-size", "10m"), ("max-file", "3")])).expect("json-file");
+        assert_eq!(s.rotate, Some(Rotate { max_size: 10_000_000, max_files: 3 }));
+        assert_eq!(log_settings(&HostConfig::default()).expect("default").rotate, None);
+        assert_eq!(log_settings(&host("local", &[])).expect("local").rotate, Some(Rotate { max_size: 20 << 20, max_files: 5 }));
+        assert_eq!(log_settings(&host("json-file", &[("max-size", "1.5k")])).expect("k").rotate.map(|r| r.max_size), Some(1500));
+        assert!(log_settings(&host("json-file", &[("max-file", "3")])).is_err(), "max-file needs max-size");
+        assert_eq!(log_settings(&host("syslog", &[])).expect_err("syslog").kind(), crate::ErrorKind::NotImplemented);
+        assert_eq!(log_settings(&host("json-file", &[("tag", "x")])).expect_err("tag").kind(), crate::ErrorKind::NotImplemented);
+        assert!(log_settings(&host("json-file", &[("max-size", "lots")])).is_err());
+        assert!(log_settings(&host("none", &[("max-size", "1m")])).is_err());
+    }
 
     #[test]
     fn lines_filter_by_stream_and_time() {

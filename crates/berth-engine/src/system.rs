@@ -68,7 +68,7 @@ impl Engine {
             driver: "overlayfs".into(),
             driver_status: Some(vec![]),
             docker_root_dir: self.cfg.data_root.to_string_lossy().into_owned(),
-            plugins: Some(PluginsInfo { volume: Some(vec![]), network: Some(vec!["host".into(), "null".into()]), authorization: None, log: Some(vec!["json-file".into(), "none".into()]) }),
+            plugins: Some(PluginsInfo { volume: Some(vec![]), network: Some(vec!["host".into(), "null".into()]), authorization: None, log: Some(vec!["json-file".into(), "local".into(), "none".into()]) }),
             memory_limit: Some(true),
             swap_limit: Some(true),
             cpu_cfs_period: Some(true),

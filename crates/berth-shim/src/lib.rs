@@ -24,6 +24,7 @@
 //!     open_stdin: false,
 //!     hold: false,
 //!     exec_process: None,
+//!     log_rotate: None,
 //! };
 //! let pid = berth_shim::detach::launch("/usr/libexec/berth/berth-shim".as_ref(), &opts)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -69,6 +70,8 @@ pub struct ShimOptions {
     /// Run this process (an OCI `process` object in a JSON file) in the running container
     /// `id` instead of creating a container; the state dir is the exec's own.
     pub exec_process: Option<PathBuf>,
+    /// Rotation of the json-file log (`max-size`, `max-file`).
+    pub log_rotate: Option<log::Rotate>,
 }
 
 impl ShimOptions {
@@ -110,6 +113,9 @@ impl ShimOptions {
         }
         if let Some(p) = &self.exec_process {
             a.extend(["--exec-process".into(), p.clone().into()]);
+        }
+        if let Some(r) = &self.log_rotate {
+            a.extend(["--log-max-size".into(), r.max_size.to_string().into(), "--log-max-files".into(), r.max_files.to_string().into()]);
         }
         a
     }

@@ -53,6 +53,12 @@ struct StartArgs {
     /// Run this OCI process (JSON) in the running container instead of creating one.
     #[arg(long)]
     exec_process: Option<PathBuf>,
+    /// Rotate the json-file log when it would pass this many bytes.
+    #[arg(long)]
+    log_max_size: Option<u64>,
+    /// Log files kept when rotating (the live one included).
+    #[arg(long, default_value_t = 1)]
+    log_max_files: u32,
 }
 
 impl StartArgs {
@@ -79,6 +85,7 @@ impl StartArgs {
             open_stdin: self.open_stdin,
             hold: self.hold,
             exec_process: self.exec_process.map(abs).transpose()?,
+            log_rotate: self.log_max_size.map(|max_size| berth_shim::log::Rotate { max_size, max_files: self.log_max_files.max(1) }),
         })
     }
 }

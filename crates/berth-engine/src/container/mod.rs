@@ -311,7 +311,8 @@ impl Engine {
             host.restart_policy = Some(RestartPolicy { name: Some("no".into()), maximum_retry_count: Some(0) });
         }
         let log_kind = host.log_config.as_ref().and_then(|l| l.kind.clone()).filter(|k| !k.is_empty()).unwrap_or_else(|| "json-file".into());
-        host.log_config = Some(berth_api_types::container::LogConfig { kind: Some(log_kind), config: Some(BTreeMap::new()) });
+        let log_opts = host.log_config.as_ref().and_then(|l| l.config.clone()).unwrap_or_default();
+        host.log_config = Some(berth_api_types::container::LogConfig { kind: Some(log_kind), config: Some(log_opts) });
         if host.shm_size.unwrap_or(0) <= 0 {
             host.shm_size = Some(64 << 20);
         }
@@ -372,8 +373,9 @@ impl Engine {
 
     fn shim_options(&self, rec: &Record) -> Result<ShimOptions> {
         let run = self.cfg.run_dir(&rec.id);
-        let log = match rec.host_config.log_config.as_ref().and_then(|l| l.kind.as_deref()) {
-            Some("none") => LogDriver::None,
+        let settings = crate::logs::log_settings(&rec.host_config)?;
+        let log = match settings.driver.as_str() {
+            "none" => LogDriver::None,
             _ => LogDriver::JsonFile(self.log_path(&rec.id)),
         };
         Ok(ShimOptions {
@@ -386,6 +388,7 @@ impl Engine {
             open_stdin: rec.config.open_stdin == Some(true),
             hold: true,
             exec_process: None,
+            log_rotate: settings.rotate,
         })
     }
 

@@ -168,15 +168,7 @@ pub fn check_supported(host: &HostConfig) -> Result<()> {
     if !matches!(host.cgroupns_mode.as_deref().unwrap_or(""), "" | "host" | "private") {
         return Err(Error::InvalidParameter(format!("invalid cgroupns mode: {:?}", host.cgroupns_mode)));
     }
-    if let Some(lc) = &host.log_config {
-        match lc.kind.as_deref().unwrap_or("") {
-            "" | "json-file" | "none" => {}
-            k => return ni(&format!("log driver {k:?}")),
-        }
-        if lc.config.as_ref().is_some_and(|c| !c.is_empty()) {
-            return ni("log driver options (--log-opt)");
-        }
-    }
+    crate::logs::log_settings(host)?;
     if host.storage_opt.as_ref().is_some_and(|s| !s.is_empty()) {
         return ni("--storage-opt");
     }

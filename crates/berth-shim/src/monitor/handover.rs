@@ -50,6 +50,8 @@ pub(super) struct OptsWire {
     tty: bool,
     open_stdin: bool,
     exec_process: Option<PathBuf>,
+    #[serde(default)]
+    log_rotate: Option<crate::log::Rotate>,
 }
 
 impl OptsWire {
@@ -66,6 +68,7 @@ impl OptsWire {
             tty: o.tty,
             open_stdin: o.open_stdin,
             exec_process: o.exec_process.clone(),
+            log_rotate: o.log_rotate,
         }
     }
 
@@ -80,6 +83,7 @@ impl OptsWire {
             open_stdin: self.open_stdin,
             hold: false,
             exec_process: self.exec_process.clone(),
+            log_rotate: self.log_rotate,
         })
     }
 }
@@ -225,7 +229,11 @@ impl Monitor {
                 Ok(Client { sock: UnixStream::from(take(fd)?), mode, input: Vec::new(), out, read_closed: false, dead: false })
             })
             .collect::<std::io::Result<_>>()?;
-        let log = h.log.map(take).transpose()?.map(|fd| JsonLog::new(std::fs::File::from(fd)));
+        let log = match (h.log.map(take).transpose()?, &opts.log) {
+            (Some(fd), LogDriver::JsonFile(path)) => Some(JsonLog::with_rotation(std::fs::File::from(fd), path, opts.log_rotate)),
+            (Some(fd), LogDriver::None) => Some(JsonLog::new(std::fs::File::from(fd))),
+            (None, _) => None,
+        };
         let mut m = Monitor::new(opts, h.pid, Some(take(h.pidfd)?), UnixListener::from(take(h.listener)?), log, h.finish);
         m.outputs = outputs;
         m.tty = h.tty.map(take).transpose()?;

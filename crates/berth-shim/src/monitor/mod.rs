@@ -214,7 +214,7 @@ impl Monitor {
 
     fn open_log(opts: &ShimOptions) -> Result<Option<JsonLog>, Error> {
         match &opts.log {
-            LogDriver::JsonFile(p) => Ok(Some(JsonLog::open(p).map_err(Error::io("open the log file", p))?)),
+            LogDriver::JsonFile(p) => Ok(Some(JsonLog::open(p, opts.log_rotate).map_err(Error::io("open the log file", p))?)),
             LogDriver::None => Ok(None),
         }
     }

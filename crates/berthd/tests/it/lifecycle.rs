@@ -163,3 +163,31 @@ fn init_reaps_zombies_forwards_signals_and_passes_the_exit_code() {
     assert_eq!(d.docker_ok(&["inspect", "--format", "{{.State.ExitCode}}", "reaper"]).trim(), "143");
     d.docker_ok(&["rm", "reaper"]);
 }
+
+#[test]
+fn json_file_logs_rotate_and_read_back_in_order() {
+    let d = crate::daemon("logrot");
+    let script = "i=0; while [ $i -lt 400 ]; do echo line $i; i=$((i+1)); done; echo done; sleep 300";
+    let id = d.docker_ok(&["run", "-d", "--name", "rot", "--log-opt", "max-size=2k", "--log-opt", "max-file=3", "busybox", "sh", "-c", script]).trim().to_owned();
+    berth_testutil::daemon::wait_until(20, "all lines logged", || d.docker_ok(&["logs", "--tail", "1", "rot"]) == "done\n");
+    let dir = d.data_root().join("containers").join(&id);
+    let log = dir.join(format!("{id}-json.log"));
+    for f in [log.clone(), dir.join(format!("{id}-json.log.1")), dir.join(format!("{id}-json.log.2"))] {
+        let len = std::fs::metadata(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display())).len();
+        assert!(len <= 2000, "{} is {len} bytes", f.display());
+    }
+    assert!(!dir.join(format!("{id}-json.log.3")).exists(), "max-file=3 keeps three files");
+    // what is left reads back contiguous and in order, ending with the last line
+    let out = d.docker_ok(&["logs", "rot"]);
+    let nums: Vec<u32> = out.lines().filter_map(|l| l.strip_prefix("line ")).map(|n| n.parse().expect("number")).collect();
+    assert!(!nums.is_empty() && nums.windows(2).all(|w| w[1] == w[0] + 1) && *nums.last().expect("last") == 399, "{out}");
+    assert_eq!(d.docker_ok(&["logs", "--tail", "2", "rot"]), "line 399\ndone\n");
+    // local: readable, rotated by default
+    d.docker_ok(&["run", "--name", "loc", "--log-driver", "local", "busybox", "echo", "local log"]);
+    assert_eq!(d.docker_ok(&["logs", "loc"]), "local log\n");
+    let bad = d.docker(&["run", "--rm", "--log-opt", "max-file=2", "busybox", "true"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("max-file can only be set when max-size is set"), "{bad:?}");
+    let bad = d.docker(&["run", "--rm", "--log-driver", "syslog", "busybox", "true"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("log driver \"syslog\""), "{bad:?}");
+    d.docker_ok(&["rm", "-f", "rot", "loc"]);
+}
