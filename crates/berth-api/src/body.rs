@@ -110,18 +110,30 @@ impl std::io::Read for BodyReader {
     }
 }
 
+/// The most of a refused request's body that is read and dropped.
+const DRAIN_MAX: u64 = 256 << 20;
+
 /// The request body as a blocking reader, fed by a task, for the engine's readers on the
 /// blocking pool.
 pub fn body_reader(req: http::Request<hyper::body::Incoming>) -> BodyReader {
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     let mut body = req.into_body();
     tokio::spawn(async move {
+        // Once the reader has gone (the request was refused early), the rest of the body is
+        // read and dropped, up to a limit, so the client can finish sending and read the
+        // answer instead of failing with a broken pipe.
+        let mut draining: Option<u64> = None;
         while let Some(frame) = body.frame().await {
             match frame {
                 Ok(f) => {
                     if let Ok(data) = f.into_data() {
-                        if tx.send(Ok(data)).await.is_err() {
-                            return;
+                        if let Some(dropped) = draining.as_mut() {
+                            *dropped += data.len() as u64;
+                            if *dropped > DRAIN_MAX {
+                                return;
+                            }
+                        } else if tx.send(Ok(data)).await.is_err() {
+                            draining = Some(0);
                         }
                     }
                 }
