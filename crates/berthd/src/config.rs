@@ -88,6 +88,17 @@ pub struct Settings {
     pub default_ulimits: Vec<Ulimit>,
     pub shim_bin: PathBuf,
     pub registry: berth_image::registry::RegistryConfig,
+    /// `tcp://` listeners (mutual TLS) and the TLS files they use.
+    pub tcp: Vec<std::net::SocketAddr>,
+    pub tls: Option<TlsFiles>,
+}
+
+/// `--tlscacert`, `--tlscert`, `--tlskey`.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// daemon.json keys berthd knows, and the flag each stands for.
@@ -141,6 +152,7 @@ impl Flags {
         }
         let registry = self.registry_config()?;
         let mut unix_sockets = Vec::new();
+        let mut tcp = Vec::new();
         for h in if self.hosts.is_empty() { vec!["unix:///run/berth/berth.sock".to_owned()] } else { self.hosts.clone() } {
             if let Some(p) = h.strip_prefix("unix://") {
                 unix_sockets.push(PathBuf::from(if p.is_empty() { "/run/berth/berth.sock" } else { p }));
@@ -148,7 +160,9 @@ impl Flags {
                 if !self.tlsverify {
                     bail!("refusing to listen on {h} without --tlsverify: plain TCP gives root on this host to anyone who can reach the port (and to any web page, by cross-site requests); use --tlsverify --tlscacert --tlscert --tlskey for mutual TLS");
                 }
-                bail!("listening on {h} with mutual TLS is not implemented yet; use a unix:// socket");
+                let addr = &h["tcp://".len()..];
+                let addr = if addr.starts_with(':') { format!("0.0.0.0{addr}") } else { addr.to_owned() };
+                tcp.push(addr.parse().with_context(|| format!("invalid --host {h:?}: want tcp://IP:PORT"))?);
             } else if h.starts_with('/') {
                 unix_sockets.push(PathBuf::from(h));
             } else {
@@ -183,6 +197,12 @@ impl Flags {
             default_ulimits,
             shim_bin,
             registry,
+            tls: match (&self.tlscacert, &self.tlscert, &self.tlskey) {
+                (Some(ca), Some(cert), Some(key)) => Some(TlsFiles { ca: ca.clone(), cert: cert.clone(), key: key.clone() }),
+                (None, None, None) if !self.tlsverify => None,
+                _ => bail!("--tlsverify needs all of --tlscacert, --tlscert and --tlskey"),
+            },
+            tcp,
         })
     }
 

@@ -3,6 +3,7 @@
 //! serving and exits 0, leaving containers running.
 
 mod config;
+mod tls;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -120,6 +121,15 @@ async fn run(s: config::Settings) -> anyhow::Result<()> {
         servers.push(tokio::spawn(berth_api::serve(l, engine.clone(), Principal::Admin, stop_rx.clone())));
         println!("berthd: listening on unix://{}", path.display());
         tracing::info!(socket = %path.display(), "API listening");
+    }
+    if let Some(files) = &s.tls {
+        let config = tls::server_config(&files.ca, &files.cert, &files.key)?;
+        for addr in &s.tcp {
+            let l = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listen on tcp://{addr}"))?;
+            servers.push(tokio::spawn(tls::serve(l, config.clone(), engine.clone(), stop_rx.clone())));
+            println!("berthd: listening on tcp://{addr} (mutual TLS)");
+            tracing::info!(%addr, "API listening with mutual TLS");
+        }
     }
     std::fs::write(&s.pidfile, std::process::id().to_string()).with_context(|| format!("write the pid file {}", s.pidfile.display()))?;
     let mut term = signal(SignalKind::terminate()).context("handle SIGTERM")?;

@@ -8,6 +8,7 @@ mod hostile;
 mod dockerpy;
 mod images;
 mod files;
+mod tls;
 
 use berth_testutil::daemon::TestDaemon;
 
