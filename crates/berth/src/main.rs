@@ -25,7 +25,7 @@ mod tty;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use cmd::{exec, images, inspect, lifecycle, logs, ps, run, system};
+use cmd::{exec, files, images, inspect, lifecycle, logs, ps, run, system, update};
 use error::CliError;
 
 /// docker's help layout: usage, what the command does, then its options (or its commands).
@@ -80,12 +80,16 @@ enum Cmd {
     Info(system::InfoArgs),
     /// Attach local standard input, output, and error streams to a running container
     Attach(run::AttachArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(files::CpArgs),
     /// Create a new container
     Create(run::CreateArgs),
     /// Inspect changes to files or directories on a container's filesystem
     Diff(inspect::DiffArgs),
     /// Get real time events from the server
     Events(system::EventsArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(files::ExportArgs),
     /// Show the history of an image
     History(images::HistoryArgs),
     /// Return low-level information on berth objects
@@ -98,6 +102,8 @@ enum Cmd {
     Logs(logs::LogsArgs),
     /// Pause all processes within one or more containers
     Pause(lifecycle::ContainersArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(inspect::PortArgs),
     /// Rename a container
     Rename(lifecycle::RenameArgs),
     /// Restart one or more containers
@@ -120,6 +126,8 @@ enum Cmd {
     Top(inspect::TopArgs),
     /// Unpause all processes within one or more containers
     Unpause(lifecycle::ContainersArgs),
+    /// Update configuration of one or more containers
+    Update(update::UpdateArgs),
     /// Block until one or more containers stop, then print their exit codes
     Wait(lifecycle::ContainersArgs),
     /// Manage containers
@@ -137,12 +145,16 @@ enum Cmd {
 enum ContainerCmd {
     /// Attach local standard input, output, and error streams to a running container
     Attach(run::AttachArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(files::CpArgs),
     /// Create a new container
     Create(run::CreateArgs),
     /// Inspect changes to files or directories on a container's filesystem
     Diff(inspect::DiffArgs),
     /// Execute a command in a running container
     Exec(exec::ExecArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(files::ExportArgs),
     /// Display detailed information on one or more containers
     Inspect(inspect::InspectArgs),
     /// Kill one or more running containers
@@ -154,6 +166,8 @@ enum ContainerCmd {
     Ls(ps::PsArgs),
     /// Pause all processes within one or more containers
     Pause(lifecycle::ContainersArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(inspect::PortArgs),
     /// Remove all stopped containers
     Prune(lifecycle::PruneArgs),
     /// Rename a container
@@ -175,6 +189,8 @@ enum ContainerCmd {
     Top(inspect::TopArgs),
     /// Unpause all processes within one or more containers
     Unpause(lifecycle::ContainersArgs),
+    /// Update configuration of one or more containers
+    Update(update::UpdateArgs),
     /// Block until one or more containers stop, then print their exit codes
     Wait(lifecycle::ContainersArgs),
 }
@@ -207,6 +223,8 @@ enum ImageCmd {
 
 #[derive(Debug, Subcommand)]
 enum SystemCmd {
+    /// Show docker disk usage
+    Df(system::DfArgs),
     /// Get real time events from the server
     Events(system::EventsArgs),
     /// Display system-wide information
@@ -250,6 +268,11 @@ async fn dispatch(client: &client::Client, cmd: &Cmd) -> error::Result<i32> {
         Cmd::Wait(a) | Cmd::Container(ContainerCmd::Wait(a)) => lifecycle::wait(client, a).await,
         Cmd::Rename(a) | Cmd::Container(ContainerCmd::Rename(a)) => lifecycle::rename(client, a).await,
         Cmd::Container(ContainerCmd::Prune(a)) => lifecycle::prune(client, a).await,
+        Cmd::Cp(a) | Cmd::Container(ContainerCmd::Cp(a)) => files::cp(client, a).await,
+        Cmd::Export(a) | Cmd::Container(ContainerCmd::Export(a)) => files::export(client, a).await,
+        Cmd::Port(a) | Cmd::Container(ContainerCmd::Port(a)) => inspect::port(client, a).await,
+        Cmd::Update(a) | Cmd::Container(ContainerCmd::Update(a)) => update::update(client, a).await,
+        Cmd::System(SystemCmd::Df(a)) => system::df(client, a).await,
         Cmd::Inspect(a) => inspect::inspect(client, a, None).await,
         Cmd::Container(ContainerCmd::Inspect(a)) => inspect::inspect(client, a, Some("container")).await,
         Cmd::Image(ImageCmd::Inspect(a)) => inspect::inspect(client, a, Some("image")).await,

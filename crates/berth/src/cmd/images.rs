@@ -374,30 +374,35 @@ pub async fn save(client: &Client, a: &SaveArgs) -> Result<i32> {
         return Err(CliError::new("cowardly refusing to save to a terminal. Use the -o flag or redirect"));
     }
     let names: Vec<String> = a.images.iter().map(|i| format!("names={}", q(i))).collect();
-    let mut body = client.send(Method::GET, &format!("/images/get?{}", names.join("&")), None, &[]).await?.into_body();
-    let (mut out, tmp): (Box<dyn Write>, Option<(String, String)>) = match &a.output {
+    let body = client.send(Method::GET, &format!("/images/get?{}", names.join("&")), None, &[]).await?.into_body();
+    write_body(body, a.output.as_deref(), "the image archive").await
+}
+
+/// Streams a body to `output` (written beside it, then renamed into place) or to stdout; a
+/// reader that goes away ends it as SIGPIPE would (141).
+pub async fn write_body(mut body: hyper::body::Incoming, output: Option<&str>, what: &str) -> Result<i32> {
+    let (mut out, tmp): (Box<dyn Write>, Option<(String, &str)>) = match output {
         Some(f) => {
             let tmp = format!("{f}.berth-tmp");
             let file = std::fs::File::create(&tmp).map_err(|e| CliError::new(format!("create {tmp}: {e}")))?;
-            (Box::new(std::io::BufWriter::new(file)), Some((tmp, f.clone())))
+            (Box::new(std::io::BufWriter::new(file)), Some((tmp, f)))
         }
         None => (Box::new(std::io::stdout().lock()), None),
     };
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| CliError::new(format!("read the image archive: {e}")))?;
+        let frame = frame.map_err(|e| CliError::new(format!("read {what}: {e}")))?;
         if let Some(d) = frame.data_ref() {
             match out.write_all(d) {
                 Ok(()) => {}
-                // The reader went away (`berth save x | head`): end as SIGPIPE would.
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(141),
-                Err(e) => return Err(CliError::new(format!("write the image archive: {e}"))),
+                Err(e) => return Err(CliError::new(format!("write {what}: {e}"))),
             }
         }
     }
-    out.flush().map_err(|e| CliError::new(format!("write the image archive: {e}")))?;
+    out.flush().map_err(|e| CliError::new(format!("write {what}: {e}")))?;
     drop(out);
     if let Some((tmp, dest)) = tmp {
-        std::fs::rename(&tmp, &dest).map_err(|e| CliError::new(format!("rename {tmp} to {dest}: {e}")))?;
+        std::fs::rename(&tmp, dest).map_err(|e| CliError::new(format!("rename {tmp} to {dest}: {e}")))?;
     }
     Ok(0)
 }

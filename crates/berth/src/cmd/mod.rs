@@ -2,6 +2,7 @@
 //! function that returns the exit status.
 
 pub mod exec;
+pub mod files;
 pub mod images;
 pub mod inspect;
 pub mod lifecycle;
@@ -10,3 +11,4 @@ pub mod options;
 pub mod ps;
 pub mod run;
 pub mod system;
+pub mod update;

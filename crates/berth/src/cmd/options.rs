@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use berth_api_types::container::{
-    BindOptions, Config, ContainerCreateRequest, DeviceMapping, HostConfig, Mount, MountType, RestartPolicy, TmpfsOptions, Ulimit,
+    BindOptions, Config, ContainerCreateRequest, DeviceMapping, HealthConfig, HostConfig, Mount, MountType, RestartPolicy, TmpfsOptions,
+    Ulimit,
 };
 use clap::{ArgAction, Args};
 
@@ -170,6 +171,30 @@ pub struct ContainerOpts {
     /// Suppress the pull output
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// Run an init inside the container that forwards signals and reaps processes
+    #[arg(long)]
+    pub init: bool,
+    /// Command to run to check health
+    #[arg(long = "health-cmd", value_name = "string")]
+    pub health_cmd: Option<String>,
+    /// Time between running the check (ms|s|m|h)
+    #[arg(long = "health-interval", value_name = "duration")]
+    pub health_interval: Option<String>,
+    /// Maximum time to allow one check to run (ms|s|m|h)
+    #[arg(long = "health-timeout", value_name = "duration")]
+    pub health_timeout: Option<String>,
+    /// Consecutive failures needed to report unhealthy
+    #[arg(long = "health-retries", value_name = "int")]
+    pub health_retries: Option<i64>,
+    /// Start period for the container to initialize before starting health-retries countdown (ms|s|m|h)
+    #[arg(long = "health-start-period", value_name = "duration")]
+    pub health_start_period: Option<String>,
+    /// Time between running the check during the start period (ms|s|m|h)
+    #[arg(long = "health-start-interval", value_name = "duration")]
+    pub health_start_interval: Option<String>,
+    /// Disable any container-specified HEALTHCHECK
+    #[arg(long = "no-healthcheck")]
+    pub no_healthcheck: bool,
     /// Print usage
     #[arg(long, action = ArgAction::Help)]
     pub help: Option<bool>,
@@ -180,15 +205,7 @@ pub struct ContainerOpts {
     #[arg(short = 'P', long = "publish-all", hide = true)]
     pub publish_all: bool,
     #[arg(long, hide = true)]
-    pub init: bool,
-    #[arg(long, hide = true)]
     pub platform: Option<String>,
-    #[arg(long = "health-cmd", hide = true)]
-    pub health_cmd: Option<String>,
-    #[arg(long = "health-interval", hide = true)]
-    pub health_interval: Option<String>,
-    #[arg(long = "no-healthcheck", hide = true)]
-    pub no_healthcheck: bool,
     #[arg(long = "log-opt", hide = true)]
     pub log_opt: Vec<String>,
     #[arg(long, hide = true)]
@@ -214,14 +231,10 @@ pub struct ContainerOpts {
 impl ContainerOpts {
     /// The first flag set that berth does not support yet, by its docker name.
     fn unsupported(&self) -> Option<&'static str> {
-        let set: [(&'static str, bool); 17] = [
+        let set: [(&'static str, bool); 13] = [
             ("--publish (-p): publishing ports needs bridge networking, which berth does not have yet", !self.publish.is_empty()),
             ("--publish-all (-P)", self.publish_all),
-            ("--init", self.init),
             ("--platform", self.platform.is_some()),
-            ("--health-cmd", self.health_cmd.is_some()),
-            ("--health-interval", self.health_interval.is_some()),
-            ("--no-healthcheck", self.no_healthcheck),
             ("--log-opt", !self.log_opt.is_empty()),
             ("--link", !self.link.is_empty()),
             ("--volumes-from", !self.volumes_from.is_empty()),
@@ -264,6 +277,7 @@ impl ContainerOpts {
             .iter()
             .map(|l| l.split_once('=').map_or((l.clone(), String::new()), |(k, v)| (k.to_owned(), v.to_owned())))
             .collect();
+        let healthcheck = self.healthcheck().map_err(bad)?;
         let config = Config {
             hostname: Some(self.hostname.clone().unwrap_or_default()),
             domainname: Some(self.domainname.clone().unwrap_or_default()),
@@ -283,6 +297,7 @@ impl ContainerOpts {
             labels: Some(labels),
             stop_signal: self.stop_signal.clone(),
             stop_timeout: self.stop_timeout,
+            healthcheck,
             ..Config::default()
         };
         let mut host = HostConfig {
@@ -341,6 +356,7 @@ impl ContainerOpts {
         r.cpu_period = self.cpu_period;
         r.cpu_quota = self.cpu_quota;
         r.pids_limit = self.pids_limit;
+        r.init = self.init.then_some(true);
         if !self.ulimit.is_empty() {
             r.ulimits = Some(self.ulimit.iter().map(|u| parse_ulimit(u)).collect::<Result<_, _>>().map_err(bad)?);
         }
@@ -355,6 +371,73 @@ impl ContainerOpts {
         }
         Ok(ContainerCreateRequest { config, host_config: Some(host), networking_config: None })
     }
+}
+
+impl ContainerOpts {
+    /// `--health-*` and `--no-healthcheck` as docker turns them into `Healthcheck`.
+    fn healthcheck(&self) -> Result<Option<HealthConfig>, String> {
+        let d = |flag: &str, v: &Option<String>| -> Result<Option<i64>, String> {
+            v.as_deref().map(|s| go_duration(s).map_err(|e| format!("invalid argument \"{s}\" for \"--{flag}\" flag: {e}"))).transpose()
+        };
+        let h = HealthConfig {
+            test: self.health_cmd.as_ref().map(|c| vec!["CMD-SHELL".to_owned(), c.clone()]),
+            interval: d("health-interval", &self.health_interval)?,
+            timeout: d("health-timeout", &self.health_timeout)?,
+            retries: self.health_retries,
+            start_period: d("health-start-period", &self.health_start_period)?,
+            start_interval: d("health-start-interval", &self.health_start_interval)?,
+        };
+        let any = h != HealthConfig::default();
+        if self.no_healthcheck {
+            if any {
+                return Err("--no-healthcheck conflicts with --health-* options".to_owned());
+            }
+            return Ok(Some(HealthConfig { test: Some(vec!["NONE".to_owned()]), ..HealthConfig::default() }));
+        }
+        for (flag, v) in [("interval", h.interval), ("timeout", h.timeout), ("start-period", h.start_period), ("start-interval", h.start_interval)] {
+            if v.is_some_and(|v| v < 0) {
+                return Err(format!("--health-{flag} cannot be negative"));
+            }
+        }
+        if h.retries.is_some_and(|r| r < 0) {
+            return Err("--health-retries cannot be negative".to_owned());
+        }
+        Ok(any.then_some(h))
+    }
+}
+
+/// Go's `time.ParseDuration` (`1m30s`, `500ms`, `1.5h`) in nanoseconds.
+pub fn go_duration(s: &str) -> Result<i64, String> {
+    let (neg, mut rest) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    if rest == "0" {
+        return Ok(0);
+    }
+    if rest.is_empty() {
+        return Err(format!("time: invalid duration \"{s}\""));
+    }
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let n = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num: f64 = rest[..n].parse().map_err(|_| format!("time: invalid duration \"{s}\""))?;
+        rest = &rest[n..];
+        let u = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit = match &rest[..u] {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            "" => return Err(format!("time: missing unit in duration \"{s}\"")),
+            other => return Err(format!("time: unknown unit \"{other}\" in duration \"{s}\"")),
+        };
+        rest = &rest[u..];
+        total += num * unit;
+    }
+    Ok(if neg { -(total as i64) } else { total as i64 })
 }
 
 /// `-e KEY` takes KEY's value from the caller's environment, as docker does.
@@ -398,7 +481,7 @@ pub fn ram_in_bytes(s: &str) -> Result<i64, String> {
 }
 
 /// `no`, `always`, `unless-stopped`, `on-failure[:N]`.
-fn restart_policy(s: &str) -> Result<RestartPolicy, String> {
+pub fn restart_policy(s: &str) -> Result<RestartPolicy, String> {
     let (name, count) = match s.split_once(':') {
         Some((n, c)) => (n, Some(c)),
         None => (s, None),
@@ -520,8 +603,27 @@ mod tests {
         let e = o.to_request("busybox", &[], true, false).unwrap_err();
         assert!(e.message.contains("--publish (-p)"), "{e}");
         assert_eq!(e.status, Some(125));
-        let o = ContainerOpts { init: true, restart: "no".into(), pull: "missing".into(), ..Default::default() };
-        assert!(o.to_request("busybox", &[], true, false).unwrap_err().message.contains("--init"));
+        let o = ContainerOpts { gpus: Some("all".into()), restart: "no".into(), pull: "missing".into(), ..Default::default() };
+        assert!(o.to_request("busybox", &[], true, false).unwrap_err().message.contains("--gpus"));
+        let o = ContainerOpts {
+            init: true,
+            health_cmd: Some("true".into()),
+            health_interval: Some("1m30s".into()),
+            health_retries: Some(2),
+            restart: "no".into(),
+            pull: "missing".into(),
+            ..Default::default()
+        };
+        let r = o.to_request("busybox", &[], true, false).unwrap();
+        assert_eq!(r.host_config.unwrap().resources.init, Some(true));
+        let h = r.config.healthcheck.unwrap();
+        assert_eq!((h.test.unwrap(), h.interval, h.retries, h.timeout), (vec!["CMD-SHELL".to_owned(), "true".to_owned()], Some(90_000_000_000), Some(2), None));
+        let o = ContainerOpts { no_healthcheck: true, restart: "no".into(), pull: "missing".into(), ..Default::default() };
+        assert_eq!(o.to_request("busybox", &[], true, false).unwrap().config.healthcheck.unwrap().test, Some(vec!["NONE".to_owned()]));
+        assert_eq!(go_duration("500ms"), Ok(500_000_000));
+        assert_eq!(go_duration("1.5h"), Ok(5_400_000_000_000));
+        assert!(go_duration("10").is_err());
+        assert!(go_duration("3d").is_err());
         let o = ContainerOpts { memory: Some("64m".into()), cpus: Some(1.5), tty: false, restart: "no".into(), pull: "missing".into(), ..Default::default() };
         let r = o.to_request("busybox", &["true".into()], true, true).unwrap();
         let h = r.host_config.unwrap();

@@ -33,7 +33,7 @@ fn same(d: &TestDaemon, args: &[&str]) -> String {
 
 /// Parsed JSON with `null` and `""` members dropped (dockerd always sends every field of its
 /// structs, berthd leaves some empty ones out), for comparing values whatever the key order.
-fn json_without_nulls(s: &str) -> serde_json::Value {
+pub fn json_without_nulls(s: &str) -> serde_json::Value {
     fn strip(v: serde_json::Value) -> serde_json::Value {
         match v {
             serde_json::Value::Object(m) => serde_json::Value::Object(m.into_iter().filter(|(_, v)| !v.is_null() && v.as_str() != Some("")).map(|(k, v)| (k, strip(v))).collect()),

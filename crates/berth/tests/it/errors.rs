@@ -43,9 +43,9 @@ fn unsupported_flags_are_refused_by_name() {
     let d = daemon("refuse");
     for (args, name) in [
         (&["run", "-p", "8080:80", "busybox", "true"][..], "--publish (-p)"),
-        (&["run", "--init", "busybox", "true"], "--init"),
+        (&["run", "--gpus", "all", "busybox", "true"], "--gpus"),
         (&["create", "--platform", "linux/arm64", "busybox"], "--platform"),
-        (&["run", "--health-cmd", "true", "busybox", "true"], "--health-cmd"),
+        (&["run", "--link", "other", "busybox", "true"], "--link"),
         (&["run", "--no-such-flag", "busybox", "true"], "--no-such-flag"),
     ] {
         let out = berth(&d, args);

@@ -5,6 +5,7 @@
 mod compare;
 mod containers;
 mod errors;
+mod files;
 mod images;
 mod tty;
 

@@ -1,0 +1,276 @@
+//! A container's files: `cp` both ways through the archive endpoints (tar streams; the stat of
+//! a path in `X-Docker-Container-Path-Stat`), and `export`.
+//!
+//! What a copy means follows docker's rules: into an existing directory the source keeps its
+//! name; to a path that does not exist the source takes that name (its parent must exist);
+//! `SRC/.` copies a directory's contents; a directory never replaces a file; `-` is a tar
+//! stream on stdin or stdout.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use berth_api_types::container::ContainerPathStat;
+use clap::Args;
+use http::{Method, StatusCode};
+use http_body_util::BodyExt;
+
+use crate::client::{p, q, Client};
+use crate::error::{CliError, Result};
+use crate::format::human_size;
+
+#[derive(Debug, Args)]
+#[command(override_usage = "berth cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n        berth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH")]
+pub struct CpArgs {
+    /// Archive mode (copy all uid/gid information)
+    #[arg(short = 'a', long)]
+    pub archive: bool,
+    /// Always follow symbol link in SRC_PATH
+    #[arg(short = 'L', long = "follow-link")]
+    pub follow_link: bool,
+    /// Suppress progress output during copy (shown only on a terminal, as docker's)
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    pub src: String,
+    pub dest: String,
+}
+
+/// `ctr:/path` → (ctr, /path); a local path (`./a:b` or `/a:b` stays local, as docker).
+fn split_container(arg: &str) -> Option<(&str, &str)> {
+    if arg.starts_with('/') || arg.starts_with('.') {
+        return None;
+    }
+    arg.split_once(':').filter(|(c, _)| !c.is_empty())
+}
+
+/// Go's `os.ModeDir`, as the stat's mode carries it.
+const MODE_DIR: u32 = 1 << 31;
+
+async fn stat(client: &Client, ctr: &str, path: &str) -> Result<Option<ContainerPathStat>> {
+    let resp = client.send(Method::HEAD, &format!("/containers/{}/archive?path={}", p(ctr), q(path)), None, &[]).await;
+    let resp = match resp {
+        Ok(r) => r,
+        Err(e) if e.is_not_found() && !e.message.contains("No such container") => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let header = resp.headers().get("x-docker-container-path-stat").and_then(|v| v.to_str().ok()).unwrap_or("");
+    ContainerPathStat::from_header(header).map(Some).map_err(|e| CliError::new(format!("read the stat of {ctr}:{path}: {e}")))
+}
+
+pub async fn cp(client: &Client, a: &CpArgs) -> Result<i32> {
+    match (split_container(&a.src), split_container(&a.dest)) {
+        (Some((ctr, src)), None) => copy_out(client, a, ctr, src).await,
+        (None, Some((ctr, dest))) => copy_in(client, a, ctr, dest).await,
+        (Some(_), Some(_)) => Err(CliError::new("copying between containers is not supported")),
+        (None, None) => Err(CliError::new("must specify at least one container source")),
+    }
+}
+
+/// Renames the first component of every entry from `from` to `to` while copying the tar.
+fn rename_top(input: &[u8], from: &str, to: &str) -> Result<Vec<u8>> {
+    let mut archive = tar::Archive::new(input);
+    let mut out = tar::Builder::new(Vec::new());
+    for entry in archive.entries().map_err(|e| CliError::new(format!("read the archive: {e}")))? {
+        let mut entry = entry.map_err(|e| CliError::new(format!("read the archive: {e}")))?;
+        let path = entry.path().map_err(|e| CliError::new(format!("read the archive: {e}")))?.into_owned();
+        let renamed = match path.strip_prefix(from) {
+            Ok(rest) if rest.as_os_str().is_empty() => PathBuf::from(to),
+            Ok(rest) => Path::new(to).join(rest),
+            Err(_) => path.clone(),
+        };
+        let mut header = entry.header().clone();
+        let link = entry.link_name().ok().flatten().map(|l| l.into_owned());
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut data).map_err(|e| CliError::new(format!("read the archive: {e}")))?;
+        match link {
+            Some(l) if header.entry_type().is_hard_link() => {
+                let l = match l.strip_prefix(from) {
+                    Ok(rest) => Path::new(to).join(rest),
+                    Err(_) => l,
+                };
+                out.append_link(&mut header, &renamed, &l)
+            }
+            Some(l) => out.append_link(&mut header, &renamed, &l),
+            None => out.append_data(&mut header, &renamed, data.as_slice()),
+        }
+        .map_err(|e| CliError::new(format!("write the archive: {e}")))?;
+    }
+    out.into_inner().map_err(|e| CliError::new(format!("write the archive: {e}")))
+}
+
+async fn copy_out(client: &Client, a: &CpArgs, ctr: &str, src: &str) -> Result<i32> {
+    let resp = client.send(Method::GET, &format!("/containers/{}/archive?path={}", p(ctr), q(src)), None, &[]).await?;
+    let header = resp.headers().get("x-docker-container-path-stat").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let st = ContainerPathStat::from_header(&header).map_err(|e| CliError::new(format!("read the stat of {ctr}:{src}: {e}")))?;
+    let mut body = resp.into_body();
+    let mut data = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| CliError::new(format!("read {ctr}:{src}: {e}")))?;
+        if let Some(d) = frame.data_ref() {
+            data.extend_from_slice(d);
+        }
+    }
+    if a.dest == "-" {
+        let mut o = std::io::stdout().lock();
+        return match o.write_all(&data).and_then(|()| o.flush()) {
+            Ok(()) => Ok(0),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(141),
+            Err(e) => Err(CliError::new(format!("write the archive: {e}"))),
+        };
+    }
+    let src_is_dir = st.mode & MODE_DIR != 0;
+    let dest = Path::new(&a.dest);
+    let contents_only = src.ends_with("/.") && src_is_dir;
+    let (target_dir, data) = match std::fs::metadata(dest) {
+        Ok(m) if m.is_dir() => {
+            if contents_only {
+                (dest.to_path_buf(), strip_top(&data, &st.name)?)
+            } else {
+                (dest.to_path_buf(), data)
+            }
+        }
+        Ok(_) if src_is_dir => return Err(CliError::new(format!("cannot copy a directory to a file: {}", a.dest))),
+        Ok(_) | Err(_) => {
+            if a.dest.ends_with('/') {
+                return Err(CliError::new(format!("destination directory \"{}\" must exist", a.dest)));
+            }
+            let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            if !parent.is_dir() {
+                return Err(CliError::new(format!("destination \"{}\" does not exist or is not a directory", parent.display())));
+            }
+            let name = dest.file_name().and_then(|n| n.to_str()).ok_or_else(|| CliError::new(format!("invalid destination {}", a.dest)))?;
+            (parent.to_path_buf(), rename_top(&data, &st.name, name)?)
+        }
+    };
+    let mut archive = tar::Archive::new(data.as_slice());
+    archive.set_preserve_permissions(true);
+    archive.set_overwrite(true);
+    archive.set_preserve_ownerships(a.archive);
+    for entry in archive.entries().map_err(|e| CliError::new(format!("read the archive: {e}")))? {
+        let mut entry = entry.map_err(|e| CliError::new(format!("read the archive: {e}")))?;
+        // unpack_in refuses entries that would land outside `target_dir` (`..`, symlinked parents).
+        entry.unpack_in(&target_dir).map_err(|e| CliError::new(format!("extract into {}: {e}", target_dir.display())))?;
+    }
+    if !a.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprintln!("Successfully copied {} to {}", human_size(data.len() as i64), a.dest);
+    }
+    Ok(0)
+}
+
+/// Drops the top directory of every entry (`SRC/.`: the contents, not the directory).
+fn strip_top(input: &[u8], top: &str) -> Result<Vec<u8>> {
+    let mut archive = tar::Archive::new(input);
+    let mut out = tar::Builder::new(Vec::new());
+    for entry in archive.entries().map_err(|e| CliError::new(format!("read the archive: {e}")))? {
+        let mut entry = entry.map_err(|e| CliError::new(format!("read the archive: {e}")))?;
+        let path = entry.path().map_err(|e| CliError::new(format!("read the archive: {e}")))?.into_owned();
+        // `dir/.` may come back named under `dir/` or `./` (which reads as relative already).
+        let rest = path.strip_prefix(top).unwrap_or(&path);
+        if rest.as_os_str().is_empty() || rest == Path::new(".") {
+            continue;
+        }
+        let mut header = entry.header().clone();
+        let link = entry.link_name().ok().flatten().map(|l| l.into_owned());
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut data).map_err(|e| CliError::new(format!("read the archive: {e}")))?;
+        match link {
+            Some(l) => out.append_link(&mut header, rest, &l),
+            None => out.append_data(&mut header, rest, data.as_slice()),
+        }
+        .map_err(|e| CliError::new(format!("write the archive: {e}")))?;
+    }
+    out.into_inner().map_err(|e| CliError::new(format!("write the archive: {e}")))
+}
+
+async fn copy_in(client: &Client, a: &CpArgs, ctr: &str, dest: &str) -> Result<i32> {
+    let dest_stat = stat(client, ctr, dest).await?;
+    let (data, put_dir, shown) = if a.src == "-" {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut v).map_err(|e| CliError::new(format!("read the archive from stdin: {e}")))?;
+        match &dest_stat {
+            Some(s) if s.mode & MODE_DIR != 0 => {}
+            _ => return Err(CliError::new(format!("destination \"{ctr}:{dest}\" must be a directory"))),
+        }
+        (v, dest.to_owned(), "-".to_owned())
+    } else {
+        let src = Path::new(&a.src);
+        let meta = if a.follow_link { std::fs::metadata(src) } else { std::fs::symlink_metadata(src) }
+            .map_err(|e| CliError::new(format!("could not find the file {} in the host: {e}", a.src)))?;
+        let base = src.file_name().and_then(|n| n.to_str()).unwrap_or(".").to_owned();
+        let contents_only = a.src.ends_with("/.") && meta.is_dir();
+        let (name, put_dir) = match &dest_stat {
+            Some(s) if s.mode & MODE_DIR != 0 => (base, dest.to_owned()),
+            Some(_) if meta.is_dir() => return Err(CliError::new(format!("cannot copy a directory to a file: {ctr}:{dest}"))),
+            _ => {
+                if dest.ends_with('/') {
+                    return Err(CliError::new(format!("destination directory \"{ctr}:{dest}\" must exist")));
+                }
+                let d = Path::new(dest);
+                let parent = d.parent().map(|p| p.to_string_lossy().into_owned()).filter(|p| !p.is_empty()).unwrap_or_else(|| "/".to_owned());
+                (d.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned(), parent)
+            }
+        };
+        let mut b = tar::Builder::new(Vec::new());
+        b.follow_symlinks(a.follow_link);
+        let added = if contents_only {
+            b.append_dir_all(".", src)
+        } else if meta.is_dir() {
+            b.append_dir_all(&name, src)
+        } else {
+            b.append_path_with_name(src, &name)
+        };
+        added.map_err(|e| CliError::new(format!("archive {}: {e}", a.src)))?;
+        (b.into_inner().map_err(|e| CliError::new(format!("archive {}: {e}", a.src)))?, put_dir, format!("{ctr}:{dest}"))
+    };
+    let size = data.len();
+    let path = format!("/containers/{}/archive?path={}&noOverwriteDirNonDir=1&copyUIDGID={}", p(ctr), q(&put_dir), u8::from(a.archive));
+    let resp = client.send(Method::PUT, &path, Some(data), &[("Content-Type", "application/x-tar")]).await?;
+    if resp.status() != StatusCode::OK {
+        return Err(CliError::new(format!("copy to {shown}: the daemon answered {}", resp.status())));
+    }
+    if !a.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprintln!("Successfully copied {} to {shown}", human_size(size as i64));
+    }
+    Ok(0)
+}
+
+#[derive(Debug, Args)]
+#[command(override_usage = "berth export [OPTIONS] CONTAINER")]
+pub struct ExportArgs {
+    /// Write to a file, instead of STDOUT
+    #[arg(short = 'o', long, value_name = "string")]
+    pub output: Option<String>,
+    pub container: String,
+}
+
+pub async fn export(client: &Client, a: &ExportArgs) -> Result<i32> {
+    if a.output.is_none() && crate::tty::stdout_is_terminal() {
+        return Err(CliError::new("cowardly refusing to save to a terminal. Use the -o flag or redirect"));
+    }
+    let body = client.send(Method::GET, &format!("/containers/{}/export", p(&a.container)), None, &[]).await?.into_body();
+    super::images::write_body(body, a.output.as_deref(), "the container's files").await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_arguments_and_renames() {
+        assert_eq!(split_container("web:/tmp/x"), Some(("web", "/tmp/x")));
+        assert_eq!(split_container("/tmp/a:b"), None);
+        assert_eq!(split_container("./a:b"), None);
+        assert_eq!(split_container("plain"), None);
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(2);
+        h.set_mode(0o644);
+        b.append_data(&mut h, "d/f", &b"hi"[..]).unwrap();
+        let t = b.into_inner().unwrap();
+        let renamed = rename_top(&t, "d", "e").unwrap();
+        let names: Vec<String> = tar::Archive::new(renamed.as_slice()).entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
+        assert_eq!(names, ["e/f"]);
+        let stripped = strip_top(&t, "d").unwrap();
+        let names: Vec<String> = tar::Archive::new(stripped.as_slice()).entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
+        assert_eq!(names, ["f"]);
+    }
+}
