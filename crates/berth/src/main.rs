@@ -92,6 +92,8 @@ enum Cmd {
     Export(files::ExportArgs),
     /// Show the history of an image
     History(images::HistoryArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(images::ImportArgs),
     /// Return low-level information on berth objects
     Inspect(inspect::InspectArgs),
     /// Kill one or more running containers
@@ -199,6 +201,8 @@ enum ContainerCmd {
 enum ImageCmd {
     /// Show the history of an image
     History(images::HistoryArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(images::ImportArgs),
     /// Display detailed information on one or more images
     Inspect(inspect::InspectArgs),
     /// Load an image from a tar archive or STDIN
@@ -229,6 +233,8 @@ enum SystemCmd {
     Events(system::EventsArgs),
     /// Display system-wide information
     Info(system::InfoArgs),
+    /// Remove unused data
+    Prune(lifecycle::SystemPruneArgs),
 }
 
 impl Cmd {
@@ -273,6 +279,8 @@ async fn dispatch(client: &client::Client, cmd: &Cmd) -> error::Result<i32> {
         Cmd::Port(a) | Cmd::Container(ContainerCmd::Port(a)) => inspect::port(client, a).await,
         Cmd::Update(a) | Cmd::Container(ContainerCmd::Update(a)) => update::update(client, a).await,
         Cmd::System(SystemCmd::Df(a)) => system::df(client, a).await,
+        Cmd::System(SystemCmd::Prune(a)) => lifecycle::system_prune(client, a).await,
+        Cmd::Import(a) | Cmd::Image(ImageCmd::Import(a)) => images::import(client, a).await,
         Cmd::Inspect(a) => inspect::inspect(client, a, None).await,
         Cmd::Container(ContainerCmd::Inspect(a)) => inspect::inspect(client, a, Some("container")).await,
         Cmd::Image(ImageCmd::Inspect(a)) => inspect::inspect(client, a, Some("image")).await,

@@ -408,6 +408,55 @@ pub async fn write_body(mut body: hyper::body::Incoming, output: Option<&str>, w
 }
 
 #[derive(Debug, Args)]
+#[command(override_usage = "berth import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]")]
+pub struct ImportArgs {
+    /// Apply Dockerfile instruction to the created image
+    #[arg(short = 'c', long = "change", value_name = "list")]
+    pub change: Vec<String>,
+    /// Set commit message for imported image
+    #[arg(short = 'm', long, value_name = "string")]
+    pub message: Option<String>,
+    /// Set platform if server is multi-platform capable (not supported by berth yet)
+    #[arg(long, hide = true)]
+    pub platform: Option<String>,
+    pub source: String,
+    pub reference: Option<String>,
+}
+
+pub async fn import(client: &Client, a: &ImportArgs) -> Result<i32> {
+    if a.platform.is_some() {
+        return Err(CliError::new("berth does not support import --platform yet"));
+    }
+    let mut query = Vec::new();
+    let body = if a.source == "-" {
+        query.push("fromSrc=-".to_owned());
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut v).map_err(|e| CliError::new(format!("read the archive from stdin: {e}")))?;
+        Some(v)
+    } else if a.source.contains("://") {
+        query.push(format!("fromSrc={}", q(&a.source)));
+        None
+    } else {
+        query.push("fromSrc=-".to_owned());
+        Some(std::fs::read(&a.source).map_err(|e| CliError::new(format!("open {}: {e}", a.source)))?)
+    };
+    if let Some(r) = &a.reference {
+        let (repo, tag) = split_tag(r);
+        query.push(format!("repo={}", q(repo)));
+        if let Some(t) = tag {
+            query.push(format!("tag={}", q(t)));
+        }
+    }
+    if let Some(m) = &a.message {
+        query.push(format!("message={}", q(m)));
+    }
+    query.extend(a.change.iter().map(|c| format!("changes={}", q(c))));
+    let resp = client.send(Method::POST, &format!("/images/create?{}", query.join("&")), body, &[("Content-Type", "application/x-tar")]).await?;
+    progress::follow(resp.into_body(), &mut Display::new(std::io::stdout(), false)).await?;
+    Ok(0)
+}
+
+#[derive(Debug, Args)]
 #[command(override_usage = "berth image prune [OPTIONS]")]
 pub struct ImagePruneArgs {
     /// Remove all unused images, not just dangling ones
@@ -430,8 +479,15 @@ pub async fn prune(client: &Client, a: &ImagePruneArgs) -> Result<i32> {
     if !a.force && !super::lifecycle::confirm(&format!("{warning}\nAre you sure you want to continue?")) {
         return Ok(0);
     }
-    let mut filters = a.filter.clone();
-    filters.push(format!("dangling={}", !a.all));
+    let reclaimed = prune_images(client, a.all, &a.filter).await?;
+    println!("Total reclaimed space: {}", human_size(reclaimed as i64));
+    Ok(0)
+}
+
+/// Prunes images (dangling ones unless `all`), prints what went; returns the bytes reclaimed.
+pub async fn prune_images(client: &Client, all: bool, filter: &[String]) -> Result<u64> {
+    let mut filters = filter.to_vec();
+    filters.push(format!("dangling={}", !all));
     let r: ImagePruneResponse = client.json(Method::POST, &format!("/images/prune?filters={}", q(&super::ps::filters_json(&filters)?)), None).await?;
     let deleted = r.images_deleted.unwrap_or_default();
     if !deleted.is_empty() {
@@ -446,8 +502,7 @@ pub async fn prune(client: &Client, a: &ImagePruneArgs) -> Result<i32> {
         }
         println!();
     }
-    println!("Total reclaimed space: {}", human_size(r.space_reclaimed as i64));
-    Ok(0)
+    Ok(r.space_reclaimed)
 }
 
 #[cfg(test)]

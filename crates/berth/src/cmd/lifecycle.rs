@@ -169,7 +169,14 @@ pub async fn prune(client: &Client, a: &PruneArgs) -> Result<i32> {
     if !a.force && !confirm("WARNING! This will remove all stopped containers.\nAre you sure you want to continue?") {
         return Ok(0);
     }
-    let filters = super::ps::filters_json(&a.filter)?;
+    let reclaimed = prune_containers(client, &a.filter).await?;
+    println!("Total reclaimed space: {}", crate::format::human_size(reclaimed as i64));
+    Ok(0)
+}
+
+/// Prunes stopped containers, prints what went; returns the bytes reclaimed.
+pub async fn prune_containers(client: &Client, filter: &[String]) -> Result<u64> {
+    let filters = super::ps::filters_json(filter)?;
     let r: ContainerPruneResponse = client.json(Method::POST, &format!("/containers/prune?filters={}", q(&filters)), None).await?;
     let deleted = r.containers_deleted.unwrap_or_default();
     if !deleted.is_empty() {
@@ -179,6 +186,42 @@ pub async fn prune(client: &Client, a: &PruneArgs) -> Result<i32> {
         }
         println!();
     }
-    println!("Total reclaimed space: {}", crate::format::human_size(r.space_reclaimed as i64));
+    Ok(r.space_reclaimed)
+}
+
+#[derive(Debug, Args)]
+#[command(override_usage = "berth system prune [OPTIONS]")]
+pub struct SystemPruneArgs {
+    /// Remove all unused images not just dangling ones
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Provide filter values (e.g. "label=<key>=<value>")
+    #[arg(long, value_name = "filter")]
+    pub filter: Vec<String>,
+    /// Do not prompt for confirmation
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Prune anonymous volumes (berth has no volumes yet)
+    #[arg(long, hide = true)]
+    pub volumes: bool,
+}
+
+/// `system prune`: stopped containers, then images. berth has no user-defined networks and no
+/// build cache yet, so those parts of docker's prune have nothing to remove.
+pub async fn system_prune(client: &Client, a: &SystemPruneArgs) -> Result<i32> {
+    if a.volumes {
+        return Err(CliError::new("berth does not support system prune --volumes yet: it has no volumes (issue 6)"));
+    }
+    let images = if a.all { "all images without at least one container associated to them" } else { "all dangling images" };
+    let warning = format!(
+        "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n  - {images}\n  - {}build cache\n\nAre you sure you want to continue?",
+        if a.all { "all " } else { "unused " }
+    );
+    if !a.force && !confirm(&warning) {
+        return Ok(0);
+    }
+    let mut reclaimed = prune_containers(client, &a.filter).await?;
+    reclaimed += super::images::prune_images(client, a.all, &a.filter).await?;
+    println!("Total reclaimed space: {}", crate::format::human_size(reclaimed as i64));
     Ok(0)
 }

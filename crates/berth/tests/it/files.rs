@@ -55,6 +55,21 @@ fn cp_and_export_match_docker() {
     let (b, k) = (list(&h("b.tar")), list(&h("k.tar")));
     assert!(b.iter().any(|l| l == "tmp/f" || l == "./tmp/f"), "{b:?}");
     assert_eq!(b, k);
+    // import what was exported: the same image config as docker's import makes.
+    let id = berth_ok(&d, &["import", "-m", "from berth", "-c", "CMD [\"cat\", \"/tmp/f\"]", &h("b.tar"), "imp:b"]);
+    assert!(id.starts_with("sha256:") && id.trim().len() == 71, "{id}");
+    d.docker_ok(&["import", "-m", "from berth", "-c", "CMD [\"cat\", \"/tmp/f\"]", &h("b.tar"), "imp:k"]);
+    let f = "{{.Comment}} {{json .Config.Cmd}} {{.Size}} {{json .RootFS.Layers}}";
+    assert_eq!(berth_ok(&d, &["image", "inspect", "-f", f, "imp:b"]), d.docker_ok(&["image", "inspect", "-f", f, "imp:k"]));
+    assert_eq!(berth_ok(&d, &["run", "--rm", "imp:b"]), "hi\n");
+    // system prune: stopped containers, then dangling images (an import without a name).
+    let dangling = berth_ok(&d, &["import", &h("b.tar")]);
+    berth_ok(&d, &["create", "--name", "stopped", "busybox", "true"]);
+    let stopped = berth_ok(&d, &["inspect", "-f", "{{.Id}}", "stopped"]);
+    let out = berth_ok(&d, &["system", "prune", "-f"]);
+    assert!(out.starts_with(&format!("Deleted Containers:\n{stopped}\nDeleted Images:\n")), "{out}");
+    assert!(out.contains(&format!("deleted: {}", dangling.trim())) && out.contains("\nTotal reclaimed space: "), "{out}");
+    assert_eq!(berth_ok(&d, &["ps", "-a", "--format", "{{.Names}}"]), "cc\n");
 }
 
 #[test]
