@@ -25,7 +25,7 @@ mod tty;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use cmd::{exec, files, images, inspect, lifecycle, logs, ps, run, system, update};
+use cmd::{auth, exec, files, images, inspect, lifecycle, logs, ps, run, system, update};
 use error::CliError;
 
 /// docker's help layout: usage, what the command does, then its options (or its commands).
@@ -100,6 +100,10 @@ enum Cmd {
     Kill(lifecycle::KillArgs),
     /// Load an image from a tar archive or STDIN
     Load(images::LoadArgs),
+    /// Authenticate to a registry
+    Login(auth::LoginArgs),
+    /// Log out from a registry
+    Logout(auth::LogoutArgs),
     /// Fetch the logs of a container
     Logs(logs::LogsArgs),
     /// Pause all processes within one or more containers
@@ -281,6 +285,8 @@ async fn dispatch(client: &client::Client, cmd: &Cmd) -> error::Result<i32> {
         Cmd::System(SystemCmd::Df(a)) => system::df(client, a).await,
         Cmd::System(SystemCmd::Prune(a)) => lifecycle::system_prune(client, a).await,
         Cmd::Import(a) | Cmd::Image(ImageCmd::Import(a)) => images::import(client, a).await,
+        Cmd::Login(a) => auth::login(client, a).await,
+        Cmd::Logout(a) => auth::logout(a),
         Cmd::Inspect(a) => inspect::inspect(client, a, None).await,
         Cmd::Container(ContainerCmd::Inspect(a)) => inspect::inspect(client, a, Some("container")).await,
         Cmd::Image(ImageCmd::Inspect(a)) => inspect::inspect(client, a, Some("image")).await,
@@ -338,6 +344,10 @@ fn main() {
             std::process::exit(cmd.failure_status());
         }
     };
+    // logout only edits the credentials file: no daemon needed, as with docker.
+    if let Cmd::Logout(a) = &cmd {
+        std::process::exit(auth::logout(a).unwrap_or_else(|e| report(&cmd, &e)));
+    }
     let host = client::choose_host(cli.host.as_deref());
     quiet_broken_pipes();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -238,7 +238,8 @@ pub async fn pull_image(client: &Client, image: &str, quiet: bool, to_stderr: bo
             (n.to_owned(), t.unwrap_or("latest").to_owned())
         }
     };
-    let resp = client.send(Method::POST, &format!("/images/create?fromImage={}&tag={}", q(&name), q(&tag)), None, &[("X-Registry-Auth", "e30")]).await?;
+    let auth = super::auth::header_for(&name)?;
+    let resp = client.send(Method::POST, &format!("/images/create?fromImage={}&tag={}", q(&name), q(&tag)), None, &[("X-Registry-Auth", &auth)]).await?;
     let terminal = if to_stderr { std::io::IsTerminal::is_terminal(&std::io::stderr()) } else { crate::tty::stdout_is_terminal() };
     if quiet {
         let mut d = Display::new(std::io::sink(), false);
@@ -298,7 +299,8 @@ pub async fn push(client: &Client, a: &PushArgs) -> Result<i32> {
     }
     let (name, tag) = split_tag(&a.name);
     let tag = tag.unwrap_or("latest");
-    let resp = client.send(Method::POST, &format!("/images/{}/push?tag={}", p(name), q(tag)), None, &[("X-Registry-Auth", "e30")]).await?;
+    let auth = super::auth::header_for(name)?;
+    let resp = client.send(Method::POST, &format!("/images/{}/push?tag={}", p(name), q(tag)), None, &[("X-Registry-Auth", &auth)]).await?;
     if a.quiet {
         progress::follow(resp.into_body(), &mut Display::new(std::io::sink(), false)).await?;
         println!("{}", a.name);

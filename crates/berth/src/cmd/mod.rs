@@ -1,6 +1,7 @@
 //! One module per group of docker commands; each command is an `Args` struct and an async
 //! function that returns the exit status.
 
+pub mod auth;
 pub mod exec;
 pub mod files;
 pub mod images;

@@ -106,3 +106,44 @@ fn pull_and_push_through_a_registry() {
     assert_eq!(b.status.code(), k.status.code());
     assert!(text(&b.stderr).contains(&format!("manifest for {missing} not found")), "{}", text(&b.stderr));
 }
+
+#[test]
+fn login_stores_credentials_docker_can_use_too() {
+    let reg = TestRegistry::start(Some("tester:s3cret"));
+    reg.push(busybox_layout(), "private/busybox:1");
+    let d = berth_testutil::daemon::TestDaemon::start(&crate::berthd().to_string_lossy(), "login");
+    let img = format!("{}/private/busybox:1", reg.addr());
+    let config = d.dir.join("docker-config");
+    let with_config = |args: &[&str], stdin: &[u8]| {
+        let mut c = crate::berth_cmd(&d, args);
+        c.env("DOCKER_CONFIG", &config).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().expect("berth");
+        std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), stdin).expect("write");
+        child.wait_with_output().expect("wait")
+    };
+    // Without credentials the registry says no, through the daemon.
+    let out = with_config(&["pull", &img], b"");
+    assert_eq!(out.status.code(), Some(1));
+    // A wrong password: the daemon's answer, nothing stored.
+    let out = with_config(&["login", "-u", "tester", "--password-stdin", &reg.addr()], b"wrong\n");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(!config.join("config.json").exists());
+    let out = with_config(&["login", "-u", "tester", "--password-stdin", &reg.addr()], b"s3cret\n");
+    assert_eq!(text(&out.stdout), "Login Succeeded\n", "{}", text(&out.stderr));
+    let stored: serde_json::Value = serde_json::from_slice(&std::fs::read(config.join("config.json")).expect("config written")).expect("JSON");
+    assert_eq!(stored["auths"][reg.addr()]["auth"], "dGVzdGVyOnMzY3JldA==", "docker's format: base64 of user:password");
+    // berth pulls with them, and so does the docker CLI, from the same file.
+    let out = with_config(&["pull", "-q", &img], b"");
+    assert_eq!(text(&out.stdout), format!("{img}\n"), "{}", text(&out.stderr));
+    d.docker_ok(&["rmi", &img]);
+    d.docker_ok(&["pull", "-q", &img]);
+    // push too.
+    let copy = format!("{}/private/copy:2", reg.addr());
+    berth_ok(&d, &["tag", &img, &copy]);
+    let out = with_config(&["push", &copy], b"");
+    assert!(out.status.success() && text(&out.stdout).contains("2: digest: sha256:"), "{}{}", text(&out.stdout), text(&out.stderr));
+    let out = with_config(&["logout", &reg.addr()], b"");
+    assert_eq!(text(&out.stdout), format!("Removing login credentials for {}\n", reg.addr()));
+    let out = with_config(&["logout", &reg.addr()], b"");
+    assert_eq!(text(&out.stdout), format!("Not logged in to {}\n", reg.addr()));
+}
