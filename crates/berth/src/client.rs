@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Either, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use serde::de::DeserializeOwned;
@@ -23,6 +23,52 @@ pub const DEFAULT_HOST: &str = "unix:///run/berth/berth.sock";
 
 /// A hijacked connection (attach, exec start): raw bytes both ways.
 pub type Hijacked = TokioIo<hyper::upgrade::Upgraded>;
+
+/// A request body: whole (JSON), or streamed from a reader (an image archive to load).
+type ReqBody = Either<Full<Bytes>, ChannelBody>;
+
+/// Chunks read on a thread of their own, so a multi-gigabyte archive is never held whole.
+pub struct ChannelBody {
+    rx: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+}
+
+impl ChannelBody {
+    /// Reads `input` to its end in 256 KiB chunks on a new thread.
+    pub fn from_reader(mut input: impl std::io::Read + Send + 'static) -> ChannelBody {
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                match input.read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(n) => {
+                        if tx.blocking_send(Ok(Bytes::copy_from_slice(&buf[..n]))).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(e));
+                        return;
+                    }
+                }
+            }
+        });
+        ChannelBody { rx }
+    }
+}
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<std::io::Result<hyper::body::Frame<Bytes>>>> {
+        self.rx.poll_recv(cx).map(|chunk| chunk.map(|r| r.map(hyper::body::Frame::data)))
+    }
+}
 
 /// Where the daemon is, chosen as docker chooses: `-H`, then `BERTH_HOST`, then `DOCKER_HOST`,
 /// then [`DEFAULT_HOST`].
@@ -78,6 +124,21 @@ impl Client {
 
     /// Sends one request on a fresh connection; `path` is without the version prefix.
     async fn send_raw(&self, method: Method, path: &str, body: Option<Vec<u8>>, headers: &[(&str, &str)]) -> Result<Response<Incoming>> {
+        let json = body.is_some() && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        if json {
+            all.push(("Content-Type", "application/json"));
+        }
+        self.send_body(method, path, Either::Left(Full::new(Bytes::from(body.unwrap_or_default()))), &all).await
+    }
+
+    /// Sends `body` as it is read (chunked), checking the answer as [`Client::send`] does.
+    pub async fn send_stream(&self, method: Method, path: &str, body: ChannelBody, headers: &[(&str, &str)]) -> Result<Response<Incoming>> {
+        let resp = self.send_body(method, path, Either::Right(body), headers).await?;
+        self.check(resp).await
+    }
+
+    async fn send_body(&self, method: Method, path: &str, body: ReqBody, headers: &[(&str, &str)]) -> Result<Response<Incoming>> {
         let stream = tokio::net::UnixStream::connect(&self.sock).await.map_err(|e| self.unreachable(&e))?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| self.unreachable(&e))?;
         tokio::spawn(async move {
@@ -85,21 +146,21 @@ impl Client {
         });
         let uri = format!("{}{path}", self.prefix);
         let mut req = Request::builder().method(method).uri(&uri).header("Host", "berth").header("User-Agent", "berth-cli");
-        if body.is_some() && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
-            req = req.header("Content-Type", "application/json");
-        }
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let req = req
-            .body(Full::new(Bytes::from(body.unwrap_or_default())))
-            .map_err(|e| CliError::new(format!("build request {uri}: {e}")))?;
+        let req = req.body(body).map_err(|e| CliError::new(format!("build request {uri}: {e}")))?;
         sender.send_request(req).await.map_err(|e| CliError::new(format!("request {uri} to {}: {e}", self.host)))
     }
 
     /// Sends a request and turns an error status into Docker's `Error response from daemon`.
     pub async fn send(&self, method: Method, path: &str, body: Option<Vec<u8>>, headers: &[(&str, &str)]) -> Result<Response<Incoming>> {
         let resp = self.send_raw(method, path, body, headers).await?;
+        self.check(resp).await
+    }
+
+    /// Docker's error bodies as errors; other answers as they are.
+    async fn check(&self, resp: Response<Incoming>) -> Result<Response<Incoming>> {
         if resp.status().is_client_error() || resp.status().is_server_error() {
             let status = resp.status().as_u16();
             let bytes = read_all(resp.into_body()).await.unwrap_or_default();

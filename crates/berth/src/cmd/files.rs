@@ -6,15 +6,17 @@
 //! `SRC/.` copies a directory's contents; a directory never replaces a file; `-` is a tar
 //! stream on stdin or stdout.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use berth_api_types::container::ContainerPathStat;
 use clap::Args;
 use http::{Method, StatusCode};
 use http_body_util::BodyExt;
 
-use crate::client::{p, q, Client};
+use crate::client::{p, q, ChannelBody, Client};
 use crate::error::{CliError, Result};
 use crate::format::human_size;
 
@@ -80,7 +82,7 @@ fn rename_top(input: &[u8], from: &str, to: &str) -> Result<Vec<u8>> {
         let mut header = entry.header().clone();
         let link = entry.link_name().ok().flatten().map(|l| l.into_owned());
         let mut data = Vec::new();
-        std::io::Read::read_to_end(&mut entry, &mut data).map_err(|e| CliError::new(format!("read the archive: {e}")))?;
+        entry.read_to_end(&mut data).map_err(|e| CliError::new(format!("read the archive: {e}")))?;
         match link {
             Some(l) if header.entry_type().is_hard_link() => {
                 let l = match l.strip_prefix(from) {
@@ -171,7 +173,7 @@ fn strip_top(input: &[u8], top: &str) -> Result<Vec<u8>> {
         let mut header = entry.header().clone();
         let link = entry.link_name().ok().flatten().map(|l| l.into_owned());
         let mut data = Vec::new();
-        std::io::Read::read_to_end(&mut entry, &mut data).map_err(|e| CliError::new(format!("read the archive: {e}")))?;
+        entry.read_to_end(&mut data).map_err(|e| CliError::new(format!("read the archive: {e}")))?;
         match link {
             Some(l) => out.append_link(&mut header, rest, &l),
             None => out.append_data(&mut header, rest, data.as_slice()),
@@ -181,16 +183,56 @@ fn strip_top(input: &[u8], top: &str) -> Result<Vec<u8>> {
     out.into_inner().map_err(|e| CliError::new(format!("write the archive: {e}")))
 }
 
+/// Where a thread leaves what went wrong, for after the upload.
+type Failure = Arc<Mutex<Option<String>>>;
+
+/// Counts the bytes read through it (for docker's "Successfully copied" line).
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Archives `src` as `name` (or its contents) on a thread of its own, into a pipe whose read
+/// end is returned: the tar streams to the daemon as it is made. A failure is left in the
+/// returned slot for after the upload.
+fn archive_on_thread(src: PathBuf, name: String, contents_only: bool, follow: bool) -> Result<(std::fs::File, Failure)> {
+    let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| CliError::new(format!("make a pipe: {e}")))?;
+    let failure = Arc::new(Mutex::new(None));
+    let slot = failure.clone();
+    std::thread::spawn(move || {
+        let mut b = tar::Builder::new(std::fs::File::from(w));
+        b.follow_symlinks(follow);
+        let done = if contents_only {
+            b.append_dir_all(".", &src)
+        } else if src.symlink_metadata().is_ok_and(|m| m.is_dir()) || (follow && src.is_dir()) {
+            b.append_dir_all(&name, &src)
+        } else {
+            b.append_path_with_name(&src, &name)
+        }
+        .and_then(|()| b.finish());
+        if let Err(e) = done {
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("archive {}: {e}", src.display()));
+        }
+    });
+    Ok((std::fs::File::from(r), failure))
+}
+
 async fn copy_in(client: &Client, a: &CpArgs, ctr: &str, dest: &str) -> Result<i32> {
     let dest_stat = stat(client, ctr, dest).await?;
-    let (data, put_dir, shown) = if a.src == "-" {
-        let mut v = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut v).map_err(|e| CliError::new(format!("read the archive from stdin: {e}")))?;
-        match &dest_stat {
-            Some(s) if s.mode & MODE_DIR != 0 => {}
-            _ => return Err(CliError::new(format!("destination \"{ctr}:{dest}\" must be a directory"))),
+    let is_dir = |s: &Option<ContainerPathStat>| s.as_ref().is_some_and(|s| s.mode & MODE_DIR != 0);
+    let (input, failure, put_dir, shown): (Box<dyn Read + Send>, Option<Failure>, String, String) = if a.src == "-" {
+        if !is_dir(&dest_stat) {
+            return Err(CliError::new(format!("destination \"{ctr}:{dest}\" must be a directory")));
         }
-        (v, dest.to_owned(), "-".to_owned())
+        (Box::new(std::io::stdin()), None, dest.to_owned(), format!("{ctr}:{dest}"))
     } else {
         let src = Path::new(&a.src);
         let meta = if a.follow_link { std::fs::metadata(src) } else { std::fs::symlink_metadata(src) }
@@ -209,26 +251,22 @@ async fn copy_in(client: &Client, a: &CpArgs, ctr: &str, dest: &str) -> Result<i
                 (d.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned(), parent)
             }
         };
-        let mut b = tar::Builder::new(Vec::new());
-        b.follow_symlinks(a.follow_link);
-        let added = if contents_only {
-            b.append_dir_all(".", src)
-        } else if meta.is_dir() {
-            b.append_dir_all(&name, src)
-        } else {
-            b.append_path_with_name(src, &name)
-        };
-        added.map_err(|e| CliError::new(format!("archive {}: {e}", a.src)))?;
-        (b.into_inner().map_err(|e| CliError::new(format!("archive {}: {e}", a.src)))?, put_dir, format!("{ctr}:{dest}"))
+        let (pipe, failure) = archive_on_thread(src.to_path_buf(), name, contents_only, a.follow_link)?;
+        (Box::new(pipe), Some(failure), put_dir, format!("{ctr}:{dest}"))
     };
-    let size = data.len();
+    let count = Arc::new(AtomicU64::new(0));
+    let body = ChannelBody::from_reader(Counting { inner: input, count: count.clone() });
     let path = format!("/containers/{}/archive?path={}&noOverwriteDirNonDir=1&copyUIDGID={}", p(ctr), q(&put_dir), u8::from(a.archive));
-    let resp = client.send(Method::PUT, &path, Some(data), &[("Content-Type", "application/x-tar")]).await?;
+    let sent = client.send_stream(Method::PUT, &path, body, &[("Content-Type", "application/x-tar")]).await;
+    if let Some(msg) = failure.and_then(|f| f.lock().unwrap_or_else(|p| p.into_inner()).take()) {
+        return Err(CliError::new(msg));
+    }
+    let resp = sent?;
     if resp.status() != StatusCode::OK {
         return Err(CliError::new(format!("copy to {shown}: the daemon answered {}", resp.status())));
     }
     if !a.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        eprintln!("Successfully copied {} to {shown}", human_size(size as i64));
+        eprintln!("Successfully copied {} to {shown}", human_size(count.load(Ordering::Relaxed) as i64));
     }
     Ok(0)
 }

@@ -8,7 +8,7 @@ use clap::Args;
 use http::Method;
 use http_body_util::BodyExt;
 
-use crate::client::{p, q, Client};
+use crate::client::{p, q, ChannelBody, Client};
 use crate::error::{CliError, Result};
 use crate::format::{ellipsis, go_time, human_duration, human_size, now_secs, rfc3339_nanos, short_id, ListFormat};
 use crate::progress::{self, Display};
@@ -199,18 +199,16 @@ pub struct LoadArgs {
 }
 
 pub async fn load(client: &Client, a: &LoadArgs) -> Result<i32> {
-    let data = match &a.input {
-        Some(f) => std::fs::read(f).map_err(|e| CliError::new(format!("open {f}: {e}")))?,
+    let body = match &a.input {
+        Some(f) => ChannelBody::from_reader(std::fs::File::open(f).map_err(|e| CliError::new(format!("open {f}: {e}")))?),
         None => {
             if crate::tty::stdin_is_terminal() {
                 return Err(CliError::new("requested load from stdin, but stdin is empty"));
             }
-            let mut v = Vec::new();
-            std::io::Read::read_to_end(&mut std::io::stdin(), &mut v).map_err(|e| CliError::new(format!("read the archive from stdin: {e}")))?;
-            v
+            ChannelBody::from_reader(std::io::stdin())
         }
     };
-    let resp = client.send(Method::POST, &format!("/images/load?quiet={}", u8::from(a.quiet)), Some(data), &[("Content-Type", "application/x-tar")]).await?;
+    let resp = client.send_stream(Method::POST, &format!("/images/load?quiet={}", u8::from(a.quiet)), body, &[("Content-Type", "application/x-tar")]).await?;
     let mut d = Display::new(std::io::stdout(), false);
     progress::follow(resp.into_body(), &mut d).await?;
     Ok(0)
@@ -432,15 +430,13 @@ pub async fn import(client: &Client, a: &ImportArgs) -> Result<i32> {
     let mut query = Vec::new();
     let body = if a.source == "-" {
         query.push("fromSrc=-".to_owned());
-        let mut v = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut v).map_err(|e| CliError::new(format!("read the archive from stdin: {e}")))?;
-        Some(v)
+        Some(ChannelBody::from_reader(std::io::stdin()))
     } else if a.source.contains("://") {
         query.push(format!("fromSrc={}", q(&a.source)));
         None
     } else {
         query.push("fromSrc=-".to_owned());
-        Some(std::fs::read(&a.source).map_err(|e| CliError::new(format!("open {}: {e}", a.source)))?)
+        Some(ChannelBody::from_reader(std::fs::File::open(&a.source).map_err(|e| CliError::new(format!("open {}: {e}", a.source)))?))
     };
     if let Some(r) = &a.reference {
         let (repo, tag) = split_tag(r);
@@ -453,7 +449,11 @@ pub async fn import(client: &Client, a: &ImportArgs) -> Result<i32> {
         query.push(format!("message={}", q(m)));
     }
     query.extend(a.change.iter().map(|c| format!("changes={}", q(c))));
-    let resp = client.send(Method::POST, &format!("/images/create?{}", query.join("&")), body, &[("Content-Type", "application/x-tar")]).await?;
+    let path = format!("/images/create?{}", query.join("&"));
+    let resp = match body {
+        Some(b) => client.send_stream(Method::POST, &path, b, &[("Content-Type", "application/x-tar")]).await?,
+        None => client.send(Method::POST, &path, None, &[]).await?,
+    };
     progress::follow(resp.into_body(), &mut Display::new(std::io::stdout(), false)).await?;
     Ok(0)
 }
