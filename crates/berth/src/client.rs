@@ -79,30 +79,53 @@ pub fn choose_host(flag: Option<&str>) -> String {
         .unwrap_or_else(|| DEFAULT_HOST.to_owned())
 }
 
+/// How to reach the daemon: its Unix socket, or TCP with mutual TLS.
+#[derive(Clone)]
+enum Transport {
+    Unix(PathBuf),
+    Tls { addr: String, name: rustls::pki_types::ServerName<'static>, config: std::sync::Arc<rustls::ClientConfig> },
+}
+
+/// Any stream a request can go over.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
 /// A connection target and the negotiated version prefix (`/v1.51`).
 #[derive(Clone)]
 pub struct Client {
     host: String,
-    sock: PathBuf,
+    transport: Transport,
     prefix: String,
     /// The daemon's `Api-Version`, or ours when it is newer.
     pub api_version: String,
 }
 
 impl Client {
-    /// Parses `host` (`unix:///path`) and negotiates the API version with the daemon there.
-    pub async fn connect(host: &str) -> Result<Client> {
-        let sock = match host.split_once("://") {
-            Some(("unix", path)) if !path.is_empty() => PathBuf::from(path),
-            Some((scheme, _)) if scheme != "unix" => {
-                return Err(CliError::new(format!(
-                    "{host}: berth speaks to berthd only over a Unix socket (unix:///path); berthd serves TCP only with mutual TLS, which this client does not do yet"
-                )))
+    /// Parses `host` (`unix:///path`, or `tcp://host:port` with `tls`) and negotiates the API
+    /// version with the daemon there.
+    pub async fn connect(host: &str, tls: &crate::tls::TlsFlags) -> Result<Client> {
+        let transport = match host.split_once("://") {
+            Some(("unix", path)) if !path.is_empty() => Transport::Unix(PathBuf::from(path)),
+            Some(("tcp", addr)) if !addr.is_empty() => {
+                if !tls.wanted() {
+                    return Err(CliError::new(format!(
+                        "{host}: berthd serves TCP only with mutual TLS: add --tlsverify (with --tlscacert, --tlscert and --tlskey, or DOCKER_CERT_PATH)"
+                    )));
+                }
+                let addr = addr.trim_end_matches('/');
+                let addr = if addr.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty()) {
+                    addr.to_owned()
+                } else {
+                    format!("{addr}:2376")
+                };
+                let hostname = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h);
+                Transport::Tls { name: crate::tls::server_name(hostname)?, config: crate::tls::client_config(tls)?, addr }
             }
-            None if host.starts_with('/') => PathBuf::from(host),
-            _ => return Err(CliError::new(format!("invalid daemon address {host:?}: expected unix:///path/to/berth.sock"))),
+            Some((scheme, _)) => return Err(CliError::new(format!("{host}: berth reaches berthd over unix:///path or tcp://host:port (mutual TLS), not {scheme}://"))),
+            None if host.starts_with('/') => Transport::Unix(PathBuf::from(host)),
+            _ => return Err(CliError::new(format!("invalid daemon address {host:?}: expected unix:///path/to/berth.sock or tcp://host:port"))),
         };
-        let mut client = Client { host: host.to_owned(), sock, prefix: String::new(), api_version: String::new() };
+        let mut client = Client { host: host.to_owned(), transport, prefix: String::new(), api_version: String::new() };
         let resp = client.send_raw(Method::GET, "/_ping", None, &[]).await?;
         let ours = format!("{}.{}", CLIENT_API_VERSION.0, CLIENT_API_VERSION.1);
         let theirs = resp.headers().get("api-version").and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -122,6 +145,22 @@ impl Client {
         ))
     }
 
+    /// A fresh connection to the daemon.
+    async fn dial(&self) -> Result<Box<dyn Io>> {
+        match &self.transport {
+            Transport::Unix(sock) => Ok(Box::new(tokio::net::UnixStream::connect(sock).await.map_err(|e| self.unreachable(&e))?)),
+            Transport::Tls { addr, name, config } => {
+                let tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| self.unreachable(&e))?;
+                let _ = tcp.set_nodelay(true);
+                let tls = tokio_rustls::TlsConnector::from(config.clone())
+                    .connect(name.clone(), tcp)
+                    .await
+                    .map_err(|e| CliError::new(format!("TLS handshake with {}: {e} (is --tlscacert the CA that signed the daemon's certificate, and --tlscert one it accepts?)", self.host)))?;
+                Ok(Box::new(tls))
+            }
+        }
+    }
+
     /// Sends one request on a fresh connection; `path` is without the version prefix.
     async fn send_raw(&self, method: Method, path: &str, body: Option<Vec<u8>>, headers: &[(&str, &str)]) -> Result<Response<Incoming>> {
         let json = body.is_some() && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
@@ -139,7 +178,7 @@ impl Client {
     }
 
     async fn send_body(&self, method: Method, path: &str, body: ReqBody, headers: &[(&str, &str)]) -> Result<Response<Incoming>> {
-        let stream = tokio::net::UnixStream::connect(&self.sock).await.map_err(|e| self.unreachable(&e))?;
+        let stream = self.dial().await?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| self.unreachable(&e))?;
         tokio::spawn(async move {
             let _ = conn.with_upgrades().await;

@@ -21,6 +21,7 @@ mod format;
 mod progress;
 mod session;
 mod template;
+mod tls;
 mod tty;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -47,6 +48,21 @@ struct Cli {
     /// Daemon socket to connect to (unix:///path)
     #[arg(short = 'H', long, value_name = "list")]
     host: Option<String>,
+    /// Use TLS and verify the daemon's certificate (the only TLS berth speaks)
+    #[arg(long)]
+    tlsverify: bool,
+    /// Trust certs signed only by this CA
+    #[arg(long, value_name = "string")]
+    tlscacert: Option<std::path::PathBuf>,
+    /// Path to TLS certificate file
+    #[arg(long, value_name = "string")]
+    tlscert: Option<std::path::PathBuf>,
+    /// Path to TLS key file
+    #[arg(long, value_name = "string")]
+    tlskey: Option<std::path::PathBuf>,
+    /// Use TLS without verifying the daemon (refused: berth always verifies)
+    #[arg(long, hide = true)]
+    tls: bool,
     /// Enable debug mode (accepted for docker's sake)
     #[arg(short = 'D', long)]
     debug: bool,
@@ -349,10 +365,15 @@ fn main() {
         std::process::exit(auth::logout(a).unwrap_or_else(|e| report(&cmd, &e)));
     }
     let host = client::choose_host(cli.host.as_deref());
+    if cli.tls && !cli.tlsverify {
+        eprintln!("berth does not speak TLS without verifying the daemon (--tls): use --tlsverify with --tlscacert");
+        std::process::exit(cmd.failure_status());
+    }
+    let tls = tls::TlsFlags { verify: cli.tlsverify, ca: cli.tlscacert.clone(), cert: cli.tlscert.clone(), key: cli.tlskey.clone() }.with_env();
     quiet_broken_pipes();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         rt.block_on(async {
-            let client = client::Client::connect(&host).await?;
+            let client = client::Client::connect(&host, &tls).await?;
             dispatch(&client, &cmd).await
         })
     }));

@@ -35,7 +35,7 @@ fn daemon_discovery_order_and_the_message_when_none_answers() {
     }
     let out = ps(bare(&["ps"]).env("BERTH_HOST", "tcp://127.0.0.1:2375"));
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("only over a Unix socket"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("berthd serves TCP only with mutual TLS: add --tlsverify"), "{}", text(&out.stderr));
 }
 
 #[test]
