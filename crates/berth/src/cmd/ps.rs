@@ -135,6 +135,7 @@ pub fn row(c: &ContainerSummary, trunc: bool, now: i64) -> Value {
         ("ID", Value::Str(id)),
         ("Image", Value::Str(image)),
         ("Labels", Value::Str(labels.join(","))),
+        (&*format!("{}Label", crate::template::METHOD_PREFIX), Value::map(c.labels.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))))),
         ("LocalVolumes", Value::Str(local_volumes.to_string())),
         ("Mounts", Value::Str(mounts.join(","))),
         ("Names", Value::Str(names.join(","))),

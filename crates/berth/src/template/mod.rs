@@ -16,7 +16,7 @@ mod parse;
 mod printf;
 mod value;
 
-pub use value::{escape_html, Value};
+pub use value::{escape_html, Value, METHOD_PREFIX};
 
 use parse::{Arg, Node, Pipe};
 
@@ -151,6 +151,22 @@ impl Exec {
             }
             args.extend(piped);
             return call(name, args, self.escape_html);
+        }
+        // A method with one argument, such as ps's `{{.Label "key"}}`: the data carries it as a
+        // map under `METHOD_PREFIX` + its name.
+        if let (Arg::Field(path), [arg]) = (&cmd[0], &cmd[1..]) {
+            if let Some((name, parent)) = path.split_last() {
+                let holder = fields(dot, parent);
+                let method = holder.get(&format!("{METHOD_PREFIX}{name}"));
+                if matches!(method, Value::Map(_)) && piped.is_none() {
+                    let key = self.arg(arg, dot)?;
+                    // Docker's label lookup answers "" for a label that is not there.
+                    return Ok(match method.get(&key.to_string()) {
+                        Value::Missing => Value::Str(String::new()),
+                        v => v.clone(),
+                    });
+                }
+            }
         }
         if cmd.len() > 1 || piped.is_some() {
             return Err(TemplateError(format!("can't give argument to non-function {:?}", cmd[0])));
@@ -374,6 +390,9 @@ mod tests {
         assert_eq!(render("{{range .Config.Env}}{{println .}}{{end}}", INSPECT), "A=1\nB=2\n");
         assert_eq!(render("{{truncate .Id 2}}{{pad .Id 1 1}}", INSPECT), "ab abc ");
         assert_eq!(render("{{if gt .State.Pid 1000}}big{{end}}", INSPECT), "big");
+        // One-argument methods (ps's .Label), invisible to json and printing.
+        let row = r#"{"Labels":"a=1","()Label":{"a":"1"}}"#;
+        assert_eq!(render(r#"{{.Label "a"}}|{{.Label "b"}}|{{json .}}"#, row), r#"1||{"Labels":"a=1"}"#);
     }
 
     #[test]

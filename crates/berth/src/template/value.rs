@@ -6,6 +6,10 @@ use std::fmt::{self, Write};
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
+/// Keys of data maps that hold a one-argument method (`()Label` for `{{.Label "key"}}`); they
+/// are left out when a value is printed or turned into JSON.
+pub const METHOD_PREFIX: &str = "()";
+
 /// A JSON value with ordered object keys, plus Go's "no value" for a missing map key.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -107,7 +111,7 @@ impl fmt::Display for Value {
                 f.write_char(']')
             }
             Value::Map(m) => {
-                let mut sorted: Vec<&(String, Value)> = m.iter().collect();
+                let mut sorted: Vec<&(String, Value)> = m.iter().filter(|(k, _)| !k.starts_with(METHOD_PREFIX)).collect();
                 sorted.sort_by(|a, b| a.0.cmp(&b.0));
                 f.write_str("map[")?;
                 for (i, (k, v)) in sorted.into_iter().enumerate() {
@@ -147,8 +151,9 @@ impl Serialize for Value {
                 seq.end()
             }
             Value::Map(m) => {
-                let mut map = s.serialize_map(Some(m.len()))?;
-                for (k, v) in m {
+                let shown: Vec<&(String, Value)> = m.iter().filter(|(k, _)| !k.starts_with(METHOD_PREFIX)).collect();
+                let mut map = s.serialize_map(Some(shown.len()))?;
+                for (k, v) in shown {
                     map.serialize_entry(k, v)?;
                 }
                 map.end()

@@ -128,6 +128,7 @@ fn ps_inspect_and_logs_match_docker() {
         &["ps", "-a", "--format", "{{json .}}"],
         &["ps", "-a", "--filter", "status=exited", "--format", "{{.Names}}"],
         &["ps", "-a", "--filter", "label=tier=front", "--format", "{{.Names}} {{.Labels}}"],
+        &["ps", "-a", "--format", "{{.Names}}:{{.Label \"tier\"}}:{{.Label \"nope\"}}"],
         &["ps", "-a", "-s", "--format", "{{.Names}} {{.Size}}"],
         &["inspect", "web"],
         &["inspect", "-f", "{{.State.Pid}} {{.State.Status}} {{.Name}} {{.State.Running}}", "web"],
