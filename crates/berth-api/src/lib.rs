@@ -21,6 +21,7 @@ pub mod body;
 pub mod error;
 pub mod hijack;
 pub mod query;
+mod ws;
 pub mod routes;
 
 use std::sync::Arc;

@@ -189,6 +189,22 @@ pub async fn attach(ctx: &Ctx, q: &Query, id: &str, mut req: Request<Incoming>) 
     Ok(hijack::output_response(shim, tty))
 }
 
+/// `GET /containers/{id}/attach/ws`: the same attach over a WebSocket.
+pub async fn attach_ws(ctx: &Ctx, q: &Query, id: &str, mut req: Request<Incoming>) -> Result<Resp, Resp> {
+    if q.flag("logs") {
+        return Err(crate::error::error_response(&berth_engine::Error::NotImplemented("attach over a WebSocket with logs=1".into())));
+    }
+    let streams = AttachStreams::new(q.flag("stdin"), q.flag("stdout"), q.flag("stderr"));
+    let tty = engine(ctx.engine.find(&ctx.principal, id))?.rec().config.tty == Some(true);
+    let (eng, principal, key) = (ctx.engine.clone(), ctx.principal.clone(), id.to_owned());
+    let (sock_tx, sock_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let _ = sock_tx.send(eng.attach(&principal, &key, streams).await);
+    });
+    let shim: hijack::ShimFuture = Box::pin(async move { sock_rx.await.ok().and_then(Result::ok).map(|(s, _)| s) });
+    crate::ws::upgrade(&mut req, tty, shim, streams.stdin)
+}
+
 fn log_options(q: &Query) -> Result<LogOptions, Resp> {
     let ts = |k: &str| -> Result<Option<i128>, Resp> {
         match q.get(k).filter(|v| !v.is_empty() && *v != "0") {

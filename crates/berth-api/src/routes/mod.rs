@@ -46,6 +46,7 @@ pub async fn route(req: Request<Incoming>, ctx: &Ctx, path: &str) -> Resp {
         (&Method::POST, ["containers", id, "update"]) => containers::update(ctx, id, req).await,
         (&Method::POST, ["containers", id, "rename"]) => containers::rename(ctx, &q, id),
         (&Method::POST, ["containers", id, "resize"]) => containers::resize(ctx, &q, id).await,
+        (&Method::GET, ["containers", id, "attach", "ws"]) => containers::attach_ws(ctx, &q, id, req).await,
         (&Method::POST, ["containers", id, "attach"]) => containers::attach(ctx, &q, id, req).await,
         (&Method::GET, ["containers", id, "logs"]) => containers::logs(ctx, &q, id),
         (&Method::GET, ["containers", id, "top"]) => containers::top(ctx, &q, id).await,

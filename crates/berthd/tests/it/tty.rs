@@ -64,3 +64,46 @@ fn pause_unpause_and_restart() {
     assert_eq!(d.docker_ok(&["inspect", "-f", "{{.State.Status}}", "pp"]), "running\n");
     assert_ne!(d.docker_ok(&["inspect", "-f", "{{.State.Pid}}", "pp"]), pid, "a new process");
 }
+
+/// `GET /containers/{id}/attach/ws`: a WebSocket client types into `cat` and reads it back.
+#[test]
+fn attach_over_a_websocket() {
+    use std::io::{Read, Write};
+    let d = crate::daemon("ws");
+    d.docker_ok(&["run", "-d", "-i", "--name", "wscat", "busybox", "cat"]);
+    let mut s = std::os::unix::net::UnixStream::connect(&d.sock).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+    s.write_all(b"GET /v1.50/containers/wscat/attach/ws?stream=1&stdin=1&stdout=1 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").expect("handshake");
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut b).expect("read head");
+        head.push(b[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="), "{head}");
+    // a masked text frame, as clients must send
+    let payload = b"hello over ws\n";
+    let mask = [1u8, 2, 3, 4];
+    let mut frame = vec![0x81, 0x80 | payload.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(i, c)| c ^ mask[i % 4]));
+    s.write_all(&frame).expect("send frame");
+    let mut got = Vec::new();
+    while got.len() < payload.len() {
+        let mut h = [0u8; 2];
+        s.read_exact(&mut h).expect("frame header");
+        assert_eq!(h[0], 0x81, "a final text frame");
+        let mut data = vec![0u8; (h[1] & 0x7f) as usize];
+        s.read_exact(&mut data).expect("frame payload");
+        got.extend_from_slice(&data);
+    }
+    assert_eq!(got, payload);
+    // close
+    s.write_all(&[0x88, 0x80, 0, 0, 0, 0]).expect("close");
+    let mut h = [0u8; 2];
+    s.read_exact(&mut h).expect("close answer");
+    assert_eq!(h[0], 0x88);
+    d.docker_ok(&["rm", "-f", "wscat"]);
+}
