@@ -334,16 +334,7 @@ fn main() {
     let matches = docker_help(Cli::command()).try_get_matches();
     let cli = match matches.and_then(|m| Cli::from_arg_matches(&m)) {
         Ok(c) => c,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            let code = match e.kind() {
-                ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::DisplayVersion => 0,
-                // docker exits 125 on a usage error.
-                _ => 125,
-            };
-            let _ = e.print();
-            std::process::exit(code);
-        }
+        Err(e) => std::process::exit(usage_error(&e)),
     };
     if cli.version {
         println!("berth version {}", env!("CARGO_PKG_VERSION"));
@@ -387,6 +378,72 @@ fn main() {
     };
     // Exit without dropping the runtime: a blocking read of stdin may still be pending.
     std::process::exit(code);
+}
+
+/// The subcommands named on the command line (`container ls`) and the last one's definition.
+fn command_path() -> (String, clap::Command) {
+    let mut cmd = docker_help(Cli::command());
+    let mut names = Vec::new();
+    for arg in std::env::args().skip(1) {
+        if arg.starts_with('-') {
+            continue;
+        }
+        let next = cmd.get_subcommands().find(|c| c.get_name() == arg || c.get_all_aliases().any(|a| a == arg)).cloned();
+        match next {
+            Some(c) => {
+                names.push(c.get_name().to_owned());
+                cmd = c;
+            }
+            None => break,
+        }
+    }
+    (names.join(" "), cmd)
+}
+
+/// Prints a usage error in docker's words and returns docker's status: 125 for a flag, 1 for
+/// a wrong number of arguments, 0 for help.
+fn usage_error(e: &clap::Error) -> i32 {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let (path, cmd) = command_path();
+    let usage = cmd.clone().render_usage().to_string();
+    let usage = usage.trim_start_matches("Usage:").trim();
+    let arg = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(s)) => s.split_whitespace().next().unwrap_or("").to_owned(),
+        _ => String::new(),
+    };
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            0
+        }
+        ErrorKind::UnknownArgument if arg.starts_with('-') => {
+            let what = match arg.strip_prefix("--") {
+                Some(_) => format!("unknown flag: {arg}"),
+                None => format!("unknown shorthand flag: '{}' in {arg}", arg.chars().nth(1).unwrap_or('-')),
+            };
+            eprintln!("{what}\n\nUsage:  {usage}\n\nRun 'berth {path} --help' for more information");
+            125
+        }
+        ErrorKind::UnknownArgument if !path.is_empty() => {
+            eprintln!("berth: 'berth {path}' accepts no arguments\n\nUsage:  {usage}\n\nRun 'berth {path} --help' for more information");
+            1
+        }
+        ErrorKind::MissingRequiredArgument | ErrorKind::TooFewValues | ErrorKind::WrongNumberOfValues if !path.is_empty() => {
+            let required: Vec<&clap::Arg> = cmd.get_positionals().filter(|a| a.is_required_set()).collect();
+            let many = required.iter().any(|a| a.get_num_args().is_some_and(|n| n.max_values() > 1));
+            let n = required.iter().map(|a| a.get_num_args().map_or(1, |n| n.min_values())).sum::<usize>().max(1);
+            let plural = if n == 1 { "argument" } else { "arguments" };
+            let what = if many { format!("requires at least {n} {plural}") } else { format!("requires {n} {plural}") };
+            // docker's own wording differs by check: "See" after "at least", "Run" otherwise.
+            let verb = if many { "See" } else { "Run" };
+            eprintln!("berth: 'berth {path}' {what}\n\nUsage:  {usage}\n\n{verb} 'berth {path} --help' for more information");
+            1
+        }
+        _ => {
+            let _ = e.print();
+            125
+        }
+    }
 }
 
 fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {

@@ -88,8 +88,11 @@ fn help_in_dockers_shape() {
     assert!(text(&out.stdout).contains("Commands:") && text(&out.stdout).contains("run "), "{}", text(&out.stdout));
     let out = bare(&["--version"]).output().expect("berth --version");
     assert!(text(&out.stdout).starts_with("berth version "), "{}", text(&out.stdout));
-    // A usage error exits 125, as docker's.
-    let out = bare(&["ps", "--bogus"]).output().expect("berth ps --bogus");
-    assert_eq!(out.status.code(), Some(125));
-    assert!(text(&out.stderr).contains("--bogus"), "{}", text(&out.stderr));
+    // Usage errors: docker's words and statuses (125 for a flag, 1 for the arguments).
+    for args in [&["ps", "--bogus"][..], &["ps", "-z"], &["stop"], &["run"], &["rename", "a"], &["logs"], &["ps", "extra"], &["exec", "web"]] {
+        let b = bare(args).output().expect("berth");
+        let k = Command::new("docker").args(args).env("DOCKER_HOST", "unix:///nonexistent").stdin(Stdio::null()).output().expect("docker");
+        assert_eq!(b.status.code(), k.status.code(), "{args:?}: {}", text(&b.stderr));
+        assert_eq!(text(&b.stderr), text(&k.stderr).replace("docker", "berth"), "{args:?}");
+    }
 }
