@@ -26,9 +26,9 @@ pub enum Error {
     NoSuchImage(String),
     #[error("No such exec instance: {0}")]
     NoSuchExec(String),
-    /// A path inside a container that is not there (`docker cp`).
+    /// Something else that is not there (a path in a container, a volume); the text says what.
     #[error("{0}")]
-    PathNotFound(String),
+    NotFound(String),
     #[error("{0}")]
     InvalidParameter(String),
     #[error("Conflict. The container name \"/{name}\" is already in use by container \"{id}\". You have to remove (or rename) that container to be able to reuse that name.")]
@@ -73,7 +73,7 @@ pub enum Error {
 impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::NoSuchContainer(_) | Error::NoSuchImage(_) | Error::NoSuchExec(_) | Error::PathNotFound(_) => ErrorKind::NotFound,
+            Error::NoSuchContainer(_) | Error::NoSuchImage(_) | Error::NoSuchExec(_) | Error::NotFound(_) => ErrorKind::NotFound,
             Error::InvalidParameter(_) => ErrorKind::InvalidParameter,
             Error::NameInUse { .. } | Error::RemoveRunning { .. } | Error::NotRunning(_) | Error::Paused(_) | Error::Conflict(_) => ErrorKind::Conflict,
             Error::NotModified(_) => ErrorKind::NotModified,

@@ -44,6 +44,7 @@ pub mod logs;
 pub mod policy;
 pub mod system;
 pub mod time;
+pub mod volumes;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -57,6 +58,7 @@ pub use policy::Principal;
 pub struct Engine {
     cfg: Config,
     images: Arc<berth_image::ImageStore>,
+    volumes: volumes::Volumes,
     registry: berth_image::registry::Registry,
     /// Pulls under way, by reference: a second pull of one waits for the first.
     pulls: distribution::Pulls,
@@ -111,10 +113,12 @@ impl Engine {
         let kernel = rustix::system::uname().release().to_str().ok().and_then(berth_runtime::seccomp::parse_kernel_release).unwrap_or((0, 0));
         let pure_cgroup2 = berth_runtime::cgroups::Hierarchies::detect().map(|h| h.mode() == berth_runtime::cgroups::Mode::V2).unwrap_or(false);
         let registry = berth_image::registry::Registry::new(cfg.registry.clone());
+        let data_root = cfg.data_root.clone();
         let engine = Arc::new(Engine {
             cfg,
             registry,
             images: Arc::new(images),
+            volumes: volumes::Volumes::open(data_root.join("volumes"))?,
             pulls: Default::default(),
             index: Mutex::new(Default::default()),
             execs: Mutex::new(HashMap::new()),

@@ -68,7 +68,7 @@ impl Engine {
             driver: "overlayfs".into(),
             driver_status: Some(vec![]),
             docker_root_dir: self.cfg.data_root.to_string_lossy().into_owned(),
-            plugins: Some(PluginsInfo { volume: Some(vec![]), network: Some(vec!["host".into(), "null".into()]), authorization: None, log: Some(vec!["json-file".into(), "local".into(), "none".into()]) }),
+            plugins: Some(PluginsInfo { volume: Some(vec!["local".into()]), network: Some(vec!["host".into(), "null".into()]), authorization: None, log: Some(vec!["json-file".into(), "local".into(), "none".into()]) }),
             memory_limit: Some(true),
             swap_limit: Some(true),
             cpu_cfs_period: Some(true),
@@ -155,7 +155,11 @@ impl Engine {
             df.containers = Some(self.list(principal, &opts)?);
         }
         if want("volume") {
-            df.volumes = Some(Vec::new());
+            let mut vols = self.volume_list(principal, &Default::default())?.volumes;
+            for v in &mut vols {
+                v.usage_data = Some(self.volume_usage(&v.name));
+            }
+            df.volumes = Some(vols);
         }
         if want("build-cache") {
             df.build_cache = Some(Vec::new());

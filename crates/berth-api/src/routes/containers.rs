@@ -118,7 +118,7 @@ pub async fn remove(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
     if q.flag("link") {
         return Err(crate::error::error_response(&berth_engine::Error::NotImplemented("removing links".into())));
     }
-    engine(ctx.engine.remove(&ctx.principal, id, q.flag("force")).await)?;
+    engine(ctx.engine.remove(&ctx.principal, id, q.flag("force"), q.flag("v")).await)?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 

@@ -5,6 +5,7 @@ mod containers;
 mod exec;
 mod images;
 mod system;
+mod volumes;
 
 use http::{Method, Request};
 use http_body_util::BodyExt;
@@ -65,6 +66,11 @@ pub async fn route(req: Request<Incoming>, ctx: &Ctx, path: &str) -> Resp {
         (&Method::GET, ["images", rest @ .., "get"]) if !rest.is_empty() => images::save(ctx, &[rest.join("/")]),
         (&Method::GET, ["images", rest @ .., "history"]) if !rest.is_empty() => images::history(ctx, &rest.join("/")),
         (&Method::POST, ["images", rest @ .., "push"]) if !rest.is_empty() => images::push(ctx, &q, &rest.join("/"), req).await,
+        (&Method::POST, ["volumes", "create"]) => volumes::create(ctx, req).await,
+        (&Method::GET, ["volumes"]) => volumes::list(ctx, &q),
+        (&Method::POST, ["volumes", "prune"]) => volumes::prune(ctx, &q),
+        (&Method::GET, ["volumes", name]) => volumes::inspect(ctx, name),
+        (&Method::DELETE, ["volumes", name]) => volumes::remove(ctx, &q, name),
         (&Method::POST, ["auth"]) => images::auth(ctx, req).await,
         (&Method::GET, ["distribution", rest @ .., "json"]) if !rest.is_empty() => images::distribution(ctx, &rest.join("/"), req).await,
         (&Method::GET, ["images", rest @ .., "json"]) if !rest.is_empty() => images::inspect(ctx, &rest.join("/")),

@@ -71,7 +71,7 @@ pub struct PutOptions {
 }
 
 fn not_found(id: &str, path: &str) -> Error {
-    Error::PathNotFound(format!("Could not find the file {path} in container {id}"))
+    Error::NotFound(format!("Could not find the file {path} in container {id}"))
 }
 
 /// Opens the root directory at `root`.
@@ -187,6 +187,26 @@ impl<W: Write> Packer<W> {
     }
 }
 
+/// Writes the entries of the directory `dir` (not the directory itself) as a tar to `out`,
+/// without following symlinks; used by export and by the copy-up of volumes.
+pub(crate) fn pack_dir_contents<W: Write>(dir: BorrowedFd<'_>, out: W) -> std::io::Result<()> {
+    let mut names = Vec::new();
+    for e in rustix::fs::Dir::read_from(dir)? {
+        let e = e?;
+        let n = e.file_name().to_bytes();
+        if n != b"." && n != b".." {
+            names.push(OsStr::from_bytes(n).to_owned());
+        }
+    }
+    names.sort();
+    let mut p = Packer { tar: tar::Builder::new(out), links: HashMap::new() };
+    for n in &names {
+        p.pack(dir, n, Path::new(n))?;
+    }
+    p.tar.finish()?;
+    p.tar.get_mut().flush()
+}
+
 impl Engine {
     /// Runs `f` on the root directory of container `key` (see the module doc); `f` gets the
     /// container as the caller named it, for messages.
@@ -284,24 +304,7 @@ impl Engine {
         let ctr = self.find(principal, key)?;
         self.with_root(principal, key, move |root, id| {
             let rootfd = open_root(root)?;
-            let mut p = Packer { tar: tar::Builder::new(out), links: HashMap::new() };
-            let mut names = Vec::new();
-            for e in rustix::fs::Dir::read_from(&rootfd).map_err(|e| Error::Io { what: "read the container's root", path: root.to_owned(), source: e.into() })? {
-                let e = e.map_err(|e| Error::Io { what: "read the container's root", path: root.to_owned(), source: e.into() })?;
-                let n = e.file_name().to_bytes();
-                if n != b"." && n != b".." {
-                    names.push(OsStr::from_bytes(n).to_owned());
-                }
-            }
-            names.sort();
-            let mut run = || -> std::io::Result<()> {
-                for n in &names {
-                    p.pack(rootfd.as_fd(), n, Path::new(n))?;
-                }
-                p.tar.finish()?;
-                p.tar.get_mut().flush()
-            };
-            run().map_err(|e| Error::Internal(format!("export container {id}: {e}")))
+            pack_dir_contents(rootfd.as_fd(), out).map_err(|e| Error::Internal(format!("export container {id}: {e}")))
         })
         .await?;
         self.container_event(&ctr, "export", &[]);

@@ -23,9 +23,21 @@ pub struct ListOptions {
 
 const FILTERS: &[&str] = &["id", "name", "label", "status", "ancestor", "exited", "before", "since", "health", "is-task", "network", "volume", "publish", "expose"];
 
-fn mounts_of(rec: &Record) -> Vec<MountPoint> {
+fn mounts_of(rec: &Record, volumes: &crate::volumes::Volumes) -> Vec<MountPoint> {
     let mut out = Vec::new();
-    for b in rec.host_config.binds.iter().flatten() {
+    for v in &rec.volumes {
+        out.push(MountPoint {
+            kind: "volume".into(),
+            name: Some(v.name.clone()),
+            source: volumes.data_dir(&v.name).to_string_lossy().into_owned(),
+            destination: v.destination.clone(),
+            driver: Some("local".into()),
+            mode: if v.nocopy { "nocopy".into() } else { "z".into() },
+            rw: !v.read_only,
+            propagation: String::new(),
+        });
+    }
+    for b in rec.host_config.binds.iter().flatten().filter(|b| b.starts_with('/')) {
         let parts: Vec<&str> = b.split(':').collect();
         if parts.len() >= 2 {
             let mode = parts.get(2).copied().unwrap_or("");
@@ -40,7 +52,7 @@ fn mounts_of(rec: &Record) -> Vec<MountPoint> {
             });
         }
     }
-    for m in rec.host_config.mounts.iter().flatten() {
+    for m in rec.host_config.mounts.iter().flatten().filter(|m| m.kind != berth_api_types::container::MountType::Volume) {
         let kind = serde_json::to_value(&m.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         out.push(MountPoint {
             kind,
@@ -131,7 +143,7 @@ impl Engine {
             },
             size_rw,
             size_root_fs: size_root,
-            mounts: mounts_of(&rec),
+            mounts: mounts_of(&rec, &self.volumes),
             config: rec.config.clone(),
             network_settings: NetworkSettings {
                 sandbox_key: s.status.is_live().then(|| format!("/proc/{}/ns/net", s.pid)),
@@ -179,7 +191,7 @@ impl Engine {
             status: status_text(&rec),
             host_config: SummaryHostConfig { network_mode: network, annotations: None },
             network_settings: SummaryNetworkSettings { networks },
-            mounts: mounts_of(&rec),
+            mounts: mounts_of(&rec, &self.volumes),
         }
     }
 

@@ -11,6 +11,7 @@ pub mod changes;
 pub mod etc;
 pub mod health;
 pub mod inspect;
+pub mod mounts;
 pub mod record;
 pub mod shim;
 pub mod spec;
@@ -298,6 +299,7 @@ impl Engine {
         })?;
         let config = merge_config(&req.config, &self.image_config(&image)?);
         health::validate(config.healthcheck.as_ref())?;
+        let volumes = self.resolve_volumes(principal, &mut host, &config)?;
         let mut cmd: Vec<String> = config.entrypoint.clone().unwrap_or_default();
         cmd.extend(config.cmd.clone().unwrap_or_default());
         if cmd.is_empty() {
@@ -338,6 +340,7 @@ impl Engine {
             restart_count: 0,
             stopped_by_user: false,
             exec_ids: Vec::new(),
+            volumes,
         };
         if rec.config.hostname.as_deref().unwrap_or("").is_empty() {
             rec.config.hostname = Some(id[..12].to_owned());
@@ -462,15 +465,24 @@ impl Engine {
         let snap = berth_image::Snapshot::prepare(Record::dir(&self.cfg.containers_dir(), &rec.id).join("fs"), self.images.lower_dirs(&image))
             .map_err(|source| Error::Snapshot { id: rec.id.clone(), what: "prepare the root filesystem", source })?;
         snap.mount(&rootfs).map_err(|source| Error::Snapshot { id: rec.id.clone(), what: "mount the root filesystem", source })?;
-        let launched = self.launch_mounted(ctr, &rec, &bundle, &rootfs, &shim_dir).await;
+        let volumes = match self.prepare_volumes(&rec.volumes, &rootfs) {
+            Ok(v) => v,
+            Err(e) => {
+                self.cleanup_run_dir(&rec.id);
+                return Err(e);
+            }
+        };
+        let launched = self.launch_mounted(ctr, &rec, &bundle, &rootfs, &shim_dir, volumes).await;
         if launched.is_err() {
+            self.release_volumes(&rec.volumes);
             self.cleanup_run_dir(&rec.id);
         }
         launched
     }
 
-    async fn launch_mounted(self: &Arc<Self>, ctr: &Arc<Ctr>, rec: &Record, bundle: &std::path::Path, rootfs: &std::path::Path, shim_dir: &std::path::Path) -> Result<()> {
-        let facts = self.facts(rec, rootfs)?;
+    async fn launch_mounted(self: &Arc<Self>, ctr: &Arc<Ctr>, rec: &Record, bundle: &std::path::Path, rootfs: &std::path::Path, shim_dir: &std::path::Path, volumes: Vec<(PathBuf, String, bool)>) -> Result<()> {
+        let mut facts = self.facts(rec, rootfs)?;
+        facts.volumes = volumes;
         let config = spec::build(rec, &facts)?;
         let cfg_path = bundle.join("config.json");
         std::fs::write(&cfg_path, serde_json::to_vec(&config).expect("spec serializes")).map_err(Error::io("write the bundle's config.json", &cfg_path))?;
@@ -585,6 +597,7 @@ impl Engine {
                 _ => None,
             },
             default_ulimits: self.cfg.default_ulimits.clone(),
+            volumes: Vec::new(),
         })
     }
 
@@ -638,6 +651,7 @@ impl Engine {
             if !r.state.status.is_live() {
                 return;
             }
+            self.release_volumes(&r.volumes);
             match &exit {
                 Some(e) => {
                     r.state.exit_code = e.exit_code;
@@ -674,7 +688,13 @@ impl Engine {
             tokio::spawn(async move {
                 let _op = ctr.op.lock().await;
                 if !ctr.rec().state.status.is_live() {
-                    if let Err(e) = engine.remove_locked(&ctr, false).await {
+                    let removed = engine.remove_locked(&ctr, false).await;
+                    if removed.is_ok() {
+                        // --rm takes the anonymous volumes too, as Docker's does.
+                        let vols = ctr.rec().volumes.clone();
+                        engine.remove_anonymous_volumes(&vols);
+                    }
+                    if let Err(e) = removed {
                         tracing::warn!(container = &ctr.id[..12], error = %crate::error::chain(&e), "auto-remove");
                     }
                 }
@@ -866,10 +886,16 @@ impl Engine {
     }
 
     /// `DELETE /containers/{id}`.
-    pub async fn remove(self: &Arc<Self>, principal: &Principal, key: &str, force: bool) -> Result<()> {
+    /// `DELETE /containers/{id}`; `volumes` (`rm -v`) also removes its anonymous volumes.
+    pub async fn remove(self: &Arc<Self>, principal: &Principal, key: &str, force: bool, volumes: bool) -> Result<()> {
         let ctr = self.find(principal, key)?;
         let _op = ctr.op.lock().await;
-        self.remove_locked(&ctr, force).await
+        self.remove_locked(&ctr, force).await?;
+        if volumes {
+            let vols = ctr.rec().volumes.clone();
+            self.remove_anonymous_volumes(&vols);
+        }
+        Ok(())
     }
 
     async fn remove_locked(&self, ctr: &Arc<Ctr>, force: bool) -> Result<()> {
@@ -1016,6 +1042,9 @@ impl Engine {
             };
             let sock = self.shim_socket(&ctr.id);
             if status.is_live() && shim::alive(shim_pid) && sock.exists() {
+                for v in &ctr.rec().volumes {
+                    self.volumes.adopt(&v.name);
+                }
                 self.watch(ctr.clone(), shim_pid);
                 self.watch_health(ctr.clone(), false);
                 continue;

@@ -101,6 +101,9 @@ pub struct Record {
     pub stopped_by_user: bool,
     #[serde(default)]
     pub exec_ids: Vec<String>,
+    /// The volumes it mounts.
+    #[serde(default)]
+    pub volumes: Vec<crate::volumes::VolumeMount>,
 }
 
 impl Record {

@@ -62,6 +62,8 @@ pub struct Facts {
     pub init_bin: Option<PathBuf>,
     /// The daemon's `--default-ulimit`s, for names the container sets no ulimit of.
     pub default_ulimits: Vec<berth_api_types::container::Ulimit>,
+    /// Volumes: (data directory, destination, read-only).
+    pub volumes: Vec<(PathBuf, String, bool)>,
 }
 
 /// The capabilities a container holds: Docker's defaults, then CapAdd, then CapDrop (`ALL`
@@ -141,18 +143,9 @@ pub fn check_supported(host: &HostConfig) -> Result<()> {
     if host.links.as_ref().is_some_and(|l| !l.is_empty()) {
         return ni("--link");
     }
-    if host.volumes_from.as_ref().is_some_and(|v| !v.is_empty()) {
-        return ni("--volumes-from");
-    }
-    for b in host.binds.iter().flatten() {
-        if !b.starts_with('/') {
-            return ni(&format!("named volume in -v {b:?}"));
-        }
-    }
     for m in host.mounts.iter().flatten() {
         match m.kind {
-            MountType::Bind | MountType::Tmpfs => {}
-            MountType::Volume => return ni("--mount type=volume"),
+            MountType::Bind | MountType::Tmpfs | MountType::Volume => {}
             _ => return ni(&format!("--mount type {:?}", m.kind)),
         }
     }
@@ -314,7 +307,11 @@ pub fn build(rec: &Record, facts: &Facts) -> Result<Value> {
         mount("/dev/shm", "tmpfs", "shm", &["nosuid", "noexec", "nodev", "mode=1777", &format!("size={shm}")]),
     ];
     let mut user_dests: Vec<String> = Vec::new();
-    for b in host.binds.iter().flatten() {
+    for (src, dst, ro) in &facts.volumes {
+        mounts.push(json!({"destination": dst, "type": "bind", "source": src, "options": ["rbind", "rprivate", if *ro { "ro" } else { "rw" }]}));
+        user_dests.push(dst.clone());
+    }
+    for b in host.binds.iter().flatten().filter(|b| b.starts_with('/')) {
         let m = bind_spec(b)?;
         user_dests.push(m["destination"].as_str().unwrap_or("").to_owned());
         mounts.push(m);
@@ -340,6 +337,7 @@ pub fn build(rec: &Record, facts: &Facts) -> Result<Value> {
                 o.push(bo.propagation.filter(|p| !p.is_empty()).unwrap_or_else(|| "rprivate".into()));
                 mounts.push(json!({"destination": target, "type": "bind", "source": src, "options": o}));
             }
+            MountType::Volume => continue, // in facts.volumes
             MountType::Tmpfs => {
                 let mut o = tmpfs_options("");
                 if let Some(t) = &m.tmpfs_options {
@@ -645,6 +643,7 @@ mod tests {
             private_cgroupns: false,
             init_bin: None,
             default_ulimits: vec![],
+            volumes: vec![],
         }
     }
 

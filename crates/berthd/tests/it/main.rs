@@ -9,6 +9,7 @@ mod dockerpy;
 mod images;
 mod files;
 mod tls;
+mod volumes;
 
 use berth_testutil::daemon::TestDaemon;
 
