@@ -259,6 +259,7 @@ mod tests {
             restart_count: 0,
             stopped_by_user: false,
             exec_ids: vec![],
+            volumes: vec![],
         };
         good.save(&dir).expect("save");
         let bad = new_id();

@@ -627,6 +627,7 @@ mod tests {
             restart_count: 0,
             stopped_by_user: false,
             exec_ids: vec![],
+            volumes: vec![],
         }
     }
 
