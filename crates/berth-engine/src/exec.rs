@@ -128,6 +128,12 @@ impl Engine {
             obj.remove("consoleSize");
             obj.remove("rlimits");
         }
+        // The client's terminal size from the start, so the first `stty size` is right.
+        if let (true, Some([h, w])) = (cfg.tty == Some(true), cfg.console_size.as_deref().and_then(|c| <[u64; 2]>::try_from(c).ok())) {
+            if h > 0 && w > 0 {
+                p["consoleSize"] = json!({"height": h, "width": w});
+            }
+        }
         Ok(p)
     }
 
@@ -174,7 +180,16 @@ impl Engine {
             None
         } else {
             let req = Request::Attach { stdin, stdout: cfg.attach_stdout != Some(false), stderr: cfg.attach_stderr != Some(false), stdin_once: !tty };
-            Some(shim::request(&sock, &req, exec_id, "attach to exec").await?.0)
+            match shim::request(&sock, &req, exec_id, "attach to exec").await {
+                Ok((s, _)) => Some(s),
+                Err(e) => {
+                    // The held shim would wait for ever: cancel it.
+                    let _ = shim::request(&sock, &Request::Kill { signal: 9 }, exec_id, "cancel exec").await;
+                    shim::wait_gone(&sock, shim_pid).await;
+                    let _ = std::fs::remove_dir_all(&dir);
+                    return Err(e);
+                }
+            }
         };
         let started = shim::request(&sock, &Request::Start, exec_id, "start exec").await;
         let (_, reply) = match started {
@@ -279,6 +294,8 @@ impl Engine {
             return Err(Error::Conflict(format!("exec {exec_id} is not running")));
         }
         let sock = self.cfg.exec_dir(&e.container, exec_id).join("shim/shim.sock");
-        shim::request(&sock, &Request::Resize { height, width }, exec_id, "resize exec").await.map(drop)
+        shim::request(&sock, &Request::Resize { height, width }, exec_id, "resize exec").await.map(drop).map_err(|err| {
+            if e.state().running && sock.exists() { err } else { Error::Conflict(format!("exec {exec_id} is not running")) }
+        })
     }
 }

@@ -45,6 +45,7 @@ impl Engine {
                 digests.push(format!("{}@{}", n.familiar_repository(), image.manifest));
             }
         }
+        tags.sort();
         digests.sort();
         digests.dedup();
         (tags, digests)

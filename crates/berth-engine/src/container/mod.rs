@@ -624,6 +624,16 @@ impl Engine {
     /// Unmounts the root and removes the bundle and shim state of `id`.
     fn cleanup_run_dir(&self, id: &str) {
         let run = self.cfg.run_dir(id);
+        // Exec shims still held (never started) would wait for ever: end them. The pid is
+        // checked against the shim's command line, which names its state directory.
+        for e in std::fs::read_dir(run.join("x")).into_iter().flatten().flatten() {
+            let state = e.path().join("shim");
+            let Some(pid) = std::fs::read_to_string(state.join("shim.pid")).ok().and_then(|p| p.trim().parse::<i32>().ok()) else { continue };
+            let ours = std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(&*state.to_string_lossy()));
+            if let (true, Some(p)) = (ours, rustix::process::Pid::from_raw(pid)) {
+                let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+            }
+        }
         let rootfs = run.join("bundle/rootfs");
         while berth_image::snapshot::unmount(&rootfs, false).is_ok() {}
         let _ = berth_image::snapshot::unmount(&rootfs, true);
@@ -1029,7 +1039,10 @@ impl Engine {
         if !ctr.rec().state.status.is_live() {
             return Err(Error::NotRunning(ctr.id.clone()));
         }
-        shim::request(&self.shim_socket(&ctr.id), &Request::Resize { height, width }, &ctr.id, "resize").await.map(drop)
+        // A resize that races the container's end finds the shim gone: that is "not running".
+        shim::request(&self.shim_socket(&ctr.id), &Request::Resize { height, width }, &ctr.id, "resize").await.map(drop).map_err(|e| {
+            if ctr.rec().state.status.is_live() && self.shim_socket(&ctr.id).exists() { e } else { Error::NotRunning(ctr.id.clone()) }
+        })
     }
 
     /// At daemon start: containers whose shim still runs are watched again; those whose shim

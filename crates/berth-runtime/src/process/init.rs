@@ -389,7 +389,14 @@ fn steps(
         load_seccomp(seccomp.as_ref(), chan)?;
     }
     let err = sys::process::execve(&prog, &args, &env);
-    Err(InitFail::io(format!("exec {:?}", args[0].to_string_lossy()), err))
+    // runc's words (`exec: "x": permission denied`): clients choose exit codes 126/127 by them.
+    let why = match err.raw_os_error() {
+        Some(libc::EACCES) => "permission denied".to_owned(),
+        Some(libc::ENOENT) => "no such file or directory".to_owned(),
+        Some(libc::ENOEXEC) => "exec format error".to_owned(),
+        _ => err.to_string(),
+    };
+    Err(InitFail::io(format!("exec: {:?}", args[0].to_string_lossy()), io::Error::new(err.kind(), why)))
 }
 
 fn load_seccomp(filter: Option<&Filter>, chan: &Channel) -> Result<(), InitFail> {

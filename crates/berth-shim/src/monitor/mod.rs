@@ -640,7 +640,8 @@ impl Monitor {
                 }
             }
             Request::Attach { stdin, stdout, stderr, stdin_once } => {
-                if stdin && self.stdin.is_none() {
+                // A held tty exec gets its stdin (the pty) only when it starts.
+                if stdin && !self.opts.open_stdin {
                     return fail("the container's stdin is not open (start the shim with --open-stdin)".into());
                 }
                 self.clients[i].mode = Mode::Attach { stdin, stdout, stderr, once: stdin_once };

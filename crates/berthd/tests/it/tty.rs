@@ -107,3 +107,15 @@ fn attach_over_a_websocket() {
     assert_eq!(h[0], 0x88);
     d.docker_ok(&["rm", "-f", "wscat"]);
 }
+
+/// `docker exec -it`: a terminal of the caller's size with stdin, and no shim left behind.
+#[test]
+fn exec_it_gets_a_sized_terminal_and_stdin() {
+    let d = daemon("execit");
+    d.docker_ok(&["run", "-d", "--name", "box", "busybox", "sleep", "300"]);
+    let out = in_pty(&d, "stty cols 91 rows 27; docker exec -it box sh -c 'stty size; read x; echo got $x'", &[(1500, b"typed\r")]);
+    assert!(out.contains("27 91\r\n") && out.contains("got typed"), "{out:?}");
+    // a failing exec -it (no such command) leaves no held shim behind
+    let _ = in_pty(&d, "docker exec -it box no-such-command", &[]);
+    d.docker_ok(&["rm", "-f", "box"]);
+}
