@@ -466,6 +466,10 @@ fn quiet_broken_pipes() {
 }
 
 fn report(cmd: &Cmd, e: &CliError) -> i32 {
+    if e.message.is_empty() {
+        // Nothing to say (a closed pipe): the status tells.
+        return e.status_for(cmd.failure_status());
+    }
     match cmd.help_hint() {
         Some(name) => eprintln!("berth: {e}\n\nRun 'berth {name} --help' for more information"),
         None => eprintln!("{e}"),

@@ -133,9 +133,15 @@ async fn copy_raw<R: AsyncRead + Unpin>(rd: &mut R) -> Result<()> {
             Err(e) => return Err(CliError::new(format!("read the container's output: {e}"))),
         };
         if out.write_all(&buf[..n]).and_then(|()| out.flush()).is_err() {
-            return Ok(());
+            return Err(output_closed());
         }
     }
+}
+
+/// Our stdout or stderr is gone (`berth run ... | head`): end as SIGPIPE ends docker, 141,
+/// with nothing more to say.
+pub fn output_closed() -> CliError {
+    CliError::new("").with_status(141)
 }
 
 /// Docker's multiplexed stream: `[stream, 0, 0, 0, len(4, big endian)]` then `len` bytes;
@@ -162,7 +168,7 @@ pub async fn demux<R: AsyncRead + Unpin>(rd: &mut R) -> Result<()> {
             o.write_all(&buf).and_then(|()| o.flush())
         };
         if written.is_err() {
-            return Ok(());
+            return Err(output_closed());
         }
     }
 }

@@ -83,24 +83,25 @@ pub struct Demuxer {
 }
 
 impl Demuxer {
-    pub fn feed(&mut self, data: &[u8]) {
+    /// Writes every complete frame; fails when stdout or stderr is closed.
+    pub fn feed(&mut self, data: &[u8]) -> std::io::Result<()> {
         self.buf.extend_from_slice(data);
         loop {
             if self.buf.len() < 8 {
-                return;
+                return Ok(());
             }
             let len = u32::from_be_bytes([self.buf[4], self.buf[5], self.buf[6], self.buf[7]]) as usize;
             if self.buf.len() < 8 + len {
-                return;
+                return Ok(());
             }
             let payload = &self.buf[8..8 + len];
-            let _ = if self.buf[0] == 2 {
+            if self.buf[0] == 2 {
                 let mut e = std::io::stderr().lock();
                 e.write_all(payload).and_then(|()| e.flush())
             } else {
                 let mut o = std::io::stdout().lock();
                 o.write_all(payload).and_then(|()| o.flush())
-            };
+            }?;
             self.buf.drain(..8 + len);
         }
     }
@@ -129,11 +130,15 @@ pub async fn logs(client: &Client, a: &LogsArgs) -> Result<i32> {
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| CliError::new(format!("read the logs of {}: {e}", a.container)))?;
         let Some(data) = frame.data_ref() else { continue };
-        if tty {
+        let written = if tty {
             let mut o = std::io::stdout().lock();
-            let _ = o.write_all(data).and_then(|()| o.flush());
+            o.write_all(data).and_then(|()| o.flush())
         } else {
-            demux.feed(data);
+            demux.feed(data)
+        };
+        if written.is_err() {
+            // The reader went away (`berth logs -f web | head`): end as SIGPIPE would.
+            return Ok(141);
         }
     }
     Ok(0)

@@ -297,7 +297,7 @@ pub async fn events(client: &Client, a: &EventsArgs) -> Result<i32> {
             use std::io::Write;
             let mut o = std::io::stdout().lock();
             if writeln!(o, "{text}").and_then(|()| o.flush()).is_err() {
-                return Ok(0);
+                return Ok(141);
             }
         }
     }

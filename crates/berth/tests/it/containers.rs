@@ -39,6 +39,47 @@ fn stdin_rm_and_detached_runs() {
     assert_eq!(berth_ok(&d, &["inspect", "-f", "{{.Id}}", "named"]).trim(), id);
 }
 
+/// Waits up to 20 s for `child` to end.
+fn wait_ended(child: &mut std::process::Child, what: &str) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            return st;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what} did not end after its reader went away");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_run_and_logs_f() {
+    let d = daemon("epipe");
+    // `berth run busybox yes | head -1`: berth ends (141, as SIGPIPE ends docker's CLI); the
+    // container, not removed, goes on as it does with docker.
+    // (A line every 10 ms: `yes` itself would fill the disk with its log.)
+    let mut child = berth_cmd(&d, &["run", "--name", "yes", "busybox", "sh", "-c", "while true; do echo y; usleep 10000; done"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("berth run");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("read");
+    assert_eq!(line, "y\n");
+    drop(out);
+    let st = wait_ended(&mut child, "berth run");
+    assert_eq!(st.code(), Some(141));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err).expect("stderr");
+    assert_eq!(err, "", "nothing to say");
+    let mut child = berth_cmd(&d, &["logs", "-f", "yes"]).stdout(Stdio::piped()).spawn().expect("berth logs -f");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    line.clear();
+    out.read_line(&mut line).expect("read");
+    drop(out);
+    assert_eq!(wait_ended(&mut child, "berth logs -f").code(), Some(141));
+    berth_ok(&d, &["rm", "-f", "yes"]);
+}
+
 #[test]
 fn ctrl_c_is_forwarded_to_the_container() {
     let d = daemon("sigproxy");
