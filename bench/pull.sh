@@ -11,32 +11,11 @@
 #   bench/pull.sh [RUNS]
 set -euo pipefail
 runs=${1:-5}
-here=$(cd "$(dirname "$0")/.." && pwd)
-shared=$here/../shared/fixtures
+shared=$(cd "$(dirname "$0")/.." && pwd)/../shared/fixtures
 [ -f "$shared/make-image.py" ] || { echo "bench: needs ../shared/fixtures beside the checkout" >&2; exit 1; }
-need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }; }
-need python3 python3; need dockerd docker.io; need curl curl
-command -v docker >/dev/null || { echo "bench: needs a docker CLI on PATH" >&2; exit 1; }
-(cd "$here" && cargo build --release -q -p berthd -p berth-shim --bins)
-rel=$here/target/x86_64-unknown-linux-gnu/release
-work=$(mktemp -d /tmp/bp.XXXX)
-bsock=$work/b.sock; dsock=$work/d.sock
+. "$(dirname "$0")/lib.sh" bp
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$rel/berthd" --data-root "$work/bdata" --exec-root "$work/brun" -H "unix://$bsock" --pidfile "$work/b.pid" --cgroup-parent berth-bench >"$work/berthd.log" 2>&1 &
-bpid=$!
-dockerd --data-root "$work/ddata" --exec-root "$work/drun" -H "unix://$dsock" --pidfile "$work/d.pid" \
-  --bridge none --iptables=false --ip6tables=false --ip-masq=false --userland-proxy=false \
-  --containerd-namespace bench --containerd-plugins-namespace bench-plugins >"$work/dockerd.log" 2>&1 &
-dpid=$!
-cleanup() {
-  kill "$bpid" "$dpid" 2>/dev/null || true
-  wait "$bpid" "$dpid" 2>/dev/null || true
-  bash "$shared/registry.sh" stop "$work/reg" >/dev/null 2>&1 || true
-  grep -E " $work" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-  for d in /sys/fs/cgroup/*/berth-bench /sys/fs/cgroup/berth-bench; do [ -d "$d" ] && rmdir "$d" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+on_exit bash "$shared/registry.sh" stop "$work/reg" ">/dev/null 2>&1"
 bash "$shared/registry.sh" start "$work/reg" "$port" >/dev/null
 python3 "$shared/make-image.py" synthetic "$work/syn" --layers 8 --mib 32 >/dev/null
 img=127.0.0.1:$port/bench/syn:1
@@ -51,9 +30,6 @@ print(sum(l["size"] for l in m["layers"]))
 PY
 )
 rm -rf "$work/syn"
-for s in "$bsock" "$dsock"; do
-  for _ in $(seq 100); do DOCKER_HOST=unix://$s docker version >/dev/null 2>&1 && break; sleep 0.2; done
-done
 python3 - "$bsock" "$dsock" "$runs" "$bpid" "$dpid" "$img" "$bytes" <<'PY'
 import os, statistics, subprocess, sys, threading, time
 bsock, dsock, runs, bpid, dpid, img, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], int(sys.argv[7])

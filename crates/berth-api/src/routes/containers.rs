@@ -252,9 +252,7 @@ fn stream_logs(ctx: &Ctx, id: &str, opts: LogOptions) -> Result<Resp, Resp> {
 
 /// `X-Docker-Container-Path-Stat`: base64 of the stat JSON, as the docker CLI reads it.
 fn path_stat_header(resp: &mut Resp, stat: &berth_engine::container::archive::PathStat) {
-    let json = serde_json::to_vec(stat).expect("a stat serializes");
-    let value = berth_api_types::header::encode_std(&json);
-    resp.headers_mut().insert("x-docker-container-path-stat", http::HeaderValue::from_str(&value).expect("base64 is ASCII"));
+    resp.headers_mut().insert("x-docker-container-path-stat", http::HeaderValue::from_str(&stat.to_header()).expect("base64 is ASCII"));
 }
 
 /// `HEAD /containers/{id}/archive?path=`: the stat header only.

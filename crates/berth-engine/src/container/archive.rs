@@ -18,24 +18,13 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags};
-use serde::Serialize;
 
 use super::record::Record;
 use crate::error::{Error, Result};
 use crate::policy::Principal;
 use crate::Engine;
 
-/// What `X-Docker-Container-Path-Stat` carries (base64 of this JSON). `mode` is Go's
-/// `os.FileMode`: permission bits plus type bits high up, which the docker CLI reads.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct PathStat {
-    pub name: String,
-    pub size: i64,
-    pub mode: u32,
-    pub mtime: String,
-    #[serde(rename = "linkTarget")]
-    pub link_target: String,
-}
+pub use berth_api_types::container::ContainerPathStat as PathStat;
 
 /// Go's `os.FileMode` for a `st_mode`.
 pub fn go_file_mode(st_mode: u32) -> u32 {
