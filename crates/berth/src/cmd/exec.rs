@@ -101,7 +101,11 @@ pub async fn exec(client: &Client, a: &ExecArgs) -> Result<i32> {
     for _ in 0..200 {
         let info = client.get_value(&format!("/exec/{id}/json")).await?;
         if !info.get("Running").truthy() {
-            return Ok(info.get("ExitCode").as_i64().unwrap_or(0) as i32);
+            return match info.get("ExitCode").as_i64() {
+                Some(code) => Ok(code as i32),
+                // Never started (no pid, no status): say so rather than report success.
+                None => Err(CliError::new(format!("exec {} in {container}: the daemon reports the process never ran (no exit status)", &id[..12.min(id.len())]))),
+            };
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
