@@ -163,7 +163,11 @@ impl Engine {
     }
 
     fn summary(&self, ctr: &Ctr, size: bool) -> ContainerSummary {
-        let rec = ctr.rec().clone();
+        // Sizes walk directories: not under the record's lock.
+        let (size_rw, size_root_fs) = if size { self.sizes(&ctr.rec().clone()) } else { (None, None) };
+        // Read under the record's lock, not from a copy: a list of a thousand containers
+        // spends its time here.
+        let rec = ctr.rec();
         let mut command = rec.path.clone();
         for a in &rec.args {
             command.push(' ');
@@ -174,7 +178,6 @@ impl Engine {
         if matches!(network.as_str(), "bridge" | "host" | "none") {
             networks.insert(network.clone(), Default::default());
         }
-        let (size_rw, size_root_fs) = if size { self.sizes(&rec) } else { (None, None) };
         ContainerSummary {
             id: rec.id.clone(),
             names: vec![format!("/{}", rec.name)],
