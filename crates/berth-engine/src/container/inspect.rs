@@ -239,6 +239,12 @@ impl Engine {
                     && (ancestors.is_empty() || ancestors.iter().any(|a| *a == r.image || *a == format!("!{}", r.image_name)))
                     && f.labels_match(&r.config.labels.clone().unwrap_or_default())
                     && (!f.contains("health") || f.get("health").any(|h| h == r.state.health.as_ref().map(|x| x.status.as_str()).unwrap_or("none")))
+                    && (!f.contains("volume") || f.get("volume").any(|v| r.volumes.iter().any(|m| m.name == v || m.destination == v) || r.host_config.binds.iter().flatten().any(|b| b.split(':').take(2).any(|p| p == v))))
+                    && (!f.contains("network") || f.get("network").any(|n| r.host_config.network_mode.as_deref() == Some(n)))
+                    && (!f.contains("expose") || f.get("expose").any(|p| r.config.exposed_ports.as_ref().is_some_and(|e| e.contains_key(p) || e.contains_key(&format!("{p}/tcp")))))
+                    // nothing is published (ports are issue 6's) and no container is a swarm task
+                    && !f.contains("publish")
+                    && f.get("is-task").all(|v| v == "false")
                     && before.is_none_or(|b| t < b)
                     && since.is_none_or(|s| t > s)
             };

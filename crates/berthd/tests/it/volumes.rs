@@ -26,6 +26,15 @@ fn volumes_keep_data_fill_from_the_image_and_go_with_rm_v() {
     d.docker_ok(&["create", "--name", "user", "-v", "data:/data", "busybox", "true"]);
     let out = d.docker(&["volume", "rm", "data"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("volume is in use"), "{out:?}");
+    // the list filters that name volumes, networks and exposed ports
+    assert_eq!(d.docker_ok(&["ps", "-aq", "--filter", "volume=data"]).lines().count(), 1);
+    assert_eq!(d.docker_ok(&["ps", "-aq", "--filter", "volume=/data"]).lines().count(), 1);
+    assert_eq!(d.docker_ok(&["ps", "-aq", "--filter", "volume=other"]).lines().count(), 0);
+    assert_eq!(d.docker_ok(&["ps", "-aq", "--filter", "network=bridge"]).lines().count(), 1);
+    assert_eq!(d.docker_ok(&["ps", "-aq", "--filter", "network=host"]).lines().count(), 0);
+    d.docker_ok(&["create", "--name", "exposer", "--expose", "8080", "busybox", "true"]);
+    assert_eq!(d.docker_ok(&["ps", "-aq", "--filter", "expose=8080/tcp"]).lines().count(), 1);
+    d.docker_ok(&["rm", "exposer"]);
     // --volumes-from sees the same data
     assert_eq!(d.docker_ok(&["run", "--rm", "--volumes-from", "user", "busybox", "cat", "/data/f"]), "kept\n");
     d.docker_ok(&["rm", "user"]);
