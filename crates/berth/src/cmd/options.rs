@@ -162,6 +162,21 @@ pub struct ContainerOpts {
     /// Logging driver for the container (json-file, none)
     #[arg(long = "log-driver", value_name = "string")]
     pub log_driver: Option<String>,
+    /// Log driver options
+    #[arg(long = "log-opt", value_name = "list")]
+    pub log_opt: Vec<String>,
+    /// Mount volumes from the specified container(s)
+    #[arg(long = "volumes-from", value_name = "list")]
+    pub volumes_from: Vec<String>,
+    /// Add link to another container (the daemon decides)
+    #[arg(long, value_name = "list")]
+    pub link: Vec<String>,
+    /// User namespace to use (the daemon decides)
+    #[arg(long, value_name = "string")]
+    pub userns: Option<String>,
+    /// Runtime to use for this container
+    #[arg(long, value_name = "string")]
+    pub runtime: Option<String>,
     /// Write the container ID to the file
     #[arg(long, value_name = "string")]
     pub cidfile: Option<String>,
@@ -206,18 +221,8 @@ pub struct ContainerOpts {
     pub publish_all: bool,
     #[arg(long, hide = true)]
     pub platform: Option<String>,
-    #[arg(long = "log-opt", hide = true)]
-    pub log_opt: Vec<String>,
-    #[arg(long, hide = true)]
-    pub link: Vec<String>,
-    #[arg(long = "volumes-from", hide = true)]
-    pub volumes_from: Vec<String>,
     #[arg(long, hide = true)]
     pub gpus: Option<String>,
-    #[arg(long, hide = true)]
-    pub userns: Option<String>,
-    #[arg(long, hide = true)]
-    pub runtime: Option<String>,
     #[arg(long, hide = true)]
     pub expose: Vec<String>,
     #[arg(long, hide = true)]
@@ -231,16 +236,11 @@ pub struct ContainerOpts {
 impl ContainerOpts {
     /// The first flag set that berth does not support yet, by its docker name.
     fn unsupported(&self) -> Option<&'static str> {
-        let set: [(&'static str, bool); 13] = [
+        let set: [(&'static str, bool); 8] = [
             ("--publish (-p): publishing ports needs bridge networking, which berth does not have yet", !self.publish.is_empty()),
             ("--publish-all (-P)", self.publish_all),
             ("--platform", self.platform.is_some()),
-            ("--log-opt", !self.log_opt.is_empty()),
-            ("--link", !self.link.is_empty()),
-            ("--volumes-from", !self.volumes_from.is_empty()),
             ("--gpus", self.gpus.is_some()),
-            ("--userns", self.userns.is_some()),
-            ("--runtime", self.runtime.is_some()),
             ("--expose", !self.expose.is_empty()),
             ("--ip", self.ip.is_some()),
             ("--mac-address", self.mac_address.is_some()),
@@ -320,7 +320,11 @@ impl ContainerOpts {
             ipc_mode: self.ipc.clone(),
             uts_mode: self.uts.clone(),
             cgroupns_mode: self.cgroupns.clone(),
-            log_config: self.log_driver.as_ref().map(|d| berth_api_types::container::LogConfig { kind: Some(d.clone()), config: None }),
+            log_config: log_config(self.log_driver.as_deref(), &self.log_opt).map_err(bad)?,
+            volumes_from: (!self.volumes_from.is_empty()).then(|| self.volumes_from.clone()),
+            links: (!self.link.is_empty()).then(|| self.link.clone()),
+            userns_mode: self.userns.clone(),
+            runtime: self.runtime.clone(),
             ..HostConfig::default()
         };
         if !self.tmpfs.is_empty() {
@@ -438,6 +442,19 @@ pub fn go_duration(s: &str) -> Result<i64, String> {
         total += num * unit;
     }
     Ok(if neg { -(total as i64) } else { total as i64 })
+}
+
+/// `--log-driver` and `--log-opt key=value` as `LogConfig`.
+fn log_config(driver: Option<&str>, opts: &[String]) -> Result<Option<berth_api_types::container::LogConfig>, String> {
+    if driver.is_none() && opts.is_empty() {
+        return Ok(None);
+    }
+    let mut config = BTreeMap::new();
+    for o in opts {
+        let (k, v) = o.split_once('=').ok_or_else(|| format!("invalid argument \"{o}\" for \"--log-opt\" flag: invalid log opt format: {o}"))?;
+        config.insert(k.to_owned(), v.to_owned());
+    }
+    Ok(Some(berth_api_types::container::LogConfig { kind: driver.map(str::to_owned), config: (!config.is_empty()).then_some(config) }))
 }
 
 /// `-e KEY` takes KEY's value from the caller's environment, as docker does.

@@ -45,17 +45,19 @@ fn unsupported_flags_are_refused_by_name() {
         (&["run", "-p", "8080:80", "busybox", "true"][..], "--publish (-p)"),
         (&["run", "--gpus", "all", "busybox", "true"], "--gpus"),
         (&["create", "--platform", "linux/arm64", "busybox"], "--platform"),
-        (&["run", "--link", "other", "busybox", "true"], "--link"),
+        (&["run", "--expose", "80", "busybox", "true"], "--expose"),
         (&["run", "--no-such-flag", "busybox", "true"], "--no-such-flag"),
     ] {
         let out = berth(&d, args);
         assert_eq!(out.status.code(), Some(125), "{args:?}: {}", text(&out.stderr));
         assert!(text(&out.stderr).contains(name), "{args:?}: {}", text(&out.stderr));
     }
-    // What the daemon refuses comes back with its reason (a named volume: issue 6).
-    let out = berth(&d, &["run", "--rm", "-v", "data:/data", "busybox", "true"]);
-    assert_eq!(out.status.code(), Some(125));
-    assert!(text(&out.stderr).contains("named volume"), "{}", text(&out.stderr));
+    // What the daemon refuses (a user-defined network, a link) comes back with its reason.
+    for (args, why) in [(&["run", "--rm", "--network", "mynet", "busybox", "true"][..], "user-defined networks"), (&["run", "--rm", "--link", "x:y", "busybox", "true"], "--link")] {
+        let out = berth(&d, args);
+        assert_eq!(out.status.code(), Some(125), "{args:?}");
+        assert!(text(&out.stderr).contains(why), "{args:?}: {}", text(&out.stderr));
+    }
     // Nothing was left half-made by the refusals.
     assert_eq!(text(&berth(&d, &["ps", "-aq"]).stdout), "");
     let out = berth(&d, &["rm", "-l", "x"]);
