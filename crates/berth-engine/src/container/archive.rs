@@ -1,13 +1,13 @@
 //! A container's files from outside: `docker cp` (`HEAD`/`GET`/`PUT
 //! /containers/{id}/archive`) and `docker export`.
 //!
-//! The root is the running container's own mount, or, for a stopped one, its snapshot mounted
-//! for the operation (the container's lifecycle lock is held meanwhile, so it cannot start or
-//! go). Paths are resolved inside that root with `openat2(RESOLVE_IN_ROOT)`: a symlink in the
+//! The root is the running container's own (`/proc/<pid>/root`: what its processes see, its
+//! volumes and binds included), or, for a stopped one, its snapshot mounted for the operation
+//! (the container's lifecycle lock is held meanwhile, so it cannot start or go). Paths are resolved inside that root with `openat2(RESOLVE_IN_ROOT)`: a symlink in the
 //! container (`/etc -> /`, `x -> ../../..`) resolves as it would inside, never to the host.
 //! Archives are written by walking directory descriptors without following symlinks, and
 //! `PUT` extracts through berth-image's unpacker (nothing is written outside the target).
-//! Mounts the container has beyond its root (binds, tmpfs) are not seen.
+//! A stopped container's volumes and binds are not seen (they are mounted only while it runs).
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
@@ -113,6 +113,12 @@ struct Packer<W: Write> {
     links: HashMap<(u64, u64), PathBuf>,
 }
 
+/// proc, sysfs, devpts, cgroup (v1 and v2), mqueue, debugfs, securityfs, bpf: kernel views.
+fn is_pseudo_fs(dir: &OwnedFd) -> bool {
+    const MAGICS: [i64; 9] = [0x9fa0, 0x6265_6572, 0x1cd1, 0x0027_e0eb, 0x6367_7270, 0x1980_0202, 0x6462_6720, 0x7363_6673, 0xcafe_4a11];
+    rustix::fs::fstatfs(dir).is_ok_and(|s| MAGICS.contains(&(s.f_type as i64)))
+}
+
 impl<W: Write> Packer<W> {
     fn pack(&mut self, parent: BorrowedFd<'_>, name: &OsStr, tar_name: &Path) -> std::io::Result<()> {
         let st = rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW)?;
@@ -147,6 +153,9 @@ impl<W: Write> Packer<W> {
                 h.set_entry_type(tar::EntryType::Directory);
                 self.tar.append_data(&mut h, tar_name, std::io::empty())?;
                 let dir = rustix::fs::openat(parent, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+                if is_pseudo_fs(&dir) {
+                    return Ok(()); // /proc, /sys and the like: the mount point, not the kernel's files
+                }
                 let mut names: Vec<OsString> = Vec::new();
                 for e in rustix::fs::Dir::read_from(&dir)? {
                     let e = e?;
@@ -199,17 +208,21 @@ pub(crate) fn pack_dir_contents<W: Write>(dir: BorrowedFd<'_>, out: W) -> std::i
 impl Engine {
     /// Runs `f` on the root directory of container `key` (see the module doc); `f` gets the
     /// container as the caller named it, for messages.
-    async fn with_root<T: Send + 'static>(&self, principal: &Principal, key: &str, f: impl FnOnce(&Path, &str) -> Result<T> + Send + 'static) -> Result<T> {
+    /// With `mounts`, a running container is seen with its own mounts (volumes, binds), as
+    /// `docker cp` sees it; without, only its root filesystem (`docker export`).
+    async fn with_root<T: Send + 'static>(&self, principal: &Principal, key: &str, mounts: bool, f: impl FnOnce(&Path, &str) -> Result<T> + Send + 'static) -> Result<T> {
         let ctr = self.find(principal, key)?;
         let _op = ctr.op.lock().await;
-        let (id, live, image) = {
+        let (id, live, image, pid) = {
             let r = ctr.rec();
-            (r.id.clone(), r.state.status.is_live(), r.image.clone())
+            (r.id.clone(), r.state.status.is_live(), r.image.clone(), r.state.pid)
         };
         let shown = key.to_owned();
         let join = |r: std::result::Result<Result<T>, tokio::task::JoinError>| r.unwrap_or_else(|e| Err(Error::Internal(format!("file task: {e}"))));
         if live {
-            let root = self.cfg.run_dir(&id).join("bundle/rootfs");
+            // The container's own root, as its processes see it: its volumes and binds
+            // included (paths still resolve inside it); or its root filesystem alone.
+            let root = if mounts && pid > 0 { PathBuf::from(format!("/proc/{pid}/root")) } else { self.cfg.run_dir(&id).join("bundle/rootfs") };
             return join(tokio::task::spawn_blocking(move || f(&root, &shown)).await);
         }
         let image = self.images.lookup(&image).map_err(|_| Error::Conflict(format!("the image of container {} is gone", &id[..12])))?;
@@ -230,7 +243,7 @@ impl Engine {
     /// `HEAD /containers/{id}/archive`: what `path` is, inside the container.
     pub async fn archive_stat(&self, principal: &Principal, key: &str, path: &str) -> Result<PathStat> {
         let path = path.to_owned();
-        self.with_root(principal, key, move |root, id| {
+        self.with_root(principal, key, true, move |root, id| {
             let rootfd = open_root(root)?;
             let (dir, name) = split(&path);
             let nf = |_| not_found(id, &path);
@@ -247,7 +260,7 @@ impl Engine {
     /// component); a directory given as `dir/.` gives its contents.
     pub async fn archive_get(&self, principal: &Principal, key: &str, path: &str, out: impl Write + Send + 'static) -> Result<()> {
         let path = path.to_owned();
-        self.with_root(principal, key, move |root, id| {
+        self.with_root(principal, key, true, move |root, id| {
             let rootfd = open_root(root)?;
             let contents_only = path.ends_with("/.");
             let (dir, name) = split(path.trim_end_matches("/."));
@@ -273,7 +286,7 @@ impl Engine {
         }
         let shown = path.to_owned();
         let path = path.to_owned();
-        self.with_root(principal, key, move |root, id| {
+        self.with_root(principal, key, true, move |root, id| {
             let rootfd = open_root(root)?;
             let dir = open_dir_in(rootfd.as_fd(), &path).map_err(|e| match e {
                 rustix::io::Errno::NOTDIR => Error::InvalidParameter(format!("extraction point is not a directory: {path} in container {id}")),
@@ -291,7 +304,7 @@ impl Engine {
     /// `GET /containers/{id}/export`: the whole root filesystem as a tar.
     pub async fn export(&self, principal: &Principal, key: &str, out: impl Write + Send + 'static) -> Result<()> {
         let ctr = self.find(principal, key)?;
-        self.with_root(principal, key, move |root, id| {
+        self.with_root(principal, key, false, move |root, id| {
             let rootfd = open_root(root)?;
             pack_dir_contents(rootfd.as_fd(), out).map_err(|e| Error::Internal(format!("export container {id}: {e}")))
         })

@@ -67,3 +67,19 @@ fn docker_cp_both_ways_stays_inside_the_container() {
     }
     d.docker_ok(&["rm", "-f", "cc"]);
 }
+
+#[test]
+fn docker_cp_reaches_a_running_containers_volumes() {
+    let d = daemon("cpvol");
+    d.docker_ok(&["run", "-d", "--name", "vc", "-v", "shared:/data", "busybox", "sleep", "300"]);
+    let f = d.dir.join("in.txt");
+    std::fs::write(&f, "into the volume\n").expect("write");
+    d.docker_ok(&["cp", &f.to_string_lossy(), "vc:/data/"]);
+    assert_eq!(d.docker_ok(&["run", "--rm", "-v", "shared:/v", "busybox", "cat", "/v/in.txt"]), "into the volume\n");
+    d.docker_ok(&["exec", "vc", "sh", "-c", "echo from inside > /data/out.txt"]);
+    let out = d.dir.join("out.txt");
+    d.docker_ok(&["cp", "vc:/data/out.txt", &out.to_string_lossy()]);
+    assert_eq!(std::fs::read_to_string(&out).expect("copied out"), "from inside\n");
+    d.docker_ok(&["rm", "-f", "-v", "vc"]);
+    d.docker_ok(&["volume", "rm", "shared"]);
+}
