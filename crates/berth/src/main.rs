@@ -26,7 +26,7 @@ mod tty;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use cmd::{auth, exec, files, images, inspect, lifecycle, logs, ps, run, system, update};
+use cmd::{auth, exec, files, images, inspect, lifecycle, logs, ps, run, system, update, volumes};
 use error::CliError;
 
 /// docker's help layout: usage, what the command does, then its options (or its commands).
@@ -161,6 +161,9 @@ enum Cmd {
     /// Manage berth
     #[command(subcommand, override_usage = "berth system COMMAND", disable_help_subcommand = true)]
     System(SystemCmd),
+    /// Manage volumes
+    #[command(subcommand, override_usage = "berth volume COMMAND", disable_help_subcommand = true)]
+    Volume(volumes::VolumeCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -302,6 +305,7 @@ async fn dispatch(client: &client::Client, cmd: &Cmd) -> error::Result<i32> {
         Cmd::System(SystemCmd::Prune(a)) => lifecycle::system_prune(client, a).await,
         Cmd::Import(a) | Cmd::Image(ImageCmd::Import(a)) => images::import(client, a).await,
         Cmd::Login(a) => auth::login(client, a).await,
+        Cmd::Volume(v) => volumes::run(client, v).await,
         Cmd::Logout(a) => auth::logout(a),
         Cmd::Inspect(a) => inspect::inspect(client, a, None).await,
         Cmd::Container(ContainerCmd::Inspect(a)) => inspect::inspect(client, a, Some("container")).await,

@@ -201,26 +201,28 @@ pub struct SystemPruneArgs {
     /// Do not prompt for confirmation
     #[arg(short = 'f', long)]
     pub force: bool,
-    /// Prune anonymous volumes (berth has no volumes yet)
-    #[arg(long, hide = true)]
+    /// Prune anonymous volumes
+    #[arg(long)]
     pub volumes: bool,
 }
 
-/// `system prune`: stopped containers, then images. berth has no user-defined networks and no
-/// build cache yet, so those parts of docker's prune have nothing to remove.
+/// `system prune`: stopped containers, anonymous volumes (`--volumes`), then images. berth has
+/// no user-defined networks and no build cache yet, so those parts of docker's prune have
+/// nothing to remove.
 pub async fn system_prune(client: &Client, a: &SystemPruneArgs) -> Result<i32> {
-    if a.volumes {
-        return Err(CliError::new("berth does not support system prune --volumes yet: it has no volumes (issue 6)"));
-    }
     let images = if a.all { "all images without at least one container associated to them" } else { "all dangling images" };
+    let volumes = if a.volumes { "  - all anonymous volumes not used by at least one container\n" } else { "" };
     let warning = format!(
-        "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n  - {images}\n  - {}build cache\n\nAre you sure you want to continue?",
+        "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n{volumes}  - {images}\n  - {}build cache\n\nAre you sure you want to continue?",
         if a.all { "all " } else { "unused " }
     );
     if !a.force && !confirm(&warning) {
         return Ok(0);
     }
     let mut reclaimed = prune_containers(client, &a.filter).await?;
+    if a.volumes {
+        reclaimed += super::volumes::prune_volumes(client, false, &a.filter).await?;
+    }
     reclaimed += super::images::prune_images(client, a.all, &a.filter).await?;
     println!("Total reclaimed space: {}", crate::format::human_size(reclaimed as i64));
     Ok(0)

@@ -13,3 +13,4 @@ pub mod ps;
 pub mod run;
 pub mod system;
 pub mod update;
+pub mod volumes;

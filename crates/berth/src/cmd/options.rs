@@ -291,7 +291,8 @@ impl ContainerOpts {
             env: (!env.is_empty()).then_some(env),
             cmd: (!cmd.is_empty()).then(|| cmd.to_vec()),
             image: Some(image.to_owned()),
-            volumes: Some(BTreeMap::new()),
+            // `-v /path` (no source) is an anonymous volume, as docker sends it.
+            volumes: Some(self.volume.iter().filter(|v| !v.contains(':')).map(|v| (v.clone(), berth_api_types::EmptyObject {})).collect()),
             working_dir: Some(self.workdir.clone().unwrap_or_default()),
             entrypoint: self.entrypoint.as_ref().map(|e| if e.is_empty() { vec![String::new()] } else { vec![e.clone()] }),
             labels: Some(labels),
@@ -301,7 +302,7 @@ impl ContainerOpts {
             ..Config::default()
         };
         let mut host = HostConfig {
-            binds: (!self.volume.is_empty()).then(|| self.volume.clone()),
+            binds: Some(self.volume.iter().filter(|v| v.contains(':')).cloned().collect::<Vec<_>>()).filter(|b| !b.is_empty()),
             network_mode: Some(self.network.clone().unwrap_or_else(|| "default".to_owned())),
             restart_policy: Some(restart_policy(&self.restart).map_err(bad)?),
             auto_remove: Some(self.rm),

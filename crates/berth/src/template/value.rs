@@ -73,6 +73,22 @@ impl Value {
     }
 }
 
+impl Value {
+    /// A copy with every map's keys sorted: how Go writes a struct whose fields are in
+    /// alphabetical order (the API's generated types, such as volumes) and every map.
+    pub fn sorted(&self) -> Value {
+        match self {
+            Value::List(l) => Value::List(l.iter().map(Value::sorted).collect()),
+            Value::Map(m) => {
+                let mut m: Vec<(String, Value)> = m.iter().map(|(k, v)| (k.clone(), v.sorted())).collect();
+                m.sort_by(|a, b| a.0.cmp(&b.0));
+                Value::Map(m)
+            }
+            other => other.clone(),
+        }
+    }
+}
+
 /// Go's `json.Marshal` escaping of `<`, `>` and `&`.
 pub fn escape_html(json: &str) -> String {
     json.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
@@ -224,6 +240,7 @@ mod tests {
     fn keeps_key_order_and_prints_like_go() {
         let v: Value = serde_json::from_str(r#"{"b":1,"a":[1,"x",null],"m":{"z":"1","y":true},"f":1.5}"#).unwrap();
         assert_eq!(v.to_json(), r#"{"b":1,"a":[1,"x",null],"m":{"z":"1","y":true},"f":1.5}"#);
+        assert_eq!(v.sorted().to_json(), r#"{"a":[1,"x",null],"b":1,"f":1.5,"m":{"y":true,"z":"1"}}"#);
         assert_eq!(v.get("a").to_string(), "[1 x <nil>]");
         assert_eq!(v.get("m").to_string(), "map[y:true z:1]");
         assert_eq!(v.get("f").to_string(), "1.5");

@@ -115,3 +115,44 @@ fn update_port_df_init_and_health() {
     assert_eq!(out.status.code(), Some(125));
     assert!(text(&out.stderr).contains("--no-healthcheck conflicts with --health-* options"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn volumes_match_docker() {
+    let d = daemon("volumes");
+    assert_eq!(berth_ok(&d, &["volume", "create", "--label", "team=a", "data"]), "data\n");
+    assert_eq!(d.docker_ok(&["volume", "create", "--label", "team=b", "other"]), "other\n");
+    berth_ok(&d, &["run", "--rm", "-v", "data:/data", "busybox", "sh", "-c", "echo kept > /data/f"]);
+    assert_eq!(berth_ok(&d, &["run", "--rm", "--mount", "type=volume,source=data,target=/d", "busybox", "cat", "/d/f"]), "kept\n");
+    // An anonymous volume, for prune.
+    berth_ok(&d, &["create", "--name", "anon", "-v", "/scratch", "busybox", "true"]);
+    for args in [
+        &["volume", "ls"][..],
+        &["volume", "ls", "-q"],
+        &["volume", "ls", "--format", "json"],
+        &["volume", "ls", "--format", "{{.Name}} {{.Driver}} {{.Labels}} {{.Label \"team\"}}"],
+        &["volume", "ls", "--filter", "label=team=a"],
+        &["volume", "inspect", "data"],
+        &["volume", "inspect", "-f", "{{.Name}} {{.Driver}} {{.Mountpoint}} {{json .Labels}}", "data", "other"],
+    ] {
+        let (b, k) = (berth(&d, args), d.docker(args));
+        let sorted = |o: &std::process::Output| {
+            let mut l: Vec<String> = text(&o.stdout).lines().map(str::to_owned).collect();
+            l.sort();
+            l
+        };
+        // (The daemon lists volumes in no fixed order; docker prints them as they come.)
+        assert_eq!((sorted(&b), b.status.code()), (sorted(&k), k.status.code()), "{args:?}: {}", text(&b.stderr));
+    }
+    // In use: docker's refusal.
+    berth_ok(&d, &["run", "-d", "--name", "user", "-v", "data:/data", "busybox", "sleep", "600"]);
+    let (b, k) = (berth(&d, &["volume", "rm", "data"]), d.docker(&["volume", "rm", "data"]));
+    assert_eq!((b.status.code(), text(&b.stderr)), (k.status.code(), text(&k.stderr)));
+    berth_ok(&d, &["rm", "-f", "user", "anon"]);
+    let out = berth_ok(&d, &["volume", "prune", "-f"]);
+    assert!(out.starts_with("Deleted Volumes:\n") && out.contains("\nTotal reclaimed space: ") && !out.contains("data\n"), "{out}");
+    let out = berth_ok(&d, &["volume", "prune", "-a", "-f"]);
+    assert!(out.contains("data\n") && out.contains("other\n"), "{out}");
+    assert_eq!(berth_ok(&d, &["volume", "ls", "-q"]), "");
+    let (b, k) = (berth(&d, &["volume", "inspect", "nosuch"]), d.docker(&["volume", "inspect", "nosuch"]));
+    assert_eq!((b.status.code(), text(&b.stdout)), (k.status.code(), text(&k.stdout)));
+}

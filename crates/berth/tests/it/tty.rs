@@ -141,9 +141,15 @@ fn detach_keys_leave_it_running_and_attach_comes_back() {
     let out = p.finish();
     assert!(out.contains("rc=5"), "attach exits with the container's status: {out:?}");
     wait_until(10, "the container to exit", || berth_ok(&d, &["inspect", "-f", "{{.State.Status}}", "dk"]) == "exited\n");
-    // exec -t. (berthd does not start an exec with both a TTY and stdin, and gives an exec's
-    // terminal no size, for the docker CLI as for berth: not tested here.)
+    // exec -it: raw, sized, its own status; exec -t without stdin.
     berth_ok(&d, &["run", "-d", "-it", "--name", "ee", "busybox", "sh"]);
+    let mut p = Pty::start(&d, "stty cols 50 rows 20; $B exec -it ee sh; echo rc=$?");
+    p.wait_for(PROMPT, 1);
+    p.send(b"stty size\r");
+    p.wait_for("20 50\r\n", 1);
+    p.send(b"exit 7\r");
+    let out = p.finish();
+    assert!(out.contains("rc=7"), "{out:?}");
     let out = Pty::start(&d, "$B exec -t ee sh -c 'tty; exit 6'; echo rc=$?").finish();
     // Without -i the terminal stays cooked, as with docker: the container's \r\n shows as \r\r\n.
     assert!(out.contains("/dev/pts/1\r"), "{out:?}");
