@@ -5,6 +5,7 @@
 pub mod bpf;
 pub mod clone;
 pub mod exe;
+pub mod memory;
 pub mod mount;
 pub mod process;
 pub mod seccomp;

@@ -112,6 +112,8 @@ pub fn serve_inherited(handover: &str) -> i32 {
     match Monitor::inherit(handover) {
         Ok(m) => {
             let opts = m.opts.clone();
+            // Only the poll loop's pages need to stay resident from here on.
+            let _ = berth_runtime::sys::memory::shed_executable_pages();
             let (info, exit) = m.serve();
             let finish = Finish { info, exit };
             // Continue in the full binary, which deletes the container.

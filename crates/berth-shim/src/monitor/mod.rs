@@ -150,6 +150,8 @@ struct Output {
 enum Slot {
     Listener,
     Pid,
+    /// The container of a held exec ended: the exec will never run.
+    ContainerGone,
     Output(usize),
     Stdin,
     Client(usize),
@@ -181,6 +183,9 @@ pub struct Monitor {
     held: Option<Held>,
     /// A held exec was killed before it started: nothing to serve.
     cancelled: bool,
+    /// A held exec's container init, watched so that the exec does not wait for a start that
+    /// can no longer come.
+    container_pidfd: Option<OwnedFd>,
     /// An attached client whose input closes the container's stdin has ended it: close stdin
     /// once what it sent has been written.
     closing_stdin: bool,
@@ -244,6 +249,7 @@ impl Monitor {
             m.take_pipes(e);
         }
         m.held = Some(Held::Exec { child_ends, console });
+        m.container_pidfd = Runtime::new(&opts.runtime_root).state(&opts.id).ok().filter(|s| s.pid > 0).and_then(|s| open_pidfd(s.pid).ok());
         Ok(m)
     }
 
@@ -307,6 +313,7 @@ impl Monitor {
             status: None,
             held: None,
             cancelled: false,
+            container_pidfd: None,
             closing_stdin: false,
         }
     }
@@ -399,6 +406,10 @@ impl Monitor {
                 slots.push(Slot::Pid);
                 fds.push(PollFd::new(pidfd, PollFlags::IN));
             }
+            if let (Some(Held::Exec { .. }), Some(c)) = (&self.held, &self.container_pidfd) {
+                slots.push(Slot::ContainerGone);
+                fds.push(PollFd::new(c, PollFlags::IN));
+            }
             for (i, o) in self.outputs.iter().enumerate() {
                 slots.push(Slot::Output(i));
                 fds.push(PollFd::new(&o.fd, PollFlags::IN));
@@ -449,6 +460,7 @@ impl Monitor {
                         }
                     }
                     Slot::Stdin => self.flush_stdin(),
+                    Slot::ContainerGone => self.cancelled = true,
                     Slot::Client(i) => self.client_ready(i, r, &mut buf),
                 }
             }
