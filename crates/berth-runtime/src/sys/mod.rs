@@ -1,6 +1,7 @@
 //! The only code in berth that calls the kernel through raw `libc` rather than `rustix`: what
-//! rustix does not wrap (clone3, mount_setattr, close_range, execve, signalfd, personality,
-//! `_exit`). Every `unsafe` block of the workspace lives under this module.
+//! rustix does not wrap, or wraps only as `unsafe` (clone3, mount_setattr, close_range, execve,
+//! signalfd, personality, fork, madvise of our own executable, `_exit`). Every `unsafe` block
+//! of the workspace lives under this module.
 
 pub mod bpf;
 pub mod clone;
