@@ -1,6 +1,8 @@
 //! `login` and `logout`, and the credentials pull and push send: the same `config.json` as
 //! docker's (`$BERTH_CONFIG`, else `$DOCKER_CONFIG`, else `~/.docker`), so a login with either
-//! CLI serves both. The file is read only by the commands that need it.
+//! CLI serves both. The file is read only by the commands that need it. Where it names a
+//! credential helper (`credHelpers` for the registry, else `credsStore`), the credentials live
+//! with `docker-credential-<name>` (its `get`, `store` and `erase`), as docker's do.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -69,11 +71,64 @@ pub fn registry_of(image: &str) -> String {
     }
 }
 
-/// The `X-Registry-Auth` value for pulling or pushing `image`: what the config holds for its
-/// registry, or empty credentials.
+/// The credential helper the config names for `registry`, if any.
+fn helper_for(config: &Map<String, Value>, registry: &str) -> Option<String> {
+    config
+        .get("credHelpers")
+        .and_then(|h| h.get(registry))
+        .or_else(|| config.get("credsStore"))
+        .and_then(Value::as_str)
+        .filter(|h| !h.is_empty())
+        .map(str::to_owned)
+}
+
+/// Runs `docker-credential-<helper> <action>` with `input` on its stdin; its stdout, or `None`
+/// when it says it has nothing for that server.
+fn run_helper(helper: &str, action: &str, input: &[u8]) -> Result<Option<Vec<u8>>> {
+    let program = format!("docker-credential-{helper}");
+    let mut child = std::process::Command::new(&program)
+        .arg(action)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| CliError::new(format!("error getting credentials - err: exec: \"{program}\": {e}: install it or remove it from {}", config_path().display())))?;
+    child.stdin.take().expect("stdin is piped").write_all(input).map_err(|e| CliError::new(format!("{program} {action}: {e}")))?;
+    let out = child.wait_with_output().map_err(|e| CliError::new(format!("{program} {action}: {e}")))?;
+    if out.status.success() {
+        return Ok(Some(out.stdout));
+    }
+    let said = String::from_utf8_lossy(&out.stdout).trim().to_owned() + String::from_utf8_lossy(&out.stderr).trim();
+    if said.contains("credentials not found") {
+        return Ok(None);
+    }
+    Err(CliError::new(format!("{program} {action}: {said}")))
+}
+
+/// What a helper holds for `registry`.
+fn helper_get(helper: &str, registry: &str) -> Result<Option<AuthConfig>> {
+    let Some(out) = run_helper(helper, "get", registry.as_bytes())? else { return Ok(None) };
+    let v: Value = serde_json::from_slice(&out).map_err(|e| CliError::new(format!("docker-credential-{helper} get: not JSON: {e}")))?;
+    let user = v["Username"].as_str().unwrap_or("").to_owned();
+    let secret = v["Secret"].as_str().unwrap_or("").to_owned();
+    let mut auth = AuthConfig { server_address: Some(registry.to_owned()), ..AuthConfig::default() };
+    if user == "<token>" {
+        auth.identity_token = Some(secret);
+    } else {
+        auth.username = Some(user);
+        auth.password = Some(secret);
+    }
+    Ok(Some(auth))
+}
+
+/// The `X-Registry-Auth` value for pulling or pushing `image`: what the config (or its
+/// credential helper) holds for its registry, or empty credentials.
 pub fn header_for(image: &str) -> Result<String> {
     let config = read_config()?;
     let registry = registry_of(image);
+    if let Some(helper) = helper_for(&config, &registry) {
+        return Ok(helper_get(&helper, &registry)?.unwrap_or_default().to_header());
+    }
     let Some(entry) = config.get("auths").and_then(|a| a.get(&registry)) else {
         return Ok(AuthConfig::default().to_header());
     };
@@ -130,12 +185,7 @@ fn read_secret(prompt: &str) -> Result<String> {
 pub async fn login(client: &Client, a: &LoginArgs) -> Result<i32> {
     let server = a.server.clone().unwrap_or_else(|| DOCKER_HUB.to_owned());
     let mut config = read_config()?;
-    if config.get("credsStore").is_some() || config.get("credHelpers").and_then(|h| h.get(&server)).is_some() {
-        return Err(CliError::new(format!(
-            "{} names a credential helper, which berth does not use yet: remove credsStore/credHelpers or log in with the docker CLI",
-            config_path().display()
-        )));
-    }
+    let helper = helper_for(&config, &server);
     if a.password.is_some() {
         eprintln!("WARNING! Using --password via the CLI is insecure. Use --password-stdin.");
         if a.password_stdin {
@@ -166,6 +216,22 @@ pub async fn login(client: &Client, a: &LoginArgs) -> Result<i32> {
     }
     let auth = AuthConfig { username: Some(username.clone()), password: Some(password.clone()), server_address: Some(server.clone()), ..AuthConfig::default() };
     let resp: AuthResponse = client.json(Method::POST, "/auth", Some(serde_json::to_vec(&auth).expect("credentials serialize"))).await?;
+    if let Some(h) = &helper {
+        let (user, secret) = match resp.identity_token.as_deref().filter(|t| !t.is_empty()) {
+            Some(token) => ("<token>".to_owned(), token.to_owned()),
+            None => (username.clone(), password.clone()),
+        };
+        let creds = serde_json::json!({"ServerURL": server, "Username": user, "Secret": secret});
+        run_helper(h, "store", &serde_json::to_vec(&creds).expect("credentials serialize"))?;
+        // As docker does with a store: an empty entry says "logged in, ask the helper".
+        let auths = config.entry("auths").or_insert_with(|| Value::Object(Map::new()));
+        if let Some(a) = auths.as_object_mut() {
+            a.insert(server, Value::Object(Map::new()));
+        }
+        write_config(&config)?;
+        println!("{}", if resp.status.is_empty() { "Login Succeeded" } else { &resp.status });
+        return Ok(0);
+    }
     let mut entry = Map::new();
     match resp.identity_token.filter(|t| !t.is_empty()) {
         Some(token) => {
@@ -199,7 +265,11 @@ pub struct LogoutArgs {
 pub fn logout(a: &LogoutArgs) -> Result<i32> {
     let server = a.server.clone().unwrap_or_else(|| DOCKER_HUB.to_owned());
     let mut config = read_config()?;
-    let removed = config.get_mut("auths").and_then(Value::as_object_mut).and_then(|auths| auths.remove(&server)).is_some();
+    let mut removed = config.get_mut("auths").and_then(Value::as_object_mut).and_then(|auths| auths.remove(&server)).is_some();
+    if let Some(h) = helper_for(&config, &server) {
+        removed |= helper_get(&h, &server)?.is_some();
+        run_helper(&h, "erase", server.as_bytes())?;
+    }
     if !removed {
         println!("Not logged in to {server}");
         return Ok(0);

@@ -147,3 +147,46 @@ fn login_stores_credentials_docker_can_use_too() {
     let out = with_config(&["logout", &reg.addr()], b"");
     assert_eq!(text(&out.stdout), format!("Not logged in to {}\n", reg.addr()));
 }
+
+/// A credential helper (`credsStore`) keeps the login: `store` at login, `get` for pull,
+/// `erase` at logout, through the docker-credential-helpers protocol.
+#[test]
+fn credential_helpers_hold_the_login() {
+    let reg = TestRegistry::start(Some("helped:pw0rd"));
+    reg.push(busybox_layout(), "private/busybox:1");
+    let d = berth_testutil::daemon::TestDaemon::start(&crate::berthd().to_string_lossy(), "credhelper");
+    let img = format!("{}/private/busybox:1", reg.addr());
+    let config = d.dir.join("helper-config");
+    let bin = d.dir.join("bin");
+    std::fs::create_dir_all(&config).expect("mkdir");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    std::fs::write(config.join("config.json"), r#"{"credsStore":"berthtest"}"#).expect("config");
+    // A helper that keeps one credential in a file beside it.
+    let store = d.dir.join("helper-store.json");
+    let script = format!(
+        "#!/bin/sh\ncase \"$1\" in\n store) cat > {s} ;;\n get) read server; if [ -f {s} ]; then sed 's/\"ServerURL\"/\"ServerURL\"/' {s}; else echo 'credentials not found in native keychain'; exit 1; fi ;;\n erase) rm -f {s} ;;\nesac\n",
+        s = store.display()
+    );
+    let helper = bin.join("docker-credential-berthtest");
+    std::fs::write(&helper, script).expect("helper");
+    std::process::Command::new("chmod").arg("+x").arg(&helper).status().expect("chmod");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let run = |args: &[&str], stdin: &[u8]| {
+        let mut c = crate::berth_cmd(&d, args);
+        c.env("DOCKER_CONFIG", &config).env("PATH", &path).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().expect("berth");
+        std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), stdin).expect("write");
+        child.wait_with_output().expect("wait")
+    };
+    let out = run(&["login", "-u", "helped", "--password-stdin", &reg.addr()], b"pw0rd\n");
+    assert_eq!(text(&out.stdout), "Login Succeeded\n", "{}", text(&out.stderr));
+    let kept: serde_json::Value = serde_json::from_slice(&std::fs::read(&store).expect("the helper stored it")).expect("JSON");
+    assert_eq!((kept["Username"].as_str(), kept["Secret"].as_str()), (Some("helped"), Some("pw0rd")));
+    let written = std::fs::read_to_string(config.join("config.json")).expect("config");
+    assert!(!written.contains("pw0rd"), "the password stays out of config.json: {written}");
+    let out = run(&["pull", "-q", &img], b"");
+    assert_eq!(text(&out.stdout), format!("{img}\n"), "{}", text(&out.stderr));
+    let out = run(&["logout", &reg.addr()], b"");
+    assert_eq!(text(&out.stdout), format!("Removing login credentials for {}\n", reg.addr()));
+    assert!(!store.exists(), "erase removed it");
+}
