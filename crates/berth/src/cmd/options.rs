@@ -233,15 +233,40 @@ pub struct ContainerOpts {
     pub network_alias: Vec<String>,
 }
 
+/// `--expose 80`, `--expose 53/udp`, `--expose 8000-8002`: the `ExposedPorts` keys.
+fn exposed_ports(specs: &[String]) -> std::result::Result<BTreeMap<String, berth_api_types::EmptyObject>, String> {
+    let mut out = BTreeMap::new();
+    for spec in specs {
+        let (ports, proto) = spec.split_once('/').unwrap_or((spec, "tcp"));
+        if !matches!(proto, "tcp" | "udp" | "sctp") {
+            return Err(format!("invalid proto: {proto}"));
+        }
+        let bad = || format!("invalid range format for --expose: {spec}");
+        let (lo, hi) = match ports.split_once('-') {
+            Some((a, b)) => (a.parse::<u16>().map_err(|_| bad())?, b.parse::<u16>().map_err(|_| bad())?),
+            None => {
+                let p = ports.parse::<u16>().map_err(|_| bad())?;
+                (p, p)
+            }
+        };
+        if lo == 0 || lo > hi {
+            return Err(bad());
+        }
+        for p in lo..=hi {
+            out.insert(format!("{p}/{proto}"), berth_api_types::EmptyObject {});
+        }
+    }
+    Ok(out)
+}
+
 impl ContainerOpts {
     /// The first flag set that berth does not support yet, by its docker name.
     fn unsupported(&self) -> Option<&'static str> {
-        let set: [(&'static str, bool); 8] = [
+        let set: [(&'static str, bool); 7] = [
             ("--publish (-p): publishing ports needs bridge networking, which berth does not have yet", !self.publish.is_empty()),
             ("--publish-all (-P)", self.publish_all),
             ("--platform", self.platform.is_some()),
             ("--gpus", self.gpus.is_some()),
-            ("--expose", !self.expose.is_empty()),
             ("--ip", self.ip.is_some()),
             ("--mac-address", self.mac_address.is_some()),
             ("--network-alias", !self.network_alias.is_empty()),
@@ -296,6 +321,7 @@ impl ContainerOpts {
             working_dir: Some(self.workdir.clone().unwrap_or_default()),
             entrypoint: self.entrypoint.as_ref().map(|e| if e.is_empty() { vec![String::new()] } else { vec![e.clone()] }),
             labels: Some(labels),
+            exposed_ports: (!self.expose.is_empty()).then(|| exposed_ports(&self.expose)).transpose().map_err(bad)?,
             stop_signal: self.stop_signal.clone(),
             stop_timeout: self.stop_timeout,
             healthcheck,
@@ -590,6 +616,13 @@ fn parse_mount(spec: &str) -> Result<Mount, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expose_takes_ports_ranges_and_protocols() {
+        let keys = |v: &[&str]| exposed_ports(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>()).map(|m| m.into_keys().collect::<Vec<_>>());
+        assert_eq!(keys(&["80", "53/udp", "8000-8001"]).expect("ok"), ["53/udp", "80/tcp", "8000/tcp", "8001/tcp"]);
+        assert!(keys(&["x"]).is_err() && keys(&["80/icmp"]).is_err() && keys(&["9-1"]).is_err());
+    }
 
     #[test]
     fn docker_spellings() {

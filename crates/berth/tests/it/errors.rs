@@ -2,7 +2,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::{berth, daemon, text, BERTH};
+use crate::{berth, berth_ok, daemon, text, BERTH};
 
 fn bare(args: &[&str]) -> Command {
     let mut c = Command::new(BERTH);
@@ -45,13 +45,16 @@ fn unsupported_flags_are_refused_by_name() {
         (&["run", "-p", "8080:80", "busybox", "true"][..], "--publish (-p)"),
         (&["run", "--gpus", "all", "busybox", "true"], "--gpus"),
         (&["create", "--platform", "linux/arm64", "busybox"], "--platform"),
-        (&["run", "--expose", "80", "busybox", "true"], "--expose"),
         (&["run", "--no-such-flag", "busybox", "true"], "--no-such-flag"),
     ] {
         let out = berth(&d, args);
         assert_eq!(out.status.code(), Some(125), "{args:?}: {}", text(&out.stderr));
         assert!(text(&out.stderr).contains(name), "{args:?}: {}", text(&out.stderr));
     }
+    // --expose works: the port is in the container's config, as docker's CLI puts it.
+    berth_ok(&d, &["create", "--name", "exposed", "--expose", "8080", "busybox", "true"]);
+    assert_eq!(berth_ok(&d, &["inspect", "--format", "{{json .Config.ExposedPorts}}", "exposed"]).trim(), r#"{"8080/tcp":{}}"#);
+    berth_ok(&d, &["rm", "exposed"]);
     // What the daemon refuses (a user-defined network, a link) comes back with its reason.
     for (args, why) in [(&["run", "--rm", "--network", "mynet", "busybox", "true"][..], "user-defined networks"), (&["run", "--rm", "--link", "x:y", "busybox", "true"], "--link")] {
         let out = berth(&d, args);
