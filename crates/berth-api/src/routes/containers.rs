@@ -46,7 +46,25 @@ pub fn changes(ctx: &Ctx, id: &str) -> Result<Resp, Resp> {
 }
 
 pub fn inspect(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
-    Ok(json(StatusCode::OK, &engine(ctx.engine.inspect(&ctx.principal, id, q.flag("size")))?))
+    let mut v = serde_json::to_value(engine(ctx.engine.inspect(&ctx.principal, id, q.flag("size")))?).expect("inspect serializes");
+    with_dockers_config_fields(&mut v["Config"]);
+    Ok(json(StatusCode::OK, &v))
+}
+
+/// The `Config` members dockerd always sends, even unset (`"User": ""`, `"Entrypoint": null`):
+/// clients' templates (`{{.Config.User}}`) and strict decoders expect them.
+fn with_dockers_config_fields(config: &mut serde_json::Value) {
+    let Some(c) = config.as_object_mut() else { return };
+    for k in ["Hostname", "Domainname", "User", "WorkingDir"] {
+        c.entry(k).or_insert_with(|| serde_json::Value::String(String::new()));
+    }
+    for k in ["AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin", "StdinOnce"] {
+        c.entry(k).or_insert(serde_json::Value::Bool(false));
+    }
+    for k in ["Env", "Cmd", "Volumes", "Entrypoint", "OnBuild"] {
+        c.entry(k).or_insert(serde_json::Value::Null);
+    }
+    c.entry("Labels").or_insert_with(|| serde_json::json!({}));
 }
 
 pub async fn top(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {

@@ -53,3 +53,17 @@ fn errors_have_dockers_codes_and_messages() {
     let r = d.api("POST", "/containers/xx/stop", None);
     assert_eq!(r.status, 404);
 }
+
+#[test]
+fn inspect_sends_the_config_members_dockerd_always_sends() {
+    let d = crate::daemon("inspectcfg");
+    d.docker_ok(&["create", "--name", "plain", "busybox", "true"]);
+    let v = d.api("GET", "/v1.50/containers/plain/json", None).json();
+    let c = v["Config"].as_object().expect("Config");
+    for k in ["Hostname", "Domainname", "User", "WorkingDir", "Tty", "OpenStdin", "Env", "Cmd", "Volumes", "Entrypoint", "OnBuild", "Labels"] {
+        assert!(c.contains_key(k), "Config lacks {k}: {c:?}");
+    }
+    assert_eq!(c["User"], "");
+    assert!(c["Entrypoint"].is_null() && c["OnBuild"].is_null());
+    d.docker_ok(&["rm", "plain"]);
+}
