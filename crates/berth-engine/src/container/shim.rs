@@ -72,7 +72,22 @@ pub async fn wait_gone(sock: &Path, pid: i32) {
             }
         }
     }
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    // The shim may still be finishing (deleting the container): wait for its end on a pidfd,
+    // which wakes us at once; poll only where none can be had.
+    let limit = std::time::Duration::from_secs(60);
+    if let Some(p) = rustix::process::Pid::from_raw(pid) {
+        if let Ok(fd) = rustix::process::pidfd_open(p, rustix::process::PidfdFlags::NONBLOCK) {
+            // tokio deprecated this safe constructor because a borrowed fd could be closed
+            // while registered; the AsyncFd owns this OwnedFd, so it stays open as long as it.
+            #[allow(deprecated)]
+            let registered = tokio::io::unix::AsyncFd::with_interest(fd, tokio::io::Interest::READABLE);
+            if let Ok(afd) = registered {
+                let _ = tokio::time::timeout(limit, afd.readable()).await;
+                return;
+            }
+        }
+    }
+    let deadline = tokio::time::Instant::now() + limit;
     while alive(pid) && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
