@@ -2,8 +2,8 @@
 # The README's first command: installs what berth needs, builds it in release mode, installs
 # berthd, berth-shim, berth-shim-serve, berth-init, berth-runtime and the berth CLI to /usr/local/bin, starts berthd
 # (a systemd unit where systemd runs, else in the background), makes busybox:latest from
-# Debian's busybox-static (no registry needed) and runs a first container through berthd's
-# API. Safe to run again: a running berthd is replaced, its containers keep running.
+# Debian's busybox-static (no registry needed) and runs a first container with the berth CLI
+# (through berthd's API). Safe to run again: a running berthd is replaced, its containers keep running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (it installs packages, a daemon and containers)" >&2; exit 1; }
@@ -51,4 +51,6 @@ if [ ! -f "$img" ]; then
   python3 scripts/busybox-image.py "$tmp/rootfs" "$img"
   rm -rf "$tmp"
 fi
-python3 scripts/first-run.py "$sock" "$img"
+# The first container, through the berth CLI (which talks to berthd's API only).
+[ -n "$(berth -H "unix://$sock" images -q busybox:latest)" ] || berth -H "unix://$sock" load -i "$img"
+berth -H "unix://$sock" run --rm --network none busybox sh -c 'echo hello from a berth container: $(hostname), pid $$, $(id)'
