@@ -128,6 +128,31 @@ pub fn log_settings(host: &HostConfig) -> Result<LogSettings> {
     Ok(LogSettings { driver: driver.to_owned(), rotate: max_size.map(|max_size| Rotate { max_size, max_files }) })
 }
 
+/// Where the last `n` lines of `file` begin (0 when it has no more than that).
+fn tail_offset(file: &mut std::fs::File, n: usize) -> std::io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut seen = 0usize;
+    let mut buf = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let step = end.min(buf.len() as u64) as usize;
+        let start = end - step as u64;
+        file.read_exact_at(&mut buf[..step], start)?;
+        for i in (0..step).rev() {
+            let at = start + i as u64;
+            if buf[i] == b'\n' && at + 1 != len {
+                seen += 1;
+                if seen == n {
+                    return Ok(at + 1);
+                }
+            }
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
 /// Reads the next complete line into `line`; false at the end of what is written so far. A
 /// line still being written is left to be read again later.
 fn next_line(reader: &mut BufReader<std::fs::File>, line: &mut String, pos: &mut u64) -> bool {
@@ -167,15 +192,46 @@ impl Engine {
         tokio::task::spawn_blocking(move || {
             use std::os::unix::fs::MetadataExt;
             let mut line = String::new();
-            // Everything logged so far, rotated files first, with `tail` applied.
+            // Everything logged so far, rotated files first, with `tail` applied. With a tail,
+            // reading starts that many lines before the end of the live file (further back
+            // only when filters leave fewer), so `--tail 10` of a huge log is quick.
             let mut first: std::collections::VecDeque<LogChunk> = Default::default();
             let files = berth_shim::log::log_files(&path, max_files);
             let mut reader = None;
             let mut pos = 0u64;
+            let mut want = opts.tail.map(|t| t.max(1));
+            let live_start = loop {
+                let start = match (want, std::fs::File::open(&path)) {
+                    (Some(n), Ok(mut f)) => tail_offset(&mut f, n).unwrap_or(0),
+                    _ => 0,
+                };
+                if start == 0 || opts.tail.is_none() {
+                    break start;
+                }
+                // Count what the filters keep from there; too few: go further back.
+                let mut kept = 0;
+                if let Ok(f) = std::fs::File::open(&path) {
+                    let mut r = BufReader::new(f);
+                    let mut p = start;
+                    let _ = r.seek(SeekFrom::Start(start));
+                    while next_line(&mut r, &mut line, &mut p) {
+                        kept += usize::from(chunk_of(line.trim_end(), &opts).is_some());
+                    }
+                }
+                if kept >= opts.tail.unwrap_or(0) {
+                    break start;
+                }
+                want = want.map(|n| n.saturating_mul(4));
+            };
             for f in &files {
+                let live_file = f == &path;
+                if !live_file && live_start > 0 {
+                    continue; // the tail lies in the live file
+                }
                 let Ok(file) = std::fs::File::open(f) else { continue };
                 let mut r = BufReader::new(file);
-                pos = 0;
+                pos = if live_file { live_start } else { 0 };
+                let _ = r.seek(SeekFrom::Start(pos));
                 while next_line(&mut r, &mut line, &mut pos) {
                     if let Some(c) = chunk_of(line.trim_end(), &opts) {
                         first.push_back(c);
@@ -240,6 +296,18 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tails_start_that_many_lines_from_the_end() {
+        let p = std::env::temp_dir().join(format!("berth-tail-{}", std::process::id()));
+        std::fs::write(&p, "a\nb\nc\nd\n").expect("write");
+        let mut f = std::fs::File::open(&p).expect("open");
+        assert_eq!(tail_offset(&mut f, 1).expect("1"), 6);
+        assert_eq!(tail_offset(&mut f, 3).expect("3"), 2);
+        assert_eq!(tail_offset(&mut f, 4).expect("4"), 0);
+        assert_eq!(tail_offset(&mut f, 9).expect("9"), 0);
+        std::fs::remove_file(&p).expect("cleanup");
+    }
 
     #[test]
     fn log_settings_follow_dockers_options() {

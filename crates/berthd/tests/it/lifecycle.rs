@@ -182,6 +182,11 @@ fn json_file_logs_rotate_and_read_back_in_order() {
     let nums: Vec<u32> = out.lines().filter_map(|l| l.strip_prefix("line ")).map(|n| n.parse().expect("number")).collect();
     assert!(!nums.is_empty() && nums.windows(2).all(|w| w[1] == w[0] + 1) && *nums.last().expect("last") == 399, "{out}");
     assert_eq!(d.docker_ok(&["logs", "--tail", "2", "rot"]), "line 399\ndone\n");
+    // a tail longer than the live file reaches into the rotated ones
+    let tail = d.docker_ok(&["logs", "--tail", "40", "rot"]);
+    let lines: Vec<&str> = tail.lines().collect();
+    assert_eq!(lines.len(), 40, "{tail}");
+    assert_eq!((lines[0], lines[38], lines[39]), ("line 361", "line 399", "done"));
     // local: readable, rotated by default
     d.docker_ok(&["run", "--name", "loc", "--log-driver", "local", "busybox", "echo", "local log"]);
     assert_eq!(d.docker_ok(&["logs", "loc"]), "local log\n");
