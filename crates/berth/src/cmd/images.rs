@@ -228,7 +228,7 @@ pub fn normalized(r: &str) -> String {
 }
 
 /// Pulls `image` through the daemon, showing progress on stdout (or stderr for `run`).
-pub async fn pull_image(client: &Client, image: &str, quiet: bool, to_stderr: bool) -> Result<()> {
+pub async fn pull_image(client: &Client, image: &str, platform: Option<&str>, quiet: bool, to_stderr: bool) -> Result<()> {
     let (name, tag) = match image.split_once('@') {
         Some((n, d)) => (n.to_owned(), d.to_owned()),
         None => {
@@ -237,7 +237,11 @@ pub async fn pull_image(client: &Client, image: &str, quiet: bool, to_stderr: bo
         }
     };
     let auth = super::auth::header_for(&name)?;
-    let resp = client.send(Method::POST, &format!("/images/create?fromImage={}&tag={}", q(&name), q(&tag)), None, &[("X-Registry-Auth", &auth)]).await?;
+    let mut path = format!("/images/create?fromImage={}&tag={}", q(&name), q(&tag));
+    if let Some(p) = platform {
+        path.push_str(&format!("&platform={}", q(p)));
+    }
+    let resp = client.send(Method::POST, &path, None, &[("X-Registry-Auth", &auth)]).await?;
     let terminal = if to_stderr { std::io::IsTerminal::is_terminal(&std::io::stderr()) } else { crate::tty::stdout_is_terminal() };
     if quiet {
         let mut d = Display::new(std::io::sink(), false);
@@ -258,7 +262,7 @@ pub struct PullArgs {
     /// Download all tagged images in the repository (not supported by berth yet)
     #[arg(short = 'a', long = "all-tags", hide = true)]
     pub all_tags: bool,
-    /// Set platform if server is multi-platform capable (not supported by berth yet)
+    /// Set platform if server is multi-platform capable
     #[arg(long, hide = true)]
     pub platform: Option<String>,
     /// Suppress verbose output
@@ -271,10 +275,7 @@ pub async fn pull(client: &Client, a: &PullArgs) -> Result<i32> {
     if a.all_tags {
         return Err(CliError::new("berth does not support pull --all-tags (-a) yet"));
     }
-    if a.platform.is_some() {
-        return Err(CliError::new("berth does not support pull --platform yet"));
-    }
-    pull_image(client, &a.name, a.quiet, false).await?;
+    pull_image(client, &a.name, a.platform.as_deref(), a.quiet, false).await?;
     println!("{}", normalized(&a.name));
     Ok(0)
 }
@@ -416,7 +417,7 @@ pub struct ImportArgs {
     /// Set commit message for imported image
     #[arg(short = 'm', long, value_name = "string")]
     pub message: Option<String>,
-    /// Set platform if server is multi-platform capable (not supported by berth yet)
+    /// Set platform if server is multi-platform capable
     #[arg(long, hide = true)]
     pub platform: Option<String>,
     pub source: String,
@@ -424,10 +425,10 @@ pub struct ImportArgs {
 }
 
 pub async fn import(client: &Client, a: &ImportArgs) -> Result<i32> {
-    if a.platform.is_some() {
-        return Err(CliError::new("berth does not support import --platform yet"));
-    }
     let mut query = Vec::new();
+    if let Some(p) = &a.platform {
+        query.push(format!("platform={}", q(p)));
+    }
     let body = if a.source == "-" {
         query.push("fromSrc=-".to_owned());
         Some(ChannelBody::from_reader(std::io::stdin()))

@@ -78,13 +78,13 @@ async fn create_container(client: &Client, opts: &ContainerOpts, image: &str, co
         None => "/containers/create".to_owned(),
     };
     if opts.pull == "always" {
-        super::images::pull_image(client, image, opts.quiet, true).await?;
+        super::images::pull_image(client, image, None, opts.quiet, true).await?;
     }
     let created: ContainerCreateResponse = match client.json(Method::POST, &path, Some(body.clone())).await {
         Ok(c) => c,
         Err(e) if e.is_not_found() && e.message.contains("No such image") && opts.pull != "never" => {
             eprintln!("Unable to find image '{}' locally", with_tag(image));
-            super::images::pull_image(client, image, opts.quiet, true).await?;
+            super::images::pull_image(client, image, None, opts.quiet, true).await?;
             client.json(Method::POST, &path, Some(body)).await?
         }
         Err(e) => return Err(e),

@@ -80,6 +80,10 @@ fn pull_and_push_through_a_registry() {
     let k = d.docker_ok(&["pull", &img]);
     assert_eq!(b, k);
     assert_eq!(berth_ok(&d, &["pull", "-q", &img]), format!("{img}\n"));
+    // --platform goes to the daemon (the host's platform: the same image)
+    assert_eq!(berth_ok(&d, &["pull", "-q", "--platform", "linux/amd64", &img]), format!("{img}\n"));
+    let bad = berth(&d, &["pull", "--platform", "nonsense", &img]);
+    assert!(!bad.status.success() && text(&bad.stderr).contains("invalid platform"), "{}", text(&bad.stderr));
     // run pulls a missing image, on stderr, as docker does.
     let other = format!("{}/tools/busybox:2", reg.addr());
     reg.push(busybox_layout(), "tools/busybox:2");
