@@ -160,7 +160,7 @@ impl Engine {
                     let _ = sink.send(message(p));
                 })
             };
-            let opts = PullOptions { platform, credentials, progress: Some(progress) };
+            let opts = PullOptions { platform, require_platform: !req.platform.is_empty(), credentials, progress: Some(progress) };
             let pulled = self.registry.pull(&self.images, &reference, &opts).await?;
             if !announced.swap(true, std::sync::atomic::Ordering::SeqCst) {
                 let _ = sink.send(header);

@@ -106,7 +106,7 @@ impl From<berth_image::ImageStoreError> for Error {
 fn registry_kind(e: &berth_image::registry::RegistryError) -> ErrorKind {
     use berth_image::registry::RegistryError as R;
     match e {
-        R::ManifestUnknown { .. } | R::AccessDenied { .. } | R::NoMatchingPlatform { .. } => ErrorKind::NotFound,
+        R::ManifestUnknown { .. } | R::AccessDenied { .. } | R::NoMatchingPlatform { .. } | R::PlatformMismatch { .. } => ErrorKind::NotFound,
         R::Status { status: 404, .. } => ErrorKind::NotFound,
         R::Unauthorized { .. } => ErrorKind::Unauthorized,
         R::Token { source, .. } => registry_kind(source),

@@ -43,6 +43,8 @@ pub enum RegistryError {
     UnsupportedMediaType { reference: String, media_type: String },
     #[error("no matching manifest for {platform} in the manifest list entries")]
     NoMatchingPlatform { reference: String, platform: String },
+    #[error("image with reference {reference} was found but does not match the specified platform: wanted {wanted}, actual: {actual}")]
+    PlatformMismatch { reference: String, wanted: String, actual: String },
     #[error("{reference}: parse {what}")]
     Parse { reference: String, what: String, #[source] source: BoxError },
     #[error("{reference}: {what} is larger than {limit} bytes")]

@@ -45,13 +45,16 @@ const PROGRESS_EVERY: u64 = 512 * 1024;
 pub struct PullOptions {
     /// Which image of an index to take (`--platform`); the host's by default.
     pub platform: Platform,
+    /// The platform was asked for (`--platform`): an image of a single manifest must be of it
+    /// too, as Docker checks; else any is taken.
+    pub require_platform: bool,
     pub credentials: Option<Credentials>,
     pub progress: Option<ProgressFn>,
 }
 
 impl Default for PullOptions {
     fn default() -> Self {
-        PullOptions { platform: Platform::host(), credentials: None, progress: None }
+        PullOptions { platform: Platform::host(), require_platform: false, credentials: None, progress: None }
     }
 }
 
@@ -105,7 +108,8 @@ impl Registry {
                     return Err(access_denied(e, reference, opts));
                 }
             };
-            let image = fetch_image(Arc::new(session), store, reference, &top, &manifest, &reporter).await?;
+            let wanted = opts.require_platform.then_some(&opts.platform);
+            let image = fetch_image(Arc::new(session), store, reference, &top, &manifest, wanted, &reporter).await?;
             tracing::info!(digest = %top.digest, endpoint = %candidate.endpoint, "pull done");
             return Ok(Pulled { image, digest: top.digest, endpoint: candidate.endpoint });
         }
@@ -256,6 +260,7 @@ async fn fetch_image(
     reference: &ImageRef,
     top: &Fetched,
     manifest_fetched: &Fetched,
+    wanted: Option<&Platform>,
     reporter: &Reporter,
 ) -> Result<Image, RegistryError> {
     let manifest = ImageManifest::from_reader(&manifest_fetched.data[..])
@@ -278,6 +283,13 @@ async fn fetch_image(
         blocking(move || store.content().read_blob(&d, JSON_LIMIT).map_err(|source| RegistryError::Store { digest: d.clone(), source })).await??
     };
     let config = ImageConfiguration::from_reader(&config_data[..]).map_err(|e| parse_err(reference, format!("config {config_digest}"), e))?;
+    if let Some(w) = wanted {
+        let (os, arch, variant) = (config.os().to_string(), config.architecture().to_string(), config.variant().clone());
+        if !w.matches(&os, &arch, variant.as_deref()) {
+            let actual = Platform { os, architecture: arch, variant };
+            return Err(RegistryError::PlatformMismatch { reference: reference.familiar(), wanted: w.to_string(), actual: actual.to_string() });
+        }
+    }
     let diff_ids = config.rootfs().diff_ids();
     if diff_ids.len() != manifest.layers().len() {
         return Err(RegistryError::LayerCount { config: config_digest, layers: manifest.layers().len(), diff_ids: diff_ids.len() });

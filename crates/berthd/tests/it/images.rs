@@ -69,6 +69,11 @@ fn pull_run_push_pull_back_save_load_and_prune() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains(&format!("manifest for {}/tools/busybox:nope not found", reg.addr())), "{}", stderr(&out));
 
+    // --platform: an image of one manifest must be of that platform
+    let out = d.docker(&["pull", "--platform", "linux/arm64", &img]);
+    assert!(!out.status.success() && stderr(&out).contains("does not match the specified platform: wanted linux/arm64, actual: linux/amd64"), "{}", stderr(&out));
+    d.docker_ok(&["pull", "--platform", "linux/amd64", &img]);
+
     // dangling prune keeps tagged images; -a removes every unused one
     let kept = d.docker_ok(&["image", "prune", "-f"]);
     assert!(!kept.contains("Deleted"), "{kept}");
