@@ -162,6 +162,12 @@ impl Engine {
             };
             let opts = PullOptions { platform, require_platform: !req.platform.is_empty(), credentials, progress: Some(progress) };
             let pulled = self.registry.pull(&self.images, &reference, &opts).await?;
+            // Pulled by tag through an index: the index's digest is the repo digest Docker shows
+            // (and a name the image can be found by).
+            if reference.digest().is_none() && pulled.digest != pulled.image.manifest {
+                let by_digest = reference.with_digest(pulled.digest.clone());
+                self.images.tag(&pulled.image.id.to_string(), &by_digest)?;
+            }
             if !announced.swap(true, std::sync::atomic::Ordering::SeqCst) {
                 let _ = sink.send(header);
             }

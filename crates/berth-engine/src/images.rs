@@ -42,7 +42,12 @@ impl Engine {
                 digests.push(n.familiar());
             } else {
                 tags.push(n.familiar());
-                digests.push(format!("{}@{}", n.familiar_repository(), image.manifest));
+                // A repository pulled by tag has its pulled digest as a name (an index's);
+                // others show the manifest's.
+                let repo = n.repository();
+                if !names.iter().any(|m| m.digest().is_some() && m.repository() == repo) {
+                    digests.push(format!("{}@{}", n.familiar_repository(), image.manifest));
+                }
             }
         }
         tags.sort();
@@ -185,10 +190,20 @@ impl Engine {
         }
         match (by_name, users.is_empty()) {
             (Some(r), true) => {
-                let u = self.images.untag(&r)?;
-                out.push(untagged(&r));
-                if u.deleted {
+                let left: Vec<&ImageRef> = names.iter().filter(|n| n.to_string() != r.to_string()).collect();
+                if r.tag().is_some() && !left.is_empty() && left.iter().all(|n| n.digest().is_some()) {
+                    // The last tag goes, and with it the digests it was pulled by: the image
+                    // goes (Docker's rmi of the last tag).
+                    for n in self.images.remove(&image.id)? {
+                        out.push(untagged(&n));
+                    }
                     out.push(ImageDeleteResponseItem { untagged: None, deleted: Some(image.id.to_string()) });
+                } else {
+                    let u = self.images.untag(&r)?;
+                    out.push(untagged(&r));
+                    if u.deleted {
+                        out.push(ImageDeleteResponseItem { untagged: None, deleted: Some(image.id.to_string()) });
+                    }
                 }
             }
             (Some(r), false) => {

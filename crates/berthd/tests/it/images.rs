@@ -255,3 +255,44 @@ fn a_daemon_killed_mid_pull_restarts_consistent_and_parallel_pulls_share_one() {
     }
     assert_eq!(d.docker_ok(&["run", "--rm", &img, "echo", "whole"]), "whole\n");
 }
+
+/// A tag that names an index (a multi-platform image): the pull picks the host's entry, and
+/// the index's digest is the repo digest, as with Docker; removing the last tag removes it.
+#[test]
+fn pulling_an_index_by_tag_records_the_index_digest() {
+    let reg = TestRegistry::start(None);
+    reg.push(busybox_layout(), "multi/bb:single");
+    let base = format!("http://{}/v2/multi/bb/manifests", reg.addr());
+    let head = Command::new("curl")
+        .args(["-sI", "-H", "Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json", &format!("{base}/single")])
+        .output()
+        .expect("curl");
+    let head = String::from_utf8_lossy(&head.stdout).to_ascii_lowercase();
+    let field = |name: &str| head.lines().find_map(|l| l.strip_prefix(&format!("{name}: "))).map(|v| v.trim().to_owned()).unwrap_or_else(|| panic!("no {name}: {head}"));
+    let (digest, size, media) = (field("docker-content-digest"), field("content-length"), field("content-type"));
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"{media}","digest":"{digest}","size":{size},"platform":{{"os":"linux","architecture":"amd64"}}}},{{"mediaType":"{media}","digest":"{digest}","size":{size},"platform":{{"os":"linux","architecture":"arm64","variant":"v8"}}}}]}}"#
+    );
+    let put = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", "Content-Type: application/vnd.oci.image.index.v1+json", "--data-binary", &index, &format!("{base}/multi")])
+        .output()
+        .expect("curl");
+    assert_eq!(String::from_utf8_lossy(&put.stdout), "201", "the registry took the index");
+    let index_digest = {
+        use std::io::Write;
+        let mut c = Command::new("sha256sum").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("sha256sum");
+        c.stdin.take().expect("stdin").write_all(index.as_bytes()).expect("write");
+        format!("sha256:{}", String::from_utf8_lossy(&c.wait_with_output().expect("wait").stdout).split_whitespace().next().expect("sum"))
+    };
+
+    let d = TestDaemon::start(BERTHD, "index");
+    let img = format!("{}/multi/bb:multi", reg.addr());
+    let out = d.docker_ok(&["pull", &img]);
+    assert!(out.contains(&format!("Digest: {index_digest}")), "{out}");
+    let digests = d.docker_ok(&["image", "inspect", "--format", "{{json .RepoDigests}}", &img]);
+    assert_eq!(digests.trim(), format!(r#"["{}/multi/bb@{index_digest}"]"#, reg.addr()));
+    assert_eq!(d.docker_ok(&["run", "--rm", &format!("{}/multi/bb@{index_digest}", reg.addr()), "echo", "by digest"]), "by digest\n");
+    let out = d.docker_ok(&["rmi", &img]);
+    assert!(out.contains(&format!("Untagged: {img}")) && out.contains(&format!("Untagged: {}/multi/bb@{index_digest}", reg.addr())) && out.contains("Deleted: sha256:"), "{out}");
+    assert_eq!(d.docker_ok(&["images", "-q"]), "");
+}
