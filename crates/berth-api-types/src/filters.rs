@@ -31,6 +31,9 @@ pub enum FilterError {
     /// A known key with a value the route cannot use (raised by routes, not by this module).
     #[error("invalid filter '{key}' value '{value}'")]
     InvalidValue { key: String, value: String },
+    /// A true/false filter with another value (dockerd's words).
+    #[error("invalid filter '{key}={value}'")]
+    NotBoolean { key: String, value: String },
 }
 
 #[derive(Deserialize)]
@@ -96,6 +99,16 @@ impl Filters {
 
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
+    }
+
+    /// A true/false filter (`dangling=true`, `1`, `false`, `0`); `None` when not given.
+    pub fn boolean(&self, key: &str) -> Result<Option<bool>, FilterError> {
+        match self.get(key).next() {
+            None => Ok(None),
+            Some("true" | "1") => Ok(Some(true)),
+            Some("false" | "0") => Ok(Some(false)),
+            Some(v) => Err(FilterError::NotBoolean { key: key.to_owned(), value: v.to_owned() }),
+        }
     }
 
     /// Whether `labels` pass the `label` filters (each `key` or `key=value` present) and the

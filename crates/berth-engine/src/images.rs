@@ -80,16 +80,11 @@ impl Engine {
         // berth has no intermediate images, so `all` lists the same.
         let _ = all;
         filters.validate(&["reference", "dangling", "label", "before", "since"]).map_err(|e| Error::InvalidParameter(e.to_string()))?;
-        let dangling = match filters.get("dangling").next() {
-            None => None,
-            Some("true" | "1") => Some(true),
-            Some("false" | "0") => Some(false),
-            Some(v) => return Err(Error::InvalidParameter(format!("invalid filter 'dangling={v}'"))),
-        };
+        let dangling = filters.boolean("dangling").map_err(|e| Error::InvalidParameter(e.to_string()))?;
         let created_of = |name: &str| -> Result<i64> {
             let image = self.images.lookup(name)?;
             let v = self.image_json(&image);
-            Ok(v["created"].as_str().and_then(crate::time::parse_rfc3339).map(|n| (n / 1_000_000_000) as i64).unwrap_or(0))
+            Ok(created_secs(&v))
         };
         let before = filters.get("before").next().map(created_of).transpose()?;
         let since = filters.get("since").next().map(created_of).transpose()?;
@@ -100,7 +95,7 @@ impl Engine {
             let v = self.image_json(&image);
             let (repo_tags, repo_digests) = Self::tags_and_digests(&image, &names);
             let labels: Option<BTreeMap<String, String>> = serde_json::from_value(v["config"]["Labels"].clone()).ok();
-            let created = v["created"].as_str().and_then(crate::time::parse_rfc3339).map(|n| (n / 1_000_000_000) as i64).unwrap_or(0);
+            let created = created_secs(&v);
             let keep = dangling.is_none_or(|d| d == repo_tags.is_empty())
                 && filters.labels_match(labels.as_ref().unwrap_or(&BTreeMap::new()))
                 && before.is_none_or(|b| created < b)
@@ -235,7 +230,6 @@ impl Engine {
     pub fn image_history(&self, _principal: &Principal, name: &str) -> Result<Vec<HistoryItem>> {
         let (image, names) = self.lookup_named(name)?;
         let v = self.image_json(&image);
-        let created = |x: &Value| x["created"].as_str().and_then(crate::time::parse_rfc3339).map(|n| (n / 1_000_000_000) as i64).unwrap_or(0);
         let mut layer_sizes = image.layers.iter().map(|l| crate::container::inspect::du(&self.images.layer_dir(&l.chain_id)) as i64);
         let mut out = Vec::new();
         match v["history"].as_array().filter(|h| !h.is_empty()) {
@@ -244,7 +238,7 @@ impl Engine {
                     let size = if h["empty_layer"].as_bool().unwrap_or(false) { 0 } else { layer_sizes.next().unwrap_or(0) };
                     out.push(HistoryItem {
                         id: "<missing>".into(),
-                        created: created(h),
+                        created: created_secs(h),
                         created_by: h["created_by"].as_str().unwrap_or("").to_owned(),
                         tags: None,
                         size,
@@ -254,7 +248,7 @@ impl Engine {
             }
             None => {
                 for size in layer_sizes {
-                    out.push(HistoryItem { id: "<missing>".into(), created: created(&v), created_by: String::new(), tags: None, size, comment: String::new() });
+                    out.push(HistoryItem { id: "<missing>".into(), created: created_secs(&v), created_by: String::new(), tags: None, size, comment: String::new() });
                 }
             }
         }
@@ -310,15 +304,8 @@ impl Engine {
     /// the default) or, with `dangling=false`, every such image; `until` and `label` narrow it.
     pub fn image_prune(&self, _principal: &Principal, filters: &Filters) -> Result<ImagePruneResponse> {
         filters.validate(&["dangling", "until", "label", "label!"]).map_err(|e| Error::InvalidParameter(e.to_string()))?;
-        let dangling_only = match filters.get("dangling").next() {
-            None | Some("true" | "1") => true,
-            Some("false" | "0") => false,
-            Some(v) => return Err(Error::InvalidParameter(format!("invalid filter 'dangling={v}'"))),
-        };
-        let until = match filters.get("until").next() {
-            Some(u) => Some(crate::time::parse_timestamp(u).ok_or_else(|| Error::InvalidParameter(format!("invalid until value: {u:?}")))?),
-            None => None,
-        };
+        let dangling_only = filters.boolean("dangling").map_err(|e| Error::InvalidParameter(e.to_string()))?.unwrap_or(true);
+        let until = crate::time::until_filter(filters)?;
         let used = self.image_use_counts();
         let before = crate::container::inspect::du(&self.images.layers_dir());
         let mut deleted = Vec::new();
@@ -518,6 +505,11 @@ fn apply_change(config: &mut Value, change: &str) -> Result<()> {
         other => return Err(bad(&format!("{other} is not one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR"))),
     }
     Ok(())
+}
+
+/// An image config's (or history entry's) `created`, in Unix seconds; 0 when absent.
+fn created_secs(v: &Value) -> i64 {
+    v["created"].as_str().and_then(crate::time::parse_rfc3339).map(|n| (n / 1_000_000_000) as i64).unwrap_or(0)
 }
 
 /// Whether the `reference` filter `pattern` (`busybox`, `busybox:1.*`, `*/app`) selects `name`:

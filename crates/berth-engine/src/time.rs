@@ -77,6 +77,14 @@ pub fn parse_timestamp(s: &str) -> Option<i128> {
     Some(i128::from(secs) * 1_000_000_000 + i128::from(nanos))
 }
 
+/// The `until` filter of a prune, as Unix nanoseconds.
+pub fn until_filter(filters: &berth_api_types::Filters) -> crate::Result<Option<i128>> {
+    match filters.get("until").next() {
+        Some(u) => parse_timestamp(u).map(Some).ok_or_else(|| crate::Error::InvalidParameter(format!("invalid until value: {u:?}"))),
+        None => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -74,10 +74,7 @@ impl Engine {
     /// `label`, `label!`) select.
     pub async fn prune(self: &std::sync::Arc<Self>, principal: &Principal, filters: &Filters) -> Result<ContainerPruneResponse> {
         filters.validate(&["until", "label", "label!"]).map_err(|e| Error::InvalidParameter(e.to_string()))?;
-        let until = match filters.get("until").next() {
-            Some(u) => Some(crate::time::parse_timestamp(u).ok_or_else(|| Error::InvalidParameter(format!("invalid until value: {u:?}")))?),
-            None => None,
-        };
+        let until = crate::time::until_filter(filters)?;
         let mut deleted = Vec::new();
         let mut reclaimed = 0u64;
         for c in self.visible(principal) {
