@@ -104,15 +104,15 @@ impl Volumes {
     }
 
     /// Creates the volume (a random name when `name` is empty), or returns the existing one
-    /// of that name, as Docker does.
-    fn create(&self, name: &str, labels: BTreeMap<String, String>, options: BTreeMap<String, String>) -> Result<Meta> {
+    /// of that name, as Docker does; true when it was made now.
+    fn create(&self, name: &str, labels: BTreeMap<String, String>, options: BTreeMap<String, String>) -> Result<(Meta, bool)> {
         let _g = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let name = if name.is_empty() { crate::container::record::new_id() } else { name.to_owned() };
         if !valid_name(&name) {
             return Err(Error::InvalidParameter(format!("create {name}: \"{name}\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path")));
         }
         if let Some(m) = self.meta(&name) {
-            return Ok(m);
+            return Ok((m, false));
         }
         for k in options.keys() {
             if !matches!(k.as_str(), "type" | "o" | "device") {
@@ -137,7 +137,7 @@ impl Volumes {
             std::fs::File::open(&dir)?.sync_all()
         };
         write().map_err(Error::io("write the volume's metadata", &path))?;
-        Ok(meta)
+        Ok((meta, true))
     }
 
     /// Mounts the volume's driver options over `_data` for one more running container.
@@ -217,8 +217,8 @@ impl Engine {
     /// empty.
     pub(crate) fn volume_for_container(&self, name: &str) -> Result<String> {
         let labels = if name.is_empty() { BTreeMap::from([(ANONYMOUS_LABEL.to_owned(), String::new())]) } else { BTreeMap::new() };
-        let meta = self.volumes.create(name, labels, BTreeMap::new())?;
-        if name.is_empty() || self.volumes.meta(name).is_some_and(|m| m.created_at == meta.created_at) {
+        let (meta, made) = self.volumes.create(name, labels, BTreeMap::new())?;
+        if made {
             self.events.publish("volume", "create", &meta.name, BTreeMap::from([("driver".to_owned(), "local".to_owned())]));
         }
         Ok(meta.name)
@@ -229,9 +229,8 @@ impl Engine {
         if let Some(d) = req.driver.as_deref().filter(|d| !d.is_empty() && *d != "local") {
             return Err(Error::NotImplemented(format!("volume driver {d:?} (berth has the local driver)")));
         }
-        let existed = req.name.as_deref().filter(|n| !n.is_empty()).and_then(|n| self.volumes.meta(n)).is_some();
-        let meta = self.volumes.create(req.name.as_deref().unwrap_or(""), req.labels.clone().unwrap_or_default(), req.driver_opts.clone().unwrap_or_default())?;
-        if !existed {
+        let (meta, made) = self.volumes.create(req.name.as_deref().unwrap_or(""), req.labels.clone().unwrap_or_default(), req.driver_opts.clone().unwrap_or_default())?;
+        if made {
             self.events.publish("volume", "create", &meta.name, BTreeMap::from([("driver".to_owned(), "local".to_owned())]));
         }
         Ok(self.volumes.to_api(&meta))
@@ -246,12 +245,7 @@ impl Engine {
     /// `GET /volumes`: filters `name` (substring), `label`, `dangling`, `driver`.
     pub fn volume_list(&self, _principal: &Principal, filters: &Filters) -> Result<VolumeListResponse> {
         filters.validate(&["name", "label", "label!", "dangling", "driver"]).map_err(|e| Error::InvalidParameter(e.to_string()))?;
-        let dangling = match filters.get("dangling").next() {
-            None => None,
-            Some("true" | "1") => Some(true),
-            Some("false" | "0") => Some(false),
-            Some(v) => return Err(Error::InvalidParameter(format!("invalid filter 'dangling={v}'"))),
-        };
+        let dangling = filters.boolean("dangling").map_err(|e| Error::InvalidParameter(e.to_string()))?;
         let users = self.volume_users();
         let mut out = Vec::new();
         for n in self.volumes.names() {
@@ -347,11 +341,13 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("berth-vols-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let v = Volumes::open(dir.clone()).expect("open");
-        let m = v.create("data", BTreeMap::new(), BTreeMap::new()).expect("create");
-        assert_eq!(v.create("data", BTreeMap::new(), BTreeMap::new()).expect("again").created_at, m.created_at, "create of an existing name returns it");
+        let (m, made) = v.create("data", BTreeMap::new(), BTreeMap::new()).expect("create");
+        let (again, made_again) = v.create("data", BTreeMap::new(), BTreeMap::new()).expect("again");
+        assert!(made && !made_again);
+        assert_eq!(again.created_at, m.created_at, "create of an existing name returns it");
         assert!(v.data_dir("data").is_dir());
         assert_eq!(v.names(), ["data"]);
-        let anon = v.create("", BTreeMap::new(), BTreeMap::new()).expect("anonymous");
+        let (anon, _) = v.create("", BTreeMap::new(), BTreeMap::new()).expect("anonymous");
         assert_eq!(anon.name.len(), 64);
         assert!(v.create("bad", BTreeMap::new(), BTreeMap::from([("size".into(), "1".into())])).is_err());
         assert!(v.create("bad", BTreeMap::new(), BTreeMap::from([("type".into(), "ext4".into())])).is_err(), "device is needed");
