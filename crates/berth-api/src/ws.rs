@@ -96,20 +96,6 @@ fn parse(buf: &mut BytesMut) -> Result<Option<(u8, Vec<u8>)>, ()> {
     Ok(Some((op, payload)))
 }
 
-/// Takes Docker's multiplexed frames from the front of `buf`, returning their payloads.
-fn demux(buf: &mut BytesMut) -> Vec<u8> {
-    let mut out = Vec::new();
-    while buf.len() >= 8 {
-        let len = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]) as usize;
-        if buf.len() < 8 + len {
-            break;
-        }
-        buf.advance(8);
-        out.extend_from_slice(&buf.split_to(len));
-    }
-    out
-}
-
 /// The 101 answer to a WebSocket handshake; the session runs once the connection is ours.
 pub fn upgrade(req: &mut Request<Incoming>, tty: bool, shim: ShimFuture, stdin: bool) -> Result<Resp, Resp> {
     let is_ws = req.headers().get(http::header::UPGRADE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
@@ -150,7 +136,7 @@ where
     };
     let out_tx = tx.clone();
     let output = async move {
-        let mut pending = BytesMut::new();
+        let mut pending = Vec::new();
         let mut buf = vec![0u8; 32 * 1024];
         loop {
             let n = match sr.read(&mut buf).await {
@@ -161,7 +147,7 @@ where
                 buf[..n].to_vec()
             } else {
                 pending.extend_from_slice(&buf[..n]);
-                demux(&mut pending)
+                berth_engine::logs::take_frames(&mut pending)
             };
             if !data.is_empty() && out_tx.send(frame(OP_TEXT, &data)).await.is_err() {
                 return;
@@ -224,8 +210,5 @@ mod tests {
         assert_eq!(parse(&mut partial), Ok(None));
         let mut huge = BytesMut::from(&[0x82u8, 127, 0, 0, 0, 0, 0x10, 0, 0, 0][..]);
         assert_eq!(parse(&mut huge), Err(()));
-        let mut mux = BytesMut::from(&[1u8, 0, 0, 0, 0, 0, 0, 2, b'o', b'k', 2, 0, 0][..]);
-        assert_eq!(demux(&mut mux), b"ok");
-        assert_eq!(mux.len(), 3, "a partial header waits");
     }
 }

@@ -14,6 +14,23 @@ use tokio::sync::mpsc;
 
 pub use berth_shim::protocol::frame_header;
 
+/// Takes the complete multiplexed frames (8-byte header, then the payload) from the front of
+/// `buf` and returns their payloads joined; a partial frame stays for more bytes.
+pub fn take_frames(buf: &mut Vec<u8>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while buf.len() - at >= 8 {
+        let len = u32::from_be_bytes([buf[at + 4], buf[at + 5], buf[at + 6], buf[at + 7]]) as usize;
+        if buf.len() - at < 8 + len {
+            break;
+        }
+        out.extend_from_slice(&buf[at + 8..at + 8 + len]);
+        at += 8 + len;
+    }
+    buf.drain(..at);
+    out
+}
+
 use berth_api_types::container::HostConfig;
 use berth_shim::log::Rotate;
 

@@ -75,19 +75,6 @@ pub fn status_suffix(h: Option<&Health>) -> String {
     }
 }
 
-/// Takes the multiplexed stream of an exec (8-byte frame headers) and keeps the payload.
-fn demux(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut rest = data;
-    while rest.len() >= 8 {
-        let len = u32::from_be_bytes([rest[4], rest[5], rest[6], rest[7]]) as usize;
-        let end = (8 + len).min(rest.len());
-        out.extend_from_slice(&rest[8..end]);
-        rest = &rest[end..];
-    }
-    out
-}
-
 impl Engine {
     /// Starts the health monitor of `ctr` when it has a probe; `fresh` (a start, not a daemon
     /// restart) resets its health to `starting`.
@@ -162,7 +149,7 @@ impl Engine {
                 self.kill_exec(&exec_id);
                 return fail(-1, format!("Health check exceeded timeout ({}s)", timeout.as_secs_f64()));
             }
-            let mut output = String::from_utf8_lossy(&demux(&raw)).into_owned();
+            let mut output = String::from_utf8_lossy(&crate::logs::take_frames(&mut raw)).into_owned();
             if output.len() > OUTPUT_MAX {
                 let mut cut = OUTPUT_MAX;
                 while !output.is_char_boundary(cut) {
@@ -225,7 +212,9 @@ mod tests {
         assert!(validate(Some(&HealthConfig { retries: Some(-1), ..h(&["CMD", "true"]) })).is_err());
         assert!(validate(Some(&h(&["SHELL", "x"]))).is_err());
         assert!(validate(Some(&HealthConfig { interval: Some(1_000_000_000), ..h(&["CMD", "true"]) })).is_ok());
-        assert_eq!(demux(&[1, 0, 0, 0, 0, 0, 0, 2, b'o', b'k', 2, 0, 0, 0, 0, 0, 0, 1, b'!']), b"ok!");
+        let mut mux = vec![1, 0, 0, 0, 0, 0, 0, 2, b'o', b'k', 2, 0, 0, 0, 0, 0, 0, 1, b'!', 1, 0];
+        assert_eq!(crate::logs::take_frames(&mut mux), b"ok!");
+        assert_eq!(mux, [1, 0], "a partial header waits");
         assert_eq!(status_suffix(Some(&Health { status: STARTING.into(), ..Default::default() })), " (health: starting)");
     }
 }
