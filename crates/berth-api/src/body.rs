@@ -147,6 +147,12 @@ pub fn body_reader(req: http::Request<hyper::body::Incoming>) -> BodyReader {
     BodyReader { rx, cur: bytes::Bytes::new() }
 }
 
+/// A buffered blocking writer into the streaming body fed by `tx` (archives written on the
+/// blocking pool or by a task).
+pub fn writer(tx: mpsc::Sender<Bytes>) -> std::io::BufWriter<BodyWriter> {
+    std::io::BufWriter::with_capacity(256 * 1024, BodyWriter(tx))
+}
+
 /// A blocking writer into a streaming response body.
 pub struct BodyWriter(pub mpsc::Sender<Bytes>);
 

@@ -290,8 +290,7 @@ pub async fn archive_get(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
     path_stat_header(&mut resp, &stat);
     let (eng, principal, id) = (ctx.engine.clone(), ctx.principal.clone(), id.to_owned());
     tokio::spawn(async move {
-        let out = std::io::BufWriter::with_capacity(256 * 1024, crate::body::BodyWriter(tx));
-        if let Err(e) = eng.archive_get(&principal, &id, &path, out).await {
+        if let Err(e) = eng.archive_get(&principal, &id, &path, crate::body::writer(tx)).await {
             tracing::warn!(error = %berth_engine::error::chain(&e), "archive ended early");
         }
     });
@@ -312,8 +311,7 @@ pub async fn export(ctx: &Ctx, id: &str) -> Result<Resp, Resp> {
     let (resp, tx) = stream(StatusCode::OK, "application/octet-stream");
     let (eng, principal, id) = (ctx.engine.clone(), ctx.principal.clone(), id.to_owned());
     tokio::spawn(async move {
-        let out = std::io::BufWriter::with_capacity(256 * 1024, crate::body::BodyWriter(tx));
-        if let Err(e) = eng.export(&principal, &id, out).await {
+        if let Err(e) = eng.export(&principal, &id, crate::body::writer(tx)).await {
             tracing::warn!(error = %berth_engine::error::chain(&e), "export ended early");
         }
     });

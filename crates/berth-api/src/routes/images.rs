@@ -37,12 +37,7 @@ pub fn remove(ctx: &Ctx, q: &Query, name: &str) -> Result<Resp, Resp> {
 /// the same.
 pub async fn load(ctx: &Ctx, _q: &Query, req: Request<Incoming>) -> Result<Resp, Resp> {
     let lines = engine(ctx.engine.image_load(&ctx.principal, crate::body::body_reader(req)).await)?;
-    let mut out = Vec::new();
-    for l in lines {
-        let m = ProgressMessage { stream: Some(format!("{l}\n")), ..Default::default() };
-        out.extend_from_slice(&serde_json::to_vec(&m).expect("serializes"));
-        out.push(b'\n');
-    }
+    let out: Vec<u8> = lines.iter().flat_map(|l| line(&ProgressMessage { stream: Some(format!("{l}\n")), ..Default::default() })).collect();
     Ok(crate::body::full(StatusCode::OK, "application/json", out))
 }
 
@@ -164,8 +159,7 @@ pub fn save(ctx: &Ctx, names: &[String]) -> Result<Resp, Resp> {
     let (resp, tx) = crate::body::stream(StatusCode::OK, "application/x-tar");
     let eng = ctx.engine.clone();
     tokio::task::spawn_blocking(move || {
-        let out = std::io::BufWriter::with_capacity(256 * 1024, crate::body::BodyWriter(tx));
-        if let Err(e) = eng.image_save(&images, out) {
+        if let Err(e) = eng.image_save(&images, crate::body::writer(tx)) {
             tracing::warn!(error = %berth_engine::error::chain(&e), "save ended early");
         }
     });
