@@ -47,6 +47,7 @@ pub mod header;
 pub mod image;
 pub mod network;
 pub mod system;
+pub mod units;
 pub mod version;
 pub mod volume;
 

@@ -83,20 +83,9 @@ pub fn progress_bar(current: u64, total: u64) -> String {
     format!("[{bar:<50}] {:>8}/{}", human_size(current), human_size(total))
 }
 
-/// Sizes as Docker's progress shows them: decimal units, four significant digits (`1.235MB`,
-/// `512B`).
+/// Sizes as Docker's progress shows them: decimal units, four significant digits (`1.235MB`).
 pub fn human_size(n: u64) -> String {
-    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u < UNITS.len() - 1 {
-        v /= 1000.0;
-        u += 1;
-    }
-    let digits = if v >= 100.0 { 1 } else if v >= 10.0 { 2 } else { 3 };
-    let s = format!("{v:.digits$}");
-    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_owned() } else { s };
-    format!("{s}{}", UNITS[u])
+    berth_api_types::units::human_size(n as i64, 4)
 }
 
 fn status(id: Option<&str>, text: impl Into<String>) -> ProgressMessage {

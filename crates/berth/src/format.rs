@@ -36,56 +36,17 @@ pub fn human_duration(secs: i64) -> String {
     }
 }
 
-/// Go's `%.Ng` for a value below 1000: N significant digits, trailing zeros dropped.
-fn sig(x: f64, digits: i32) -> String {
-    if x == 0.0 {
-        return "0".to_owned();
-    }
-    let before = (x.abs().log10().floor() as i32 + 1).max(1);
-    let decimals = (digits - before).max(0) as usize;
-    let s = format!("{x:.decimals$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_owned()
-    } else {
-        s
-    }
-}
-
 /// Docker's `units.HumanSizeWithPrecision(n, 3)`: decimal units, `4.26MB`, `0B`.
 pub fn human_size(n: i64) -> String {
-    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
-    let mut x = n as f64;
-    let mut i = 0;
-    while x >= 1000.0 && i < UNITS.len() - 1 {
-        x /= 1000.0;
-        i += 1;
-    }
-    format!("{}{}", sig(x, 3), UNITS[i])
+    berth_api_types::units::human_size(n, 3)
 }
 
 /// Docker's `units.HumanSize`: as [`human_size`] with 4 significant digits (`1.982MB`).
 pub fn human_size_precise(n: i64) -> String {
-    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
-    let mut x = n as f64;
-    let mut i = 0;
-    while x >= 1000.0 && i < UNITS.len() - 1 {
-        x /= 1000.0;
-        i += 1;
-    }
-    format!("{}{}", sig(x, 4), UNITS[i])
+    berth_api_types::units::human_size(n, 4)
 }
 
-/// Docker's `units.BytesSize`: binary units, `1.5MiB` (stats).
-pub fn bytes_size(n: f64) -> String {
-    const UNITS: [&str; 9] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
-    let mut x = n;
-    let mut i = 0;
-    while x >= 1024.0 && i < UNITS.len() - 1 {
-        x /= 1024.0;
-        i += 1;
-    }
-    format!("{}{}", sig(x, 4), UNITS[i])
-}
+pub use berth_api_types::units::bytes_size;
 
 /// The first 12 characters of an ID, without its `sha256:`.
 pub fn short_id(id: &str) -> String {
