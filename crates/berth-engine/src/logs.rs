@@ -7,6 +7,7 @@
 //! not compressed), `none`.
 
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -145,6 +146,23 @@ pub fn log_settings(host: &HostConfig) -> Result<LogSettings> {
     Ok(LogSettings { driver: driver.to_owned(), rotate: max_size.map(|max_size| Rotate { max_size, max_files }) })
 }
 
+/// Reads `file` from `start`, adding the chunks the filters keep to `out` (only the last
+/// `tail` when there is one); returns the reader and where it stopped, for follow.
+fn read_chunks(file: &Path, start: u64, opts: &LogOptions, out: &mut std::collections::VecDeque<LogChunk>, line: &mut String) -> Option<(BufReader<std::fs::File>, u64)> {
+    let mut r = BufReader::new(std::fs::File::open(file).ok()?);
+    let mut pos = start;
+    r.seek(SeekFrom::Start(start)).ok()?;
+    while next_line(&mut r, line, &mut pos) {
+        if let Some(c) = chunk_of(line.trim_end(), opts) {
+            out.push_back(c);
+            if opts.tail.is_some_and(|t| out.len() > t) {
+                out.pop_front();
+            }
+        }
+    }
+    Some((r, pos))
+}
+
 /// Where the last `n` lines of `file` begin (0 when it has no more than that).
 fn tail_offset(file: &mut std::fs::File, n: usize) -> std::io::Result<u64> {
     use std::os::unix::fs::FileExt;
@@ -213,54 +231,43 @@ impl Engine {
             // reading starts that many lines before the end of the live file (further back
             // only when filters leave fewer), so `--tail 10` of a huge log is quick.
             let mut first: std::collections::VecDeque<LogChunk> = Default::default();
-            let files = berth_shim::log::log_files(&path, max_files);
-            let mut reader = None;
-            let mut pos = 0u64;
-            let mut want = opts.tail.map(|t| t.max(1));
-            let live_start = loop {
-                let start = match (want, std::fs::File::open(&path)) {
-                    (Some(n), Ok(mut f)) => tail_offset(&mut f, n).unwrap_or(0),
-                    _ => 0,
-                };
-                if start == 0 || opts.tail.is_none() {
-                    break start;
-                }
-                // Count what the filters keep from there; too few: go further back.
-                let mut kept = 0;
-                if let Ok(f) = std::fs::File::open(&path) {
-                    let mut r = BufReader::new(f);
-                    let mut p = start;
-                    let _ = r.seek(SeekFrom::Start(start));
-                    while next_line(&mut r, &mut line, &mut p) {
-                        kept += usize::from(chunk_of(line.trim_end(), &opts).is_some());
+            // The tail, found in the live file alone: start `want` lines before its end and
+            // go further back while the filters keep fewer than asked.
+            let mut live = None;
+            if let Some(tail) = opts.tail {
+                let mut want = tail.max(1);
+                loop {
+                    let start = std::fs::File::open(&path).ok().and_then(|mut f| tail_offset(&mut f, want).ok()).unwrap_or(0);
+                    if start == 0 {
+                        break; // the whole log is needed: below
                     }
+                    first.clear();
+                    let Some(r) = read_chunks(&path, start, &opts, &mut first, &mut line) else { break };
+                    if first.len() >= tail {
+                        live = Some(r);
+                        break;
+                    }
+                    want = want.saturating_mul(4);
                 }
-                if kept >= opts.tail.unwrap_or(0) {
-                    break start;
-                }
-                want = want.map(|n| n.saturating_mul(4));
-            };
-            for f in &files {
-                let live_file = f == &path;
-                if !live_file && live_start > 0 {
-                    continue; // the tail lies in the live file
-                }
-                let Ok(file) = std::fs::File::open(f) else { continue };
-                let mut r = BufReader::new(file);
-                pos = if live_file { live_start } else { 0 };
-                let _ = r.seek(SeekFrom::Start(pos));
-                while next_line(&mut r, &mut line, &mut pos) {
-                    if let Some(c) = chunk_of(line.trim_end(), &opts) {
-                        first.push_back(c);
-                        if opts.tail.is_some_and(|t| first.len() > t) {
-                            first.pop_front();
+            }
+            // Else everything, rotated files first; the reader ends on the live file.
+            let (mut reader, mut pos) = match live {
+                Some(r) => r,
+                None => {
+                    first.clear();
+                    let files = berth_shim::log::log_files(&path, max_files);
+                    let mut last = None;
+                    for f in &files {
+                        if let Some(r) = read_chunks(f, 0, &opts, &mut first, &mut line) {
+                            last = Some((f == &path, r));
                         }
                     }
+                    match last {
+                        Some((true, r)) => r,
+                        _ => return,
+                    }
                 }
-                reader = Some(r);
-            }
-            // `reader` is the live file (the last one), read up to `pos`.
-            let Some(mut reader) = reader.filter(|_| files.last().is_some_and(|l| l == &path)) else { return };
+            };
             for c in first {
                 if tx.blocking_send(c).is_err() {
                     return;
