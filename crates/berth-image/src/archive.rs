@@ -184,34 +184,63 @@ pub fn docker_archive_to_layout(dir: &Path) -> Result<(), LayoutError> {
             let compression = sniff(&dir.join("blobs/sha256").join(digest.hex()))?;
             layers.push(json!({"mediaType": layer_media_type(compression), "digest": digest.to_string(), "size": size}));
         }
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": MEDIA_OCI_MANIFEST,
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config.to_string(), "size": config_size},
-            "layers": layers,
-        });
-        let bytes = serde_json::to_vec(&manifest).expect("a JSON value always serializes");
-        let mut hasher = Digester::new(Algorithm::Sha256);
-        hasher.update(&bytes);
-        let digest = hasher.finish();
-        let path = dir.join("blobs/sha256").join(digest.hex());
-        fs::write(&path, &bytes).map_err(|source| LayoutError::Write { path, source })?;
-        let desc = json!({"mediaType": MEDIA_OCI_MANIFEST, "digest": digest.to_string(), "size": bytes.len()});
-        let tags = entry.repo_tags.clone().unwrap_or_default();
-        if tags.is_empty() {
-            descriptors.push(desc.clone());
-        }
-        for t in tags {
-            let r = ImageRef::parse(&t).map_err(|e| LayoutError::Read { path: manifest_path.clone(), source: io::Error::other(format!("RepoTags {t:?}: {e}")) })?;
+        let (manifest, size) = write_json_blob(dir, &oci_manifest(&config, config_size, layers))?;
+        let names = entry
+            .repo_tags
+            .iter()
+            .flatten()
+            .map(|t| ImageRef::parse(t).map_err(|e| LayoutError::Read { path: manifest_path.clone(), source: io::Error::other(format!("RepoTags {t:?}: {e}")) }))
+            .collect::<Result<Vec<_>, _>>()?;
+        descriptors.extend(named_descriptors(&manifest, size, &names));
+    }
+    write_index(dir, descriptors)
+}
+
+/// An OCI manifest of `config` and `layers` (descriptors).
+fn oci_manifest(config: &Digest, config_size: u64, layers: Vec<serde_json::Value>) -> serde_json::Value {
+    json!({
+        "schemaVersion": 2,
+        "mediaType": MEDIA_OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config.to_string(), "size": config_size},
+        "layers": layers,
+    })
+}
+
+/// Writes `v` as a blob of the layout at `dir`; its digest and size.
+fn write_json_blob(dir: &Path, v: &serde_json::Value) -> Result<(Digest, u64), LayoutError> {
+    let data = serde_json::to_vec(v).expect("a JSON value always serializes");
+    let mut h = Digester::new(Algorithm::Sha256);
+    h.update(&data);
+    let d = h.finish();
+    let path = dir.join("blobs/sha256").join(d.hex());
+    fs::write(&path, &data).map_err(|source| LayoutError::Write { path, source })?;
+    Ok((d, data.len() as u64))
+}
+
+/// The index entries of one manifest: one per name (annotated with it and its tag), or one
+/// unannotated when it has none.
+fn named_descriptors(manifest: &Digest, size: u64, names: &[ImageRef]) -> Vec<serde_json::Value> {
+    let desc = json!({"mediaType": MEDIA_OCI_MANIFEST, "digest": manifest.to_string(), "size": size});
+    if names.is_empty() {
+        return vec![desc];
+    }
+    names
+        .iter()
+        .map(|r| {
             let mut d = desc.clone();
             d["annotations"] = json!({ANNOTATION_IMAGE_NAME: r.to_string(), ANNOTATION_REF_NAME: r.tag().unwrap_or("latest")});
-            descriptors.push(d);
-        }
-    }
+            d
+        })
+        .collect()
+}
+
+/// Writes the layout's `index.json` (listing `descriptors`) and `oci-layout`.
+fn write_index(dir: &Path, descriptors: Vec<serde_json::Value>) -> Result<(), LayoutError> {
     let index = json!({"schemaVersion": 2, "mediaType": MEDIA_OCI_INDEX, "manifests": descriptors});
     let index_path = dir.join("index.json");
     fs::write(&index_path, serde_json::to_vec(&index).expect("a JSON value always serializes")).map_err(|source| LayoutError::Write { path: index_path, source })?;
-    Ok(())
+    let layout_path = dir.join("oci-layout");
+    fs::write(&layout_path, OCI_LAYOUT_FILE).map_err(|source| LayoutError::Write { path: layout_path, source })
 }
 
 /// Turns a filesystem archive (`docker import`: a tar, plain or compressed) at `layer` into a
@@ -232,37 +261,8 @@ pub fn rootfs_to_layout(dir: &Path, layer: &Path, mut config: serde_json::Value,
     let (diff_id, _) = reader.finish();
     let (blob, size) = to_blob(dir, layer)?;
     config["rootfs"] = json!({"type": "layers", "diff_ids": [diff_id.to_string()]});
-    let write = |data: Vec<u8>| -> Result<(Digest, usize), LayoutError> {
-        let mut h = Digester::new(Algorithm::Sha256);
-        h.update(&data);
-        let d = h.finish();
-        let path = dir.join("blobs/sha256").join(d.hex());
-        fs::write(&path, &data).map_err(|source| LayoutError::Write { path, source })?;
-        Ok((d, data.len()))
-    };
-    let (config_digest, config_size) = write(serde_json::to_vec(&config).expect("a JSON value always serializes"))?;
-    let manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": MEDIA_OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest.to_string(), "size": config_size},
-        "layers": [{"mediaType": layer_media_type(compression), "digest": blob.to_string(), "size": size}],
-    });
-    let (manifest_digest, manifest_size) = write(serde_json::to_vec(&manifest).expect("a JSON value always serializes"))?;
-    let desc = json!({"mediaType": MEDIA_OCI_MANIFEST, "digest": manifest_digest.to_string(), "size": manifest_size});
-    let mut descriptors: Vec<serde_json::Value> = names
-        .iter()
-        .map(|r| {
-            let mut d = desc.clone();
-            d["annotations"] = json!({ANNOTATION_IMAGE_NAME: r.to_string(), ANNOTATION_REF_NAME: r.tag().unwrap_or("latest")});
-            d
-        })
-        .collect();
-    if descriptors.is_empty() {
-        descriptors.push(desc);
-    }
-    let index = json!({"schemaVersion": 2, "mediaType": MEDIA_OCI_INDEX, "manifests": descriptors});
-    let index_path = dir.join("index.json");
-    fs::write(&index_path, serde_json::to_vec(&index).expect("a JSON value always serializes")).map_err(|source| LayoutError::Write { path: index_path, source })?;
-    let layout_path = dir.join("oci-layout");
-    fs::write(&layout_path, OCI_LAYOUT_FILE).map_err(|source| LayoutError::Write { path: layout_path, source })
+    let (config_digest, config_size) = write_json_blob(dir, &config)?;
+    let layers = vec![json!({"mediaType": layer_media_type(compression), "digest": blob.to_string(), "size": size})];
+    let (manifest, manifest_size) = write_json_blob(dir, &oci_manifest(&config_digest, config_size, layers))?;
+    write_index(dir, named_descriptors(&manifest, manifest_size, names))
 }
