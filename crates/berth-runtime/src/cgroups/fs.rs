@@ -110,6 +110,13 @@ pub(crate) fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) && start.elapsed() < Duration::from_secs(2) => {
+                // A process that joined this hierarchy late (an exec racing the delete, which
+                // saw the others empty) keeps it busy: end it.
+                let mut late = Vec::new();
+                let _ = collect_pids(dir, &mut late);
+                for pid in late.into_iter().filter_map(rustix::process::Pid::from_raw) {
+                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                }
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(100));
             }
