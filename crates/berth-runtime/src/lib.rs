@@ -30,6 +30,7 @@ pub mod devices;
 pub mod error;
 pub mod hooks;
 pub mod namespaces;
+pub mod netns;
 pub mod process;
 pub mod rlimits;
 pub mod rootfs;
