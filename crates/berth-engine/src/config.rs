@@ -21,6 +21,8 @@ pub struct Config {
     pub default_stop_timeout: i64,
     /// Registries: mirrors, insecure ones, CA files, download concurrency.
     pub registry: berth_image::registry::RegistryConfig,
+    /// Bridges, address pools, iptables.
+    pub network: crate::network::NetConfig,
 }
 
 impl Config {

@@ -46,6 +46,9 @@ pub enum Error {
     NotModified(String),
     #[error("{what} is not allowed on this socket: {why}")]
     Refused { what: String, why: &'static str },
+    /// Docker answers 403 (a pre-defined network cannot be removed, say).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0} is not supported by berth yet")]
     NotImplemented(String),
     #[error("the daemon is shutting down")]
@@ -77,7 +80,7 @@ impl Error {
             Error::InvalidParameter(_) => ErrorKind::InvalidParameter,
             Error::NameInUse { .. } | Error::RemoveRunning { .. } | Error::NotRunning(_) | Error::Paused(_) | Error::Conflict(_) => ErrorKind::Conflict,
             Error::NotModified(_) => ErrorKind::NotModified,
-            Error::Refused { .. } => ErrorKind::Forbidden,
+            Error::Refused { .. } | Error::Forbidden(_) => ErrorKind::Forbidden,
             Error::NotImplemented(_) => ErrorKind::NotImplemented,
             Error::ShuttingDown => ErrorKind::Unavailable,
             Error::Load(_) => ErrorKind::InvalidParameter,

@@ -35,12 +35,14 @@
 
 pub mod config;
 pub mod container;
+pub mod dns;
 pub mod distribution;
 pub mod error;
 pub mod events;
 pub mod exec;
 pub mod images;
 pub mod logs;
+pub mod network;
 pub mod policy;
 pub mod system;
 pub mod time;
@@ -59,6 +61,7 @@ pub struct Engine {
     cfg: Config,
     images: Arc<berth_image::ImageStore>,
     volumes: volumes::Volumes,
+    networks: network::Networks,
     registry: berth_image::registry::Registry,
     /// Pulls under way, by reference: a second pull of one waits for the first.
     pulls: distribution::Pulls,
@@ -114,11 +117,17 @@ impl Engine {
         let pure_cgroup2 = berth_runtime::cgroups::Hierarchies::detect().map(|h| h.mode() == berth_runtime::cgroups::Mode::V2).unwrap_or(false);
         let registry = berth_image::registry::Registry::new(cfg.registry.clone());
         let data_root = cfg.data_root.clone();
+        let net_cfg = cfg.network.clone();
+        let nets_root = data_root.clone();
+        let networks = tokio::task::spawn_blocking(move || network::Networks::open(&nets_root, net_cfg))
+            .await
+            .map_err(|e| Error::Internal(format!("open networks: {e}")))??;
         let engine = Arc::new(Engine {
             cfg,
             registry,
             images: Arc::new(images),
             volumes: volumes::Volumes::open(data_root.join("volumes"))?,
+            networks,
             pulls: Default::default(),
             index: Mutex::new(Default::default()),
             execs: Mutex::new(HashMap::new()),
@@ -131,6 +140,8 @@ impl Engine {
         for r in loaded.records {
             engine.insert(container::Ctr::new(r));
         }
+        // Links, rules and name servers first: recovering containers may end or restart them.
+        engine.network_recover().await;
         engine.recover().await;
         Ok((engine, warnings))
     }

@@ -17,6 +17,8 @@ pub struct TestDaemon {
     pub dir: PathBuf,
     pub sock: PathBuf,
     pub cgroup_parent: String,
+    /// The default bridge's link, which also names the daemon's iptables chains.
+    pub bridge: String,
     berthd: PathBuf,
     /// More berthd flags, given at every start.
     extra: Vec<String>,
@@ -117,8 +119,10 @@ impl TestDaemon {
         // Short: the runtime's sockets live below the exec root, and a socket path has 108 bytes.
         let dir = crate::scratch_dir("bt", "d");
         let id = dir.file_name().and_then(|n| n.to_str()).unwrap_or("bt").to_owned();
+        let bridge = format!("bt{}", id.trim_start_matches("bt-").trim_end_matches("-d").replace('-', "x"));
         let mut d = TestDaemon {
             name: name.to_owned(),
+            bridge,
             sock: dir.join("s.sock"),
             cgroup_parent: id,
             dir,
@@ -157,6 +161,11 @@ impl TestDaemon {
             // Docker Hub is a closed loopback port: no test reaches the internet.
             .arg("--hub-endpoint")
             .arg("http://127.0.0.1:9")
+            // Own link and chain names; subnets from a pool of their own, which the daemons of
+            // parallel tests share (berthd takes a host-wide lock to pick a free one).
+            .arg("--bridge")
+            .arg(&self.bridge)
+            .args(if self.extra.iter().any(|a| a.starts_with("--default-address-pool") || a == "--bip") { vec![] } else { vec!["--default-address-pool", "base=10.213.0.0/16,size=24"] })
             .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("dup log"))
@@ -298,6 +307,44 @@ impl TestDaemon {
         out
     }
 
+    /// Links this daemon made (tagged with its bridge name in their alias), its bridge included.
+    pub fn links(&self) -> Vec<String> {
+        let tag = format!("berth:{}:", self.bridge);
+        let mut out = Vec::new();
+        for e in std::fs::read_dir("/sys/class/net").into_iter().flatten().flatten() {
+            let alias = std::fs::read_to_string(e.path().join("ifalias")).unwrap_or_default();
+            if alias.starts_with(&tag) {
+                out.push(e.file_name().to_string_lossy().into_owned());
+            }
+        }
+        out
+    }
+
+    /// What a daemon leaves by design when it stops (as dockerd leaves docker0 and its chains):
+    /// its default bridge and its iptables chains.
+    fn remove_network_state(&self) {
+        for l in self.links() {
+            let _ = Command::new("ip").args(["link", "del", &l]).status();
+        }
+        let tag: String = self.bridge.chars().take(15).collect();
+        let chains = [("nat", format!("BERTH-{tag}-DNAT")), ("nat", format!("BERTH-{tag}-POST")), ("filter", format!("BERTH-{tag}-FWD"))];
+        for (table, builtin, m, chain) in [
+            ("nat", "PREROUTING", "-m addrtype --dst-type LOCAL", &chains[0].1),
+            ("nat", "OUTPUT", "-m addrtype --dst-type LOCAL", &chains[0].1),
+            ("nat", "POSTROUTING", "", &chains[1].1),
+            ("filter", "FORWARD", "", &chains[2].1),
+        ] {
+            let mut args = vec!["-w", "-t", table, "-D", builtin];
+            args.extend(m.split_whitespace());
+            args.extend(["-j", chain]);
+            while Command::new("iptables").args(&args).stderr(Stdio::null()).status().is_ok_and(|s| s.success()) {}
+        }
+        for (table, chain) in &chains {
+            let _ = Command::new("iptables").args(["-w", "-t", table, "-F", chain]).stderr(Stdio::null()).status();
+            let _ = Command::new("iptables").args(["-w", "-t", table, "-X", chain]).stderr(Stdio::null()).status();
+        }
+    }
+
     fn remove_cgroup_parents(&self) {
         for h in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
             let _ = std::fs::remove_dir(h.path().join(&self.cgroup_parent));
@@ -323,6 +370,20 @@ impl Drop for TestDaemon {
                 }
             }
         }
+        // And every network the test made.
+        let nets = self.api("GET", "/networks", None);
+        if nets.status == 200 {
+            for n in nets.json().as_array().cloned().unwrap_or_default() {
+                if matches!(n["Name"].as_str(), Some("bridge" | "host" | "none")) {
+                    continue;
+                }
+                let id = n["Id"].as_str().unwrap_or_default().to_owned();
+                let r = self.api("DELETE", &format!("/networks/{id}"), None);
+                if r.status != 204 && r.status != 404 {
+                    problems.push(format!("remove network {id}: {} {}", r.status, r.text()));
+                }
+            }
+        }
         let st = self.stop_with("TERM");
         if !st.success() {
             problems.push(format!("berthd exited with {st} on SIGTERM"));
@@ -334,6 +395,8 @@ impl Drop for TestDaemon {
         problems.extend(self.processes().into_iter().map(|p| format!("process {p}")));
         problems.extend(self.mounts().into_iter().map(|m| format!("mount {m}")));
         problems.extend(self.cgroups().into_iter().map(|c| format!("cgroup {}", c.display())));
+        problems.extend(self.links().into_iter().filter(|l| *l != self.bridge).map(|l| format!("link {l}")));
+        self.remove_network_state();
         for p in self.processes() {
             if let Some(pid) = p.split(':').next() {
                 let _ = Command::new("kill").args(["-9", pid]).status();

@@ -66,6 +66,19 @@ pub struct Flags {
     pub tlscert: Option<PathBuf>,
     #[arg(long)]
     pub tlskey: Option<PathBuf>,
+    /// Name of the default bridge's link (default berth0); also tags this daemon's links and
+    /// iptables chains.
+    #[arg(long, short = 'b')]
+    pub bridge: Option<String>,
+    /// The default bridge's address with prefix (e.g. 172.26.0.1/16).
+    #[arg(long)]
+    pub bip: Option<String>,
+    /// base=CIDR,size=N: where subnets of new networks come from (repeatable).
+    #[arg(long)]
+    pub default_address_pool: Vec<String>,
+    /// Manage iptables rules (masquerading, isolation, published ports).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub iptables: Option<bool>,
     /// The berth-shim binary (default: next to berthd).
     #[arg(long, hide = true)]
     pub shim_path: Option<PathBuf>,
@@ -88,6 +101,7 @@ pub struct Settings {
     pub default_ulimits: Vec<Ulimit>,
     pub shim_bin: PathBuf,
     pub registry: berth_image::registry::RegistryConfig,
+    pub network: berth_engine::network::NetConfig,
     /// `tcp://` listeners (mutual TLS) and the TLS files they use.
     pub tcp: Vec<std::net::SocketAddr>,
     pub tls: Option<TlsFiles>,
@@ -122,6 +136,10 @@ const KEYS: &[(&str, &str)] = &[
     ("tlscacert", "--tlscacert"),
     ("tlscert", "--tlscert"),
     ("tlskey", "--tlskey"),
+    ("bridge", "--bridge"),
+    ("bip", "--bip"),
+    ("default-address-pools", "--default-address-pool"),
+    ("iptables", "--iptables"),
 ];
 
 fn parse_ulimit(s: &str) -> anyhow::Result<Ulimit> {
@@ -151,6 +169,7 @@ impl Flags {
             bail!("--default-runtime {r}: only berth's built-in runtime (\"berth\", alias \"runc\") is supported yet");
         }
         let registry = self.registry_config()?;
+        let network = self.network_config()?;
         let mut unix_sockets = Vec::new();
         let mut tcp = Vec::new();
         for h in if self.hosts.is_empty() { vec!["unix:///run/berth/berth.sock".to_owned()] } else { self.hosts.clone() } {
@@ -197,6 +216,7 @@ impl Flags {
             default_ulimits,
             shim_bin,
             registry,
+            network,
             tls: match (&self.tlscacert, &self.tlscert, &self.tlskey) {
                 (Some(ca), Some(cert), Some(key)) => Some(TlsFiles { ca: ca.clone(), cert: cert.clone(), key: key.clone() }),
                 (None, None, None) if !self.tlsverify => None,
@@ -204,6 +224,29 @@ impl Flags {
             },
             tcp,
         })
+    }
+
+    fn network_config(&self) -> anyhow::Result<berth_engine::network::NetConfig> {
+        use berth_engine::network::{ipam::Pool, NetConfig};
+        let mut cfg = NetConfig::default();
+        if let Some(b) = &self.bridge {
+            if b.is_empty() || b.len() > 15 || b.contains(['/', ' ', ':']) || b == "none" {
+                bail!("invalid --bridge {b:?}: a link name of at most 15 characters");
+            }
+            cfg.bridge = b.clone();
+        }
+        if let Some(bip) = &self.bip {
+            let net: ipnet::Ipv4Net = bip.parse().with_context(|| format!("invalid --bip {bip:?}: want an address with its prefix, such as 172.26.0.1/16"))?;
+            if net.addr() == net.network() || net.prefix_len() > 30 {
+                bail!("invalid --bip {bip:?}: give the bridge's own address (not the network's) in a subnet of /30 or larger");
+            }
+            cfg.bip = Some(net);
+        }
+        if !self.default_address_pool.is_empty() {
+            cfg.pools = self.default_address_pool.iter().map(|p| Pool::parse(p).map_err(|e| anyhow::anyhow!("invalid --default-address-pool: {e}"))).collect::<anyhow::Result<_>>()?;
+        }
+        cfg.iptables = self.iptables.unwrap_or(true);
+        Ok(cfg)
     }
 
     fn registry_config(&self) -> anyhow::Result<berth_image::registry::RegistryConfig> {
@@ -272,6 +315,17 @@ impl Flags {
                     let m: BTreeMap<String, Value> = serde_json::from_value(v.clone()).context("default-ulimits must be an object")?;
                     let named: Vec<String> = m.into_iter().map(|(n, u)| format!("{n}={}:{}", u["Soft"], u["Hard"])).collect();
                     set_list(&mut self.default_ulimit, named)
+                }
+                "bridge" => set(&mut self.bridge, s(v)?),
+                "bip" => set(&mut self.bip, s(v)?),
+                "iptables" => set(&mut self.iptables, v.as_bool().context("iptables must be true or false")?),
+                "default-address-pools" => {
+                    let pools = v.as_array().context("default-address-pools must be a list of {\"base\": CIDR, \"size\": N}")?;
+                    let named = pools
+                        .iter()
+                        .map(|p| Ok(format!("base={},size={}", p["base"].as_str().context("a pool needs \"base\"")?, p["size"].as_u64().context("a pool needs \"size\"")?)))
+                        .collect::<anyhow::Result<Vec<_>>>()?;
+                    set_list(&mut self.default_address_pool, named)
                 }
                 "live-restore" => set(&mut self.live_restore, v.as_bool().context("live-restore must be true or false")?),
                 "tlsverify" => {

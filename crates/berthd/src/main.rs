@@ -112,6 +112,7 @@ async fn run(s: config::Settings) -> anyhow::Result<()> {
         default_ulimits: s.default_ulimits.clone(),
         default_stop_timeout: 10,
         registry: s.registry.clone(),
+        network: s.network.clone(),
     };
     let (engine, warnings) = Engine::open(cfg).await.map_err(|e| anyhow::anyhow!(berth_engine::error::chain(&e))).context("open the engine")?;
     for w in warnings {

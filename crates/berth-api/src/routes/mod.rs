@@ -5,6 +5,7 @@ mod containers;
 mod exec;
 mod images;
 mod system;
+mod networks;
 mod volumes;
 
 use http::{Method, Request};
@@ -66,6 +67,13 @@ pub async fn route(req: Request<Incoming>, ctx: &Ctx, path: &str) -> Resp {
         (&Method::GET, ["images", rest @ .., "get"]) if !rest.is_empty() => images::save(ctx, &[rest.join("/")]),
         (&Method::GET, ["images", rest @ .., "history"]) if !rest.is_empty() => images::history(ctx, &rest.join("/")),
         (&Method::POST, ["images", rest @ .., "push"]) if !rest.is_empty() => images::push(ctx, &q, &rest.join("/"), req).await,
+        (&Method::POST, ["networks", "create"]) => networks::create(ctx, req).await,
+        (&Method::GET, ["networks"]) => networks::list(ctx, &q),
+        (&Method::POST, ["networks", "prune"]) => networks::prune(ctx, &q).await,
+        (&Method::GET, ["networks", id]) => networks::inspect(ctx, id),
+        (&Method::DELETE, ["networks", id]) => networks::remove(ctx, id).await,
+        (&Method::POST, ["networks", id, "connect"]) => networks::connect(ctx, req, id).await,
+        (&Method::POST, ["networks", id, "disconnect"]) => networks::disconnect(ctx, req, id).await,
         (&Method::POST, ["volumes", "create"]) => volumes::create(ctx, req).await,
         (&Method::GET, ["volumes"]) => volumes::list(ctx, &q),
         (&Method::POST, ["volumes", "prune"]) => volumes::prune(ctx, &q),

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use berth_api_types::container::inspect::{ContainerInspect, ContainerState, GraphDriver, MountPoint, NetworkSettings};
-use berth_api_types::container::{ContainerSummary, SummaryHostConfig, SummaryNetworkSettings};
+use berth_api_types::container::{ContainerSummary, Port, SummaryHostConfig, SummaryNetworkSettings};
 use berth_api_types::Filters;
 
 use super::record::{Record, Status};
@@ -91,11 +91,9 @@ impl Engine {
         let dir = super::Record::dir(&self.cfg.containers_dir(), &rec.id);
         let s = &rec.state;
         let (size_rw, size_root) = if size { self.sizes(&rec) } else { (None, None) };
-        let network = rec.host_config.network_mode.clone().unwrap_or_default();
-        let mut networks = BTreeMap::new();
-        if matches!(network.as_str(), "bridge" | "host" | "none") {
-            networks.insert(network.clone(), Default::default());
-        }
+        let networks = self.networks_of(&rec);
+        let bridge_ep = networks.get("bridge").filter(|e| rec.endpoints.contains_key(e.network_id.as_deref().unwrap_or_default())).cloned();
+        let netns = crate::network::Networks::netns_path(&self.cfg.run_dir(&rec.id));
         Ok(ContainerInspect {
             id: rec.id.clone(),
             created: rec.created.clone(),
@@ -146,12 +144,40 @@ impl Engine {
             mounts: mounts_of(&rec, &self.volumes),
             config: rec.config.clone(),
             network_settings: NetworkSettings {
-                sandbox_key: s.status.is_live().then(|| format!("/proc/{}/ns/net", s.pid)),
-                ports: Some(BTreeMap::new()),
+                bridge: Some(String::new()),
+                sandbox_id: Some(if s.status.is_live() { rec.id.clone() } else { String::new() }),
+                hairpin_mode: Some(false),
+                link_local_ipv6_address: Some(String::new()),
+                link_local_ipv6_prefix_len: Some(0),
+                sandbox_key: Some(match s.status.is_live() {
+                    true if !rec.endpoints.is_empty() => netns.to_string_lossy().into_owned(),
+                    true => format!("/proc/{}/ns/net", s.pid),
+                    false => String::new(),
+                }),
+                ports: Some(Self::ports_view(&rec)),
+                endpoint_id: Some(bridge_ep.as_ref().and_then(|e| e.endpoint_id.clone()).unwrap_or_default()),
+                gateway: Some(bridge_ep.as_ref().and_then(|e| e.gateway.clone()).unwrap_or_default()),
+                global_ipv6_address: Some(String::new()),
+                global_ipv6_prefix_len: Some(0),
+                ip_address: Some(bridge_ep.as_ref().and_then(|e| e.ip_address.clone()).unwrap_or_default()),
+                ip_prefix_len: Some(bridge_ep.as_ref().and_then(|e| e.ip_prefix_len).unwrap_or(0)),
+                ipv6_gateway: Some(String::new()),
+                mac_address: Some(bridge_ep.as_ref().and_then(|e| e.mac_address.clone()).unwrap_or_default()),
                 networks: Some(networks),
-                ..Default::default()
             },
         })
+    }
+
+    /// `NetworkSettings.Networks`: its bridge endpoints, or the one pre-defined network its
+    /// mode names (`host`, `none`); nothing for `container:`.
+    fn networks_of(&self, rec: &Record) -> BTreeMap<String, berth_api_types::network::EndpointSettings> {
+        let mut out: BTreeMap<_, _> = rec.endpoints.iter().map(|(id, ep)| self.endpoint_view(rec, id, ep)).collect();
+        let mode = rec.host_config.network_mode.as_deref().unwrap_or("");
+        if matches!(mode, "host" | "none") {
+            let id = self.network_id(mode);
+            out.insert(mode.to_owned(), berth_api_types::network::EndpointSettings { network_id: id, ..Default::default() });
+        }
+        out
     }
 
     /// (SizeRw, SizeRootFs): bytes in the container's upper directory, and that plus its image.
@@ -174,9 +200,22 @@ impl Engine {
             command.push_str(a);
         }
         let network = rec.host_config.network_mode.clone().unwrap_or_default();
-        let mut networks = BTreeMap::new();
-        if matches!(network.as_str(), "bridge" | "host" | "none") {
-            networks.insert(network.clone(), Default::default());
+        let networks = self.networks_of(&rec);
+        let mut ports = Vec::new();
+        if rec.state.status.is_live() {
+            for (k, binds) in Self::ports_view(&rec) {
+                let (p, proto) = k.split_once('/').unwrap_or((&k, "tcp"));
+                let Ok(private_port) = p.parse::<u16>() else { continue };
+                match binds {
+                    Some(b) if !b.is_empty() => ports.extend(b.iter().map(|b| Port {
+                        ip: b.host_ip.clone(),
+                        private_port,
+                        public_port: b.host_port.as_deref().and_then(|p| p.parse().ok()),
+                        kind: proto.to_owned(),
+                    })),
+                    _ => ports.push(Port { ip: None, private_port, public_port: None, kind: proto.to_owned() }),
+                }
+            }
         }
         ContainerSummary {
             id: rec.id.clone(),
@@ -186,7 +225,7 @@ impl Engine {
             image_manifest_descriptor: None,
             command,
             created: crate::time::parse_rfc3339(&rec.created).map(|n| (n / 1_000_000_000) as i64).unwrap_or(0),
-            ports: Vec::new(),
+            ports,
             size_rw,
             size_root_fs,
             labels: rec.config.labels.clone().unwrap_or_default(),
@@ -240,10 +279,10 @@ impl Engine {
                     && f.labels_match(&r.config.labels.clone().unwrap_or_default())
                     && (!f.contains("health") || f.get("health").any(|h| h == r.state.health.as_ref().map(|x| x.status.as_str()).unwrap_or("none")))
                     && (!f.contains("volume") || f.get("volume").any(|v| r.volumes.iter().any(|m| m.name == v || m.destination == v) || r.host_config.binds.iter().flatten().any(|b| b.split(':').take(2).any(|p| p == v))))
-                    && (!f.contains("network") || f.get("network").any(|n| r.host_config.network_mode.as_deref() == Some(n)))
+                    && (!f.contains("network") || f.get("network").any(|n| r.host_config.network_mode.as_deref() == Some(n) || r.endpoints.keys().any(|id| id.starts_with(n) || self.network_name(id).as_deref() == Some(n))))
                     && (!f.contains("expose") || f.get("expose").any(|p| r.config.exposed_ports.as_ref().is_some_and(|e| e.contains_key(p) || e.contains_key(&format!("{p}/tcp")))))
-                    // nothing is published (ports are issue 6's) and no container is a swarm task
-                    && !f.contains("publish")
+                    && (!f.contains("publish") || f.get("publish").any(|p| r.ports.contains_key(p) || r.ports.contains_key(&format!("{p}/tcp"))))
+                    // no container is a swarm task
                     && f.get("is-task").all(|v| v == "false")
                     && before.is_none_or(|b| t < b)
                     && since.is_none_or(|s| t > s)

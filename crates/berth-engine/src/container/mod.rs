@@ -74,7 +74,7 @@ pub struct Ctr {
     pub id: String,
     rec: Mutex<Record>,
     /// Orders lifecycle operations on this container.
-    op: tokio::sync::Mutex<()>,
+    pub(crate) op: tokio::sync::Mutex<()>,
     life: watch::Sender<Life>,
     pending: Mutex<Vec<PendingAttach>>,
 }
@@ -251,6 +251,15 @@ impl Engine {
         self.index().by_id.values().filter(|c| policy::can_see(principal, &c.rec().created_by)).cloned().collect()
     }
 
+    /// Every container, whoever made it (for the engine's own bookkeeping).
+    pub(crate) fn all_containers(&self) -> Vec<Arc<Ctr>> {
+        self.index().by_id.values().cloned().collect()
+    }
+
+    pub(crate) fn by_id(&self, id: &str) -> Option<Arc<Ctr>> {
+        self.index().by_id.get(id).cloned()
+    }
+
     pub(crate) fn insert(&self, ctr: Arc<Ctr>) {
         let name = ctr.rec().name.clone();
         let mut idx = self.index();
@@ -299,6 +308,8 @@ impl Engine {
         })?;
         let config = merge_config(&req.config, &self.image_config(&image)?);
         health::validate(config.healthcheck.as_ref())?;
+        let endpoints = self.endpoints_for_create(&host, req.networking_config.as_ref(), false)?;
+        crate::network::check_ports(&host, &config)?;
         let volumes = self.resolve_volumes(principal, &mut host, &config)?;
         let mut cmd: Vec<String> = config.entrypoint.clone().unwrap_or_default();
         cmd.extend(config.cmd.clone().unwrap_or_default());
@@ -341,6 +352,8 @@ impl Engine {
             stopped_by_user: false,
             exec_ids: Vec::new(),
             volumes,
+            endpoints,
+            ports: Default::default(),
         };
         if rec.config.hostname.as_deref().unwrap_or("").is_empty() {
             rec.config.hostname = Some(id[..12].to_owned());
@@ -472,7 +485,7 @@ impl Engine {
                 return Err(e);
             }
         };
-        let launched = self.launch_mounted(ctr, &rec, &bundle, &rootfs, &shim_dir, volumes).await;
+        let launched = self.launch_mounted(ctr, &bundle, &rootfs, &shim_dir, volumes).await;
         if launched.is_err() {
             self.release_volumes(&rec.volumes);
             self.cleanup_run_dir(&rec.id);
@@ -480,8 +493,11 @@ impl Engine {
         launched
     }
 
-    async fn launch_mounted(self: &Arc<Self>, ctr: &Arc<Ctr>, rec: &Record, bundle: &std::path::Path, rootfs: &std::path::Path, shim_dir: &std::path::Path, volumes: Vec<(PathBuf, String, bool)>) -> Result<()> {
-        let mut facts = self.facts(rec, rootfs)?;
+    async fn launch_mounted(self: &Arc<Self>, ctr: &Arc<Ctr>, bundle: &std::path::Path, rootfs: &std::path::Path, shim_dir: &std::path::Path, volumes: Vec<(PathBuf, String, bool)>) -> Result<()> {
+        let netns = self.network_up(ctr).await?;
+        // The record now holds the addresses the container got.
+        let rec = &ctr.rec().clone();
+        let mut facts = self.facts(rec, rootfs, netns)?;
         facts.volumes = volumes;
         let config = spec::build(rec, &facts)?;
         let cfg_path = bundle.join("config.json");
@@ -529,7 +545,7 @@ impl Engine {
     }
 
     /// Everything [`spec::build`] needs that is found on the host.
-    fn facts(&self, rec: &Record, rootfs: &std::path::Path) -> Result<spec::Facts> {
+    fn facts(&self, rec: &Record, rootfs: &std::path::Path, netns: Option<PathBuf>) -> Result<spec::Facts> {
         let host = &rec.host_config;
         let user = rec.config.user.clone().unwrap_or_default();
         let (uid, gid, additional_gids) = user::resolve(rootfs, &user, host.group_add.as_deref().unwrap_or(&[]))?;
@@ -554,8 +570,10 @@ impl Engine {
         let host_network = join.get("network") == Some(&None);
         let dir = Record::dir(&self.cfg.containers_dir(), &rec.id);
         let hostname = rec.config.hostname.clone().unwrap_or_else(|| rec.id[..12].to_owned());
-        let hosts = etc::hosts(host, host_network, &std::fs::read_to_string("/etc/hosts").unwrap_or_default())?;
-        let resolv = etc::resolv_conf(host, host_network, &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default());
+        let own_ip = rec.endpoints.values().find_map(|e| e.ip);
+        let embedded_dns = rec.endpoints.keys().any(|n| self.networks.get(n).is_some_and(|n| !n.is_default_bridge()));
+        let hosts = etc::hosts(host, host_network, &std::fs::read_to_string("/etc/hosts").unwrap_or_default(), own_ip.map(|ip| (ip, hostname.as_str())), self.host_gateway())?;
+        let resolv = etc::resolv_conf(host, host_network, embedded_dns, &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default());
         let etc_files = etc::write(&dir, &hostname, &hosts, &resolv)?;
         let caps = spec::capabilities(host)?;
         let (_, seccomp_opt) = spec::security_opts(host)?;
@@ -598,6 +616,7 @@ impl Engine {
             },
             default_ulimits: self.cfg.default_ulimits.clone(),
             volumes: Vec::new(),
+            netns,
         })
     }
 
@@ -623,6 +642,7 @@ impl Engine {
 
     /// Unmounts the root and removes the bundle and shim state of `id`.
     fn cleanup_run_dir(&self, id: &str) {
+        self.network_down(id);
         let run = self.cfg.run_dir(id);
         // Exec shims still held (never started) would wait for ever: end them. The pid is
         // checked against the shim's command line, which names its state directory.

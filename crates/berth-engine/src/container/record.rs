@@ -104,6 +104,12 @@ pub struct Record {
     /// The volumes it mounts.
     #[serde(default)]
     pub volumes: Vec<crate::volumes::VolumeMount>,
+    /// The networks it is on, by network id (bridge networks; none for host, none, container:).
+    #[serde(default)]
+    pub endpoints: std::collections::BTreeMap<String, crate::network::Endpoint>,
+    /// Its published ports while it runs: `80/tcp` → the host bindings it got.
+    #[serde(default)]
+    pub ports: std::collections::BTreeMap<String, Vec<berth_api_types::container::PortBinding>>,
 }
 
 impl Record {
@@ -260,6 +266,8 @@ mod tests {
             stopped_by_user: false,
             exec_ids: vec![],
             volumes: vec![],
+            endpoints: Default::default(),
+            ports: Default::default(),
         };
         good.save(&dir).expect("save");
         let bad = new_id();

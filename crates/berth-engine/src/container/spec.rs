@@ -56,6 +56,9 @@ pub struct Facts {
     pub seccomp: Option<Value>,
     /// Thermal-throttle directories of this host's CPUs (masked like Docker does).
     pub extra_masked: Vec<String>,
+    /// The network namespace the engine made and configured (bridge networks): joined, and
+    /// the container's own for sysctls.
+    pub netns: Option<PathBuf>,
     /// Docker's cgroup namespace default: private on a pure v2 host, the host's otherwise.
     pub private_cgroupns: bool,
     /// The init binary to mount at /sbin/docker-init for `--init`.
@@ -132,14 +135,6 @@ pub fn security_opts(host: &HostConfig) -> Result<(bool, Option<Option<String>>)
 /// options that were not given.
 pub fn check_supported(host: &HostConfig) -> Result<()> {
     let ni = |what: &str| Err(Error::NotImplemented(what.to_owned()));
-    if host.port_bindings.as_ref().is_some_and(|p| !p.is_empty()) || host.publish_all_ports == Some(true) {
-        return ni("publishing ports (-p, -P)");
-    }
-    match host.network_mode.as_deref().unwrap_or("") {
-        "" | "default" | "bridge" | "none" | "host" => {}
-        m if m.starts_with("container:") => {}
-        m => return ni(&format!("network {m:?} (user-defined networks)")),
-    }
     if host.links.as_ref().is_some_and(|l| !l.is_empty()) {
         return ni("--link");
     }
@@ -374,6 +369,7 @@ pub fn build(rec: &Record, facts: &Facts) -> Result<Value> {
     let mut namespaces = Vec::new();
     for t in ["pid", "network", "ipc", "uts", "mount"] {
         match facts.join.get(t) {
+            None if t == "network" && facts.netns.is_some() => namespaces.push(json!({"type": t, "path": facts.netns})),
             Some(None) => {}
             Some(Some(path)) => namespaces.push(json!({"type": t, "path": path})),
             None => namespaces.push(json!({"type": t})),
@@ -384,7 +380,7 @@ pub fn build(rec: &Record, facts: &Facts) -> Result<Value> {
     }
 
     let mut sysctl: BTreeMap<String, String> = BTreeMap::new();
-    let own_netns = !facts.join.contains_key("network");
+    let own_netns = facts.netns.is_some() || !facts.join.contains_key("network");
     if own_netns {
         sysctl.insert("net.ipv4.ip_unprivileged_port_start".into(), "0".into());
         sysctl.insert("net.ipv4.ping_group_range".into(), "0 2147483647".into());
@@ -628,6 +624,8 @@ mod tests {
             stopped_by_user: false,
             exec_ids: vec![],
             volumes: vec![],
+            endpoints: Default::default(),
+            ports: Default::default(),
         }
     }
 
@@ -645,6 +643,7 @@ mod tests {
             init_bin: None,
             default_ulimits: vec![],
             volumes: vec![],
+            netns: None,
         }
     }
 
@@ -728,10 +727,10 @@ mod tests {
 
     #[test]
     fn unsupported_options_are_refused_by_name() {
-        let h = HostConfig { network_mode: Some("mynet".into()), ..Default::default() };
+        let h = HostConfig { links: Some(vec!["other:alias".into()]), ..Default::default() };
         let e = check_supported(&h).expect_err("refused");
         assert_eq!(e.kind(), crate::ErrorKind::NotImplemented);
-        assert!(e.to_string().contains("mynet"), "{e}");
+        assert!(e.to_string().contains("--link"), "{e}");
         let zero = HostConfig { network_mode: Some("default".into()), port_bindings: Some(Default::default()), links: None, ..Default::default() };
         assert!(check_supported(&zero).is_ok());
         let h = HostConfig { security_opt: Some(vec!["apparmor=x".into()]), ..Default::default() };

@@ -31,7 +31,12 @@ fn errors_have_dockers_codes_and_messages() {
     let r = d.api("GET", "/containers/nope/json", None);
     assert_eq!(r.status, 404);
     assert_eq!(r.message(), "No such container: nope");
-    let r = d.api("POST", "/containers/create", Some(&json!({"Image": "busybox", "Cmd": ["true"], "HostConfig": {"NetworkMode": "mynet"}})));
+    // As with dockerd, a network that is not there is an error at start, not at create.
+    let r = d.api("POST", "/containers/create?name=nonet", Some(&json!({"Image": "busybox", "Cmd": ["true"], "HostConfig": {"NetworkMode": "mynet"}})));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = d.api("POST", "/containers/nonet/start", None);
+    assert_eq!((r.status, r.message()), (404, "network mynet not found".to_owned()));
+    let r = d.api("POST", "/containers/create", Some(&json!({"Image": "busybox", "Cmd": ["true"], "HostConfig": {"Links": ["a:b"]}})));
     assert_eq!(r.status, 501, "{}", r.text());
     let r = d.api("POST", "/containers/create", Some(&json!({"Image": "busybox", "Cmd": ["true"], "HostConfig": {"Memory": "64m"}})));
     assert_eq!(r.status, 400, "{}", r.text());

@@ -10,6 +10,7 @@ mod images;
 mod files;
 mod tls;
 mod volumes;
+mod networks;
 
 use berth_testutil::daemon::TestDaemon;
 

@@ -1,0 +1,232 @@
+//! Networks through the docker CLI: user-defined bridges with name resolution, isolation,
+//! internal networks, connect/disconnect, static addresses; published ports (TCP and UDP, on
+//! loopback) that outlive a daemon restart; none and container: modes; the /networks API's
+//! answers and errors; a restarted daemon removing links that belong to nothing. Traffic goes
+//! only to loopback and to containers the tests made; no test asks a name outside its networks.
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, UdpSocket};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::daemon;
+
+fn http_get(port: u16, path: &str) -> std::io::Result<String> {
+    let mut s = TcpStream::connect_timeout(&format!("127.0.0.1:{port}").parse().expect("addr"), Duration::from_secs(3))?;
+    s.set_read_timeout(Some(Duration::from_secs(3)))?;
+    write!(s, "GET {path} HTTP/1.0\r\n\r\n")?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out)
+}
+
+/// A UDP echo server in the network namespace of process `pid`, answering one datagram.
+fn udp_echo_in(pid: &str, port: u16) -> Child {
+    let script = format!("import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('0.0.0.0',{port}))\nd,a=s.recvfrom(100)\ns.sendto(b'echo:'+d,a)\n");
+    let child = Command::new("nsenter").args(["-t", pid, "-n", "python3", "-c", &script]).stdin(Stdio::null()).spawn().expect("nsenter python3");
+    std::thread::sleep(Duration::from_millis(300));
+    child
+}
+
+/// A shell command that fetches /hostname from host:port over plain TCP (busybox's wget
+/// crashes on address literals; nc does not).
+fn fetch(host: &str, port: u16) -> String {
+    format!("printf 'GET /hostname HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {host} {port}")
+}
+
+fn udp_ask(port: u16) -> std::io::Result<String> {
+    let s = UdpSocket::bind("127.0.0.1:0")?;
+    s.set_read_timeout(Some(Duration::from_secs(3)))?;
+    s.send_to(b"hi", ("127.0.0.1", port))?;
+    let mut buf = [0u8; 100];
+    let (n, _) = s.recv_from(&mut buf)?;
+    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+#[test]
+fn user_networks_resolve_names_isolate_and_connect() {
+    let d = daemon("netuser");
+    d.docker_ok(&["network", "create", "front"]);
+    d.docker_ok(&["network", "create", "--subnet", "10.214.7.0/24", "--ip-range", "10.214.7.128/25", "--label", "tier=back", "back"]);
+    let web = d.docker_ok(&["run", "-d", "--name", "web", "--network", "front", "--network-alias", "www", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc"]).trim().to_owned();
+    // by name, by alias, by short id; the embedded server is the container's name server
+    let got = d.docker_ok(&[
+        "run", "--rm", "--network", "front", "busybox", "sh", "-c",
+        &format!("cat /etc/resolv.conf; wget -qO- http://web/hostname; wget -qO- http://www/hostname; wget -qO- http://{}/hostname", &web[..12]),
+    ]);
+    assert!(got.starts_with("nameserver 127.0.0.11\n"), "{got}");
+    assert_eq!(got.matches(&web[..12]).count(), 3, "{got}");
+    let web_ip = d.docker_ok(&["inspect", "-f", "{{.NetworkSettings.Networks.front.IPAddress}}", "web"]).trim().to_owned();
+    assert!(web_ip.starts_with("10.213."), "{web_ip}");
+
+    // another network reaches neither its name nor its address
+    assert!(d.docker_ok(&["run", "--rm", "--network", "front", "busybox", "sh", "-c", &fetch(&web_ip, 80)]).contains(&web[..12]), "the address answers on its own network");
+    let other = d.docker(&["run", "--rm", "--network", "back", "busybox", "sh", "-c", &fetch(&web_ip, 80)]);
+    assert!(!String::from_utf8_lossy(&other.stdout).contains("200 OK"), "a container on another network reached web: {other:?}");
+    // the default bridge has no embedded name server
+    let resolv = d.docker_ok(&["run", "--rm", "busybox", "cat", "/etc/resolv.conf"]);
+    assert!(!resolv.contains("127.0.0.11"), "{resolv}");
+
+    // a static address from the user's subnet; addresses from the ip range
+    let ip = d.docker_ok(&["run", "--rm", "--network", "back", "--ip", "10.214.7.9", "busybox", "sh", "-c", "ip -4 -o addr show eth0"]);
+    assert!(ip.contains("10.214.7.9/24"), "{ip}");
+    let ip = d.docker_ok(&["run", "--rm", "--network", "back", "busybox", "sh", "-c", "ip -4 -o addr show eth0"]);
+    assert!(ip.contains("10.214.7.129/24"), "{ip}");
+    let out = d.docker(&["run", "--rm", "--ip", "10.214.7.9", "busybox", "true"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("user specified IP address is supported only"), "{out:?}");
+
+    // connect a running container: it then resolves and reaches web; disconnect undoes it
+    d.docker_ok(&["run", "-d", "--name", "client", "--network", "back", "busybox", "sleep", "300"]);
+    d.docker_ok(&["network", "connect", "--alias", "cli", "front", "client"]);
+    assert!(d.docker_ok(&["exec", "client", "wget", "-qO-", "http://www/hostname"]).contains(&web[..12]));
+    let nets = d.docker_ok(&["inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", "client"]);
+    assert_eq!(nets.trim(), "back front");
+    let members = d.docker_ok(&["network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{end}}", "front"]);
+    assert!(members.contains("web") && members.contains("client"), "{members}");
+    d.docker_ok(&["network", "disconnect", "front", "client"]);
+    let out = d.docker(&["exec", "client", "sh", "-c", &fetch(&web_ip, 80)]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("200 OK"), "still reaches web after disconnect: {out:?}");
+
+    // in use: 409; removable once the users are gone
+    let out = d.docker(&["network", "rm", "front"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has active endpoints"), "{out:?}");
+    d.docker_ok(&["rm", "-f", "web", "client"]);
+    d.docker_ok(&["network", "rm", "front", "back"]);
+    assert_eq!(d.docker_ok(&["network", "ls", "--format", "{{.Name}}"]), "bridge\nhost\nnone\n");
+    assert_eq!(d.links(), vec![d.bridge.clone()], "links left after every container and network went");
+}
+
+#[test]
+fn internal_networks_have_no_way_out() {
+    let d = daemon("netinternal");
+    d.docker_ok(&["network", "create", "--internal", "sealed"]);
+    let web = d.docker_ok(&["run", "-d", "--name", "outside", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc"]).trim().to_owned();
+    let ip = d.docker_ok(&["inspect", "-f", "{{.NetworkSettings.IPAddress}}", &web]).trim().to_owned();
+    let routes = d.docker_ok(&["run", "--rm", "--network", "sealed", "busybox", "ip", "route"]);
+    assert!(!routes.contains("default"), "{routes}");
+    let out = d.docker(&["run", "--rm", "--network", "sealed", "busybox", "sh", "-c", &fetch(&ip, 80)]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("200 OK"), "an internal network reached a container elsewhere: {out:?}");
+    // members of the internal network still reach each other by name
+    d.docker_ok(&["run", "-d", "--name", "inner", "--network", "sealed", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc"]);
+    assert!(!d.docker_ok(&["run", "--rm", "--network", "sealed", "busybox", "wget", "-qO-", "http://inner/hostname"]).is_empty());
+}
+
+#[test]
+fn published_ports_answer_on_loopback_and_survive_a_restart() {
+    let mut d = daemon("netports");
+    let fixed = berth_testutil::registry::free_port();
+    let udp = berth_testutil::registry::free_port();
+    let id = d
+        .docker_ok(&[
+            "run", "-d", "--name", "pub", "-p", &format!("{fixed}:80"), "-p", "127.0.0.1::80", "-p", &format!("127.0.0.1:{udp}:5300/udp"), "--expose", "7000", "-P",
+            "busybox", "httpd", "-f", "-p", "80", "-h", "/etc",
+        ])
+        .trim()
+        .to_owned();
+    let ports = d.docker_ok(&["port", "pub"]);
+    assert!(ports.contains(&format!("80/tcp -> 0.0.0.0:{fixed}")), "{ports}");
+    assert!(ports.contains(&format!("5300/udp -> 127.0.0.1:{udp}")), "{ports}");
+    let random: u16 = d.docker_ok(&["port", "pub", "80"]).lines().find_map(|l| l.strip_prefix("127.0.0.1:")).expect("the loopback binding").trim().parse().expect("a port");
+    let p7000: u16 = d.docker_ok(&["port", "pub", "7000"]).trim().rsplit(':').next().expect("port").parse().expect("a port");
+    assert!(d.docker_ok(&["ps", "--format", "{{.Ports}}"]).contains(&format!("0.0.0.0:{fixed}->80/tcp")));
+    for p in [fixed, random] {
+        let body = http_get(p, "/hostname").unwrap_or_else(|e| panic!("port {p}: {e}"));
+        assert!(body.contains(&id[..12]), "{body}");
+    }
+    assert!(http_get(p7000, "/").is_err() || !http_get(p7000, "/").expect("a response").contains("200"), "nothing listens on 7000");
+    let pid = d.docker_ok(&["inspect", "-f", "{{.State.Pid}}", "pub"]).trim().to_owned();
+    let mut echo = udp_echo_in(&pid, 5300);
+    assert_eq!(udp_ask(udp).expect("UDP through the published port"), "echo:hi");
+    let _ = echo.wait();
+    // the port is taken while published
+    let out = d.docker(&["run", "-d", "-p", &format!("{fixed}:80"), "busybox", "sleep", "5"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("port is already allocated"), "{out:?}");
+    // a container on the same bridge reaches the port through the host's address
+    let gw = d.docker_ok(&["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", "bridge"]).trim().to_owned();
+    assert!(d.docker_ok(&["run", "--rm", "busybox", "sh", "-c", &fetch(&gw, fixed)]).contains(&id[..12]));
+
+    // berthd killed and started again: the port answered all along and still does
+    d.stop_with("KILL");
+    assert!(http_get(fixed, "/hostname").expect("while berthd is down").contains(&id[..12]));
+    d.spawn();
+    assert!(http_get(fixed, "/hostname").expect("after the restart").contains(&id[..12]));
+    let mut echo = udp_echo_in(&pid, 5300);
+    assert_eq!(udp_ask(udp).expect("UDP after the restart"), "echo:hi");
+    let _ = echo.wait();
+    let out = d.docker(&["run", "-d", "-p", &format!("{fixed}:80"), "busybox", "sleep", "5"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("port is already allocated"), "held again after the restart: {out:?}");
+
+    d.docker_ok(&["rm", "-f", "pub"]);
+    assert!(http_get(fixed, "/hostname").is_err(), "the port still answers after rm");
+    assert!(std::net::TcpListener::bind(("0.0.0.0", fixed)).is_ok(), "the port is still held after rm");
+}
+
+#[test]
+fn none_has_only_loopback_and_container_mode_shares() {
+    let d = daemon("netmodes");
+    let links = d.docker_ok(&["run", "--rm", "--network", "none", "busybox", "sh", "-c", "ls /sys/class/net"]);
+    assert_eq!(links.split_whitespace().collect::<Vec<_>>(), ["lo"]);
+    d.docker_ok(&["run", "-d", "--name", "owner", "busybox", "sleep", "300"]);
+    let ip = d.docker_ok(&["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "owner"]).trim().to_owned();
+    let seen = d.docker_ok(&["run", "--rm", "--network", "container:owner", "busybox", "ip", "-4", "-o", "addr", "show", "eth0"]);
+    assert!(seen.contains(&format!("{ip}/")), "{seen}");
+    let hosts = d.docker_ok(&["run", "--rm", "--add-host", "gw:host-gateway", "busybox", "cat", "/etc/hosts"]);
+    let gw = d.docker_ok(&["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", "bridge"]).trim().to_owned();
+    assert!(hosts.contains(&format!("{gw}\tgw\n")), "{hosts}");
+    let out = d.docker(&["network", "connect", "bridge", "owner"]);
+    assert!(!out.status.success(), "connected twice to bridge");
+}
+
+#[test]
+fn network_api_answers_like_dockerd() {
+    let d = daemon("netapi");
+    let v = serde_json::json!({"Name": "apinet", "Labels": {"a": "b"}, "IPAM": {"Config": [{"Subnet": "10.215.3.0/24", "Gateway": "10.215.3.254"}]}});
+    let r = d.api("POST", "/networks/create", Some(&v));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["Id"].as_str().expect("id").to_owned();
+    assert_eq!(r.json()["Warning"], "");
+    let r = d.api("POST", "/networks/create", Some(&v));
+    assert_eq!((r.status, r.message()), (409, "network with name apinet already exists".to_owned()));
+    let overlap = serde_json::json!({"Name": "other", "IPAM": {"Config": [{"Subnet": "10.215.3.128/25"}]}});
+    assert_eq!(d.api("POST", "/networks/create", Some(&overlap)).status, 403);
+    let r = d.api("POST", "/networks/create", Some(&serde_json::json!({"Name": "v6", "EnableIPv6": true})));
+    assert_eq!(r.status, 501, "{}", r.text());
+    let r = d.api("POST", "/networks/create", Some(&serde_json::json!({"Name": "ov", "Driver": "overlay"})));
+    assert_eq!(r.status, 501, "{}", r.text());
+    let r = d.api("GET", &format!("/networks/{}", &id[..8]), None);
+    assert_eq!(r.status, 200);
+    let n = r.json();
+    assert_eq!((n["Name"].as_str(), n["Driver"].as_str(), n["Scope"].as_str()), (Some("apinet"), Some("bridge"), Some("local")));
+    assert_eq!(n["IPAM"]["Config"][0]["Gateway"], "10.215.3.254");
+    assert_eq!(n["Labels"]["a"], "b");
+    let r = d.api("GET", "/networks?filters=%7B%22label%22%3A%7B%22a%3Db%22%3Atrue%7D%7D", None);
+    assert_eq!(r.json().as_array().map(|a| a.len()), Some(1));
+    let r = d.api("GET", "/networks?filters=%7B%22type%22%3A%7B%22builtin%22%3Atrue%7D%7D", None);
+    assert_eq!(r.json().as_array().map(|a| a.len()), Some(3));
+    assert_eq!(d.api("GET", "/networks/nope", None).status, 404);
+    let r = d.api("DELETE", "/networks/bridge", None);
+    assert_eq!((r.status, r.message()), (403, "bridge is a pre-defined network and cannot be removed".to_owned()));
+    // as with dockerd, create takes a network that is not there and start says so
+    let out = d.docker(&["run", "--rm", "--network", "missing", "busybox", "true"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("network missing not found"), "{out:?}");
+    d.docker_ok(&["network", "create", "missing"]);
+    d.docker_ok(&["run", "--name", "late", "--network", "missing", "busybox", "true"]);
+    d.docker_ok(&["rm", "late"]);
+    d.docker_ok(&["network", "rm", "missing"]);
+    assert_eq!(d.docker_ok(&["network", "prune", "-f"]), "Deleted Networks:\napinet\n\n");
+    assert_eq!(d.api("GET", &format!("/networks/{id}"), None).status, 404);
+}
+
+#[test]
+fn a_restarted_daemon_removes_links_that_belong_to_nothing() {
+    let mut d = daemon("netreconcile");
+    d.docker_ok(&["network", "create", "keep"]);
+    d.stop_with("KILL");
+    let orphan = format!("{}o", &d.bridge[..d.bridge.len().min(14)]);
+    let ok = |args: &[&str]| assert!(Command::new("ip").args(args).status().expect("ip").success(), "ip {args:?}");
+    ok(&["link", "add", &orphan, "type", "bridge"]);
+    ok(&["link", "set", &orphan, "alias", &format!("berth:{}:net:{}", d.bridge, "0".repeat(64))]);
+    d.spawn();
+    assert!(!std::path::Path::new("/sys/class/net").join(&orphan).exists(), "the orphan bridge is still there");
+    assert_eq!(d.links().len(), 2, "the default bridge and keep's: {:?}", d.links());
+}
