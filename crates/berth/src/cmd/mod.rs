@@ -1,7 +1,9 @@
 //! One module per group of docker commands; each command is an `Args` struct and an async
-//! function that returns the exit status.
+//! function that returns the exit status. `options`, `ports` and `endpoints` turn flags into
+//! request bodies and are pure.
 
 pub mod auth;
+pub mod endpoints;
 pub mod exec;
 pub mod files;
 pub mod images;
@@ -9,6 +11,7 @@ pub mod inspect;
 pub mod lifecycle;
 pub mod logs;
 pub mod options;
+pub mod ports;
 pub mod ps;
 pub mod run;
 pub mod system;
