@@ -142,6 +142,29 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     Some(secs)
 }
 
+/// Go's `time.Time.String()` of an RFC 3339 timestamp as the API sends it (network `Created`):
+/// `2026-11-23 22:40:05.1234 +0000 UTC`, the fraction without its trailing zeros, the time in
+/// its own offset (`+0100 +0100` for a `+01:00` one). The text as it came when it is not RFC 3339.
+pub fn go_time_rfc3339(s: &str) -> String {
+    let Some((date, time)) = s.split_once(['T', 't']) else { return s.to_owned() };
+    let (clock, offset) = match time.find(['Z', 'z', '+', '-']) {
+        Some(i) => (&time[..i], &time[i..]),
+        None => return s.to_owned(),
+    };
+    let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
+    let frac = frac.trim_end_matches('0');
+    let zone = match offset {
+        "Z" | "z" | "+00:00" | "-00:00" => "+0000 UTC".to_owned(),
+        o if o.len() == 6 => {
+            let o = o.replace(':', "");
+            format!("{o} {o}")
+        }
+        _ => return s.to_owned(),
+    };
+    let frac = if frac.is_empty() { String::new() } else { format!(".{frac}") };
+    format!("{date} {hms}{frac} {zone}")
+}
+
 /// Go's `net.JoinHostPort`: `0.0.0.0:8080`, `[::]:8080`.
 pub fn join_host_port(host: &str, port: &str) -> String {
     if host.contains(':') {
@@ -343,7 +366,11 @@ mod tests {
     }
 
     #[test]
-    fn host_ports_and_natural_order() {
+    fn network_times_host_ports_and_natural_order() {
+        assert_eq!(go_time_rfc3339("2026-11-23T22:40:05.123400Z"), "2026-11-23 22:40:05.1234 +0000 UTC");
+        assert_eq!(go_time_rfc3339("2026-11-23T22:40:05Z"), "2026-11-23 22:40:05 +0000 UTC");
+        assert_eq!(go_time_rfc3339("2026-11-23T22:40:05.000000001+01:00"), "2026-11-23 22:40:05.000000001 +0100 +0100");
+        assert_eq!(go_time_rfc3339("yesterday"), "yesterday");
         assert_eq!(join_host_port("0.0.0.0", "8080"), "0.0.0.0:8080");
         assert_eq!(join_host_port("::", "8080"), "[::]:8080");
         assert_eq!(join_host_port("", "5353"), ":5353");

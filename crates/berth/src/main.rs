@@ -26,7 +26,7 @@ mod tty;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use cmd::{auth, exec, files, images, inspect, lifecycle, logs, ps, run, system, update, volumes};
+use cmd::{auth, exec, files, images, inspect, lifecycle, logs, networks, ps, run, system, update, volumes};
 use error::CliError;
 
 /// docker's help layout: usage, what the command does, then its options (or its commands).
@@ -158,6 +158,9 @@ enum Cmd {
     /// Manage images
     #[command(subcommand, override_usage = "berth image COMMAND", disable_help_subcommand = true)]
     Image(ImageCmd),
+    /// Manage networks
+    #[command(subcommand, override_usage = "berth network COMMAND", disable_help_subcommand = true)]
+    Network(networks::NetworkCmd),
     /// Manage berth
     #[command(subcommand, override_usage = "berth system COMMAND", disable_help_subcommand = true)]
     System(SystemCmd),
@@ -306,6 +309,7 @@ async fn dispatch(client: &client::Client, cmd: &Cmd) -> error::Result<i32> {
         Cmd::Import(a) | Cmd::Image(ImageCmd::Import(a)) => images::import(client, a).await,
         Cmd::Login(a) => auth::login(client, a).await,
         Cmd::Volume(v) => volumes::run(client, v).await,
+        Cmd::Network(n) => networks::run(client, n).await,
         Cmd::Logout(a) => auth::logout(a),
         Cmd::Inspect(a) => inspect::inspect(client, a, None).await,
         Cmd::Container(ContainerCmd::Inspect(a)) => inspect::inspect(client, a, Some("container")).await,

@@ -53,6 +53,20 @@ fn unsupported_flags_are_refused_by_name() {
     }
     let out = berth(&d, &["run", "--link", "db:db", "busybox", "true"]);
     assert!(text(&out.stderr).contains("user-defined network"), "--link says what to do instead: {}", text(&out.stderr));
+    // What network create does not support: refused by name, before anything is made.
+    for (args, name) in [
+        (&["network", "create", "--aux-address", "a=10.9.0.5", "n"][..], "--aux-address"),
+        (&["network", "create", "--config-from", "other", "n"], "--config-from"),
+        (&["network", "create", "--config-only", "n"], "--config-only"),
+        (&["network", "create", "--ingress", "n"], "--ingress"),
+        (&["network", "create", "--ipam-opt", "a=b", "n"], "--ipam-opt"),
+        (&["network", "create", "--scope", "swarm", "n"], "--scope"),
+        (&["network", "connect", "--link", "a:b", "n", "c"], "--link"),
+    ] {
+        let out = berth(&d, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(name), "{args:?}: {}", text(&out.stderr));
+    }
     // Bad port and network flags: docker's words and status, before anything is sent.
     for args in [
         &["run", "-p", "x", "busybox", "true"][..],
@@ -61,6 +75,8 @@ fn unsupported_flags_are_refused_by_name() {
         &["create", "--expose", "80:90", "busybox"],
         &["create", "--network-alias", "a", "busybox"],
         &["create", "--network", "mynet", "--network", "bridge", "busybox"],
+        &["network", "create", "--subnet", "10.0.0.0/8", "--gateway", "11.0.0.1", "n"],
+        &["network", "create", "--gateway", "10.0.0.1", "n"],
     ] {
         let (b, k) = (berth(&d, args), d.docker(args));
         assert_eq!((b.status.code(), text(&b.stderr)), (k.status.code(), text(&k.stderr).replace("docker", "berth")), "{args:?}");
@@ -96,10 +112,16 @@ fn help_in_dockers_shape() {
     for flag in ["-d, --detach", "-i, --interactive", "-t, --tty", "--rm", "-e, --env", "-h, --hostname", "--memory", "--mount"] {
         assert!(h.contains(flag), "{flag} missing from:\n{h}");
     }
-    for cmd in ["ps", "images", "logs", "exec", "inspect", "events", "pull", "container", "image"] {
+    for cmd in ["ps", "images", "logs", "exec", "inspect", "events", "pull", "container", "image", "network", "port"] {
         let out = bare(&[cmd, "--help"]).output().expect("help");
         assert_eq!(out.status.code(), Some(0), "{cmd}");
         assert!(text(&out.stdout).trim_start().starts_with(&format!("Usage:  berth {cmd}")), "{cmd}: {}", text(&out.stdout));
+    }
+    let out = bare(&["network", "create", "--help"]).output().expect("berth network create --help");
+    let h = text(&out.stdout);
+    assert!(h.trim_start().starts_with("Usage:  berth network create [OPTIONS] NETWORK\n\nCreate a network\n"), "{h}");
+    for flag in ["-d, --driver", "--subnet", "--gateway", "--ip-range", "--ipv6", "--internal", "--attachable", "--label", "-o, --opt", "--ipam-driver"] {
+        assert!(h.contains(flag), "{flag} missing from:\n{h}");
     }
     let out = bare(&["run", "--help"]).output().expect("berth run --help");
     for flag in ["-p, --publish", "-P, --publish-all", "--network ", "--network-alias", "--ip ", "--ip6", "--expose"] {
