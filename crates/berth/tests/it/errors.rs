@@ -132,7 +132,23 @@ fn help_in_dockers_shape() {
     let out = bare(&["--version"]).output().expect("berth --version");
     assert!(text(&out.stdout).starts_with("berth version "), "{}", text(&out.stdout));
     // Usage errors: docker's words and statuses (125 for a flag, 1 for the arguments).
-    for args in [&["ps", "--bogus"][..], &["ps", "-z"], &["stop"], &["run"], &["rename", "a"], &["logs"], &["ps", "extra"], &["exec", "web"]] {
+    for args in [
+        &["ps", "--bogus"][..],
+        &["ps", "-z"],
+        &["stop"],
+        &["run"],
+        &["rename", "a"],
+        &["logs"],
+        &["ps", "extra"],
+        &["exec", "web"],
+        &["top"],
+        &["port"],
+        &["port", "a", "b", "c"],
+        &["network", "rm"],
+        &["network", "create", "a", "b"],
+        &["network", "connect", "a"],
+        &["network", "ls", "extra"],
+    ] {
         let b = bare(args).output().expect("berth");
         let k = Command::new("docker").args(args).env("DOCKER_HOST", "unix:///nonexistent").stdin(Stdio::null()).output().expect("docker");
         assert_eq!(b.status.code(), k.status.code(), "{args:?}: {}", text(&b.stderr));
