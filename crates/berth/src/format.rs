@@ -142,6 +142,83 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     Some(secs)
 }
 
+/// Go's `time.Time.String()` of an RFC 3339 timestamp as the API sends it (network `Created`):
+/// `2026-11-23 22:40:05.1234 +0000 UTC`, the fraction without its trailing zeros, the time in
+/// its own offset (`+0100 +0100` for a `+01:00` one). The text as it came when it is not RFC 3339.
+pub fn go_time_rfc3339(s: &str) -> String {
+    let Some((date, time)) = s.split_once(['T', 't']) else { return s.to_owned() };
+    let (clock, offset) = match time.find(['Z', 'z', '+', '-']) {
+        Some(i) => (&time[..i], &time[i..]),
+        None => return s.to_owned(),
+    };
+    let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
+    let frac = frac.trim_end_matches('0');
+    let zone = match offset {
+        "Z" | "z" | "+00:00" | "-00:00" => "+0000 UTC".to_owned(),
+        o if o.len() == 6 => {
+            let o = o.replace(':', "");
+            format!("{o} {o}")
+        }
+        _ => return s.to_owned(),
+    };
+    let frac = if frac.is_empty() { String::new() } else { format!(".{frac}") };
+    format!("{date} {hms}{frac} {zone}")
+}
+
+/// Go's `net.JoinHostPort`: `0.0.0.0:8080`, `[::]:8080`.
+pub fn join_host_port(host: &str, port: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// The "natural" order docker sorts names and port lines in (`net9` before `net10`, `80/tcp`
+/// before `443/tcp`): runs of digits compare by value, digits before other bytes, and of two
+/// equal numbers the one with fewer leading zeros first.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (da, db) = (a[i].is_ascii_digit(), b[j].is_ascii_digit());
+        if da != db {
+            return if da { Ordering::Less } else { Ordering::Greater };
+        }
+        if !da {
+            if a[i] != b[j] {
+                return a[i].cmp(&b[j]);
+            }
+            i += 1;
+            j += 1;
+            continue;
+        }
+        let (za, zb) = (skip_zeros(a, i), skip_zeros(b, j));
+        let (ea, eb) = (digits_end(a, za), digits_end(b, zb));
+        let by_value = (ea - za).cmp(&(eb - zb)).then_with(|| a[za..ea].cmp(&b[zb..eb])).then_with(|| za.cmp(&zb));
+        if by_value != Ordering::Equal {
+            return by_value;
+        }
+        (i, j) = (ea, eb);
+    }
+    a.len().cmp(&b.len())
+}
+
+fn skip_zeros(s: &[u8], mut i: usize) -> usize {
+    while i < s.len() && s[i] == b'0' {
+        i += 1;
+    }
+    i
+}
+
+fn digits_end(s: &[u8], mut i: usize) -> usize {
+    while i < s.len() && s[i].is_ascii_digit() {
+        i += 1;
+    }
+    i
+}
+
 /// Go's tabwriter as docker sets it up (minwidth 10, padding 3, spaces): cells end at tabs,
 /// each column as wide as its widest cell plus 3.
 pub fn align(text: &str) -> String {
@@ -286,6 +363,23 @@ mod tests {
         assert_eq!(parse_rfc3339("2026-11-23T22:40:05.123456Z"), Some(1_795_473_605));
         assert_eq!(parse_rfc3339("2026-11-23T23:40:05+01:00"), Some(1_795_473_605));
         assert_eq!(rfc3339_nanos(1_795_473_605_000_000_007), "2026-11-23T22:40:05.000000007Z");
+    }
+
+    #[test]
+    fn network_times_host_ports_and_natural_order() {
+        assert_eq!(go_time_rfc3339("2026-11-23T22:40:05.123400Z"), "2026-11-23 22:40:05.1234 +0000 UTC");
+        assert_eq!(go_time_rfc3339("2026-11-23T22:40:05Z"), "2026-11-23 22:40:05 +0000 UTC");
+        assert_eq!(go_time_rfc3339("2026-11-23T22:40:05.000000001+01:00"), "2026-11-23 22:40:05.000000001 +0100 +0100");
+        assert_eq!(go_time_rfc3339("yesterday"), "yesterday");
+        assert_eq!(join_host_port("0.0.0.0", "8080"), "0.0.0.0:8080");
+        assert_eq!(join_host_port("::", "8080"), "[::]:8080");
+        assert_eq!(join_host_port("", "5353"), ":5353");
+        let mut names = vec!["net10", "bridge", "net9", "net09", "Net1", "1a", "a"];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(names, ["1a", "Net1", "a", "bridge", "net9", "net09", "net10"]);
+        let mut lines = vec!["1000/tcp -> 0.0.0.0:10", "80/tcp -> [::]:8080", "443/tcp -> 127.0.0.1:9443", "53/udp -> :5353", "80/tcp -> 0.0.0.0:8080"];
+        lines.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(lines, ["53/udp -> :5353", "80/tcp -> 0.0.0.0:8080", "80/tcp -> [::]:8080", "443/tcp -> 127.0.0.1:9443", "1000/tcp -> 0.0.0.0:10"]);
     }
 
     #[test]

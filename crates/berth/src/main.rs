@@ -26,7 +26,7 @@ mod tty;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use cmd::{auth, exec, files, images, inspect, lifecycle, logs, ps, run, system, update, volumes};
+use cmd::{auth, exec, files, images, inspect, lifecycle, logs, networks, ps, run, system, update, volumes};
 use error::CliError;
 
 /// docker's help layout: usage, what the command does, then its options (or its commands).
@@ -158,6 +158,9 @@ enum Cmd {
     /// Manage images
     #[command(subcommand, override_usage = "berth image COMMAND", disable_help_subcommand = true)]
     Image(ImageCmd),
+    /// Manage networks
+    #[command(subcommand, override_usage = "berth network COMMAND", disable_help_subcommand = true)]
+    Network(networks::NetworkCmd),
     /// Manage berth
     #[command(subcommand, override_usage = "berth system COMMAND", disable_help_subcommand = true)]
     System(SystemCmd),
@@ -306,6 +309,7 @@ async fn dispatch(client: &client::Client, cmd: &Cmd) -> error::Result<i32> {
         Cmd::Import(a) | Cmd::Image(ImageCmd::Import(a)) => images::import(client, a).await,
         Cmd::Login(a) => auth::login(client, a).await,
         Cmd::Volume(v) => volumes::run(client, v).await,
+        Cmd::Network(n) => networks::run(client, n).await,
         Cmd::Logout(a) => auth::logout(a),
         Cmd::Inspect(a) => inspect::inspect(client, a, None).await,
         Cmd::Container(ContainerCmd::Inspect(a)) => inspect::inspect(client, a, Some("container")).await,
@@ -428,18 +432,10 @@ fn usage_error(e: &clap::Error) -> i32 {
             eprintln!("{what}\n\nUsage:  {usage}\n\nRun 'berth {path} --help' for more information");
             125
         }
-        ErrorKind::UnknownArgument if !path.is_empty() => {
-            eprintln!("berth: 'berth {path}' accepts no arguments\n\nUsage:  {usage}\n\nRun 'berth {path} --help' for more information");
-            1
-        }
-        ErrorKind::MissingRequiredArgument | ErrorKind::TooFewValues | ErrorKind::WrongNumberOfValues if !path.is_empty() => {
-            let required: Vec<&clap::Arg> = cmd.get_positionals().filter(|a| a.is_required_set()).collect();
-            let many = required.iter().any(|a| a.get_num_args().is_some_and(|n| n.max_values() > 1));
-            let n = required.iter().map(|a| a.get_num_args().map_or(1, |n| n.min_values())).sum::<usize>().max(1);
-            let plural = if n == 1 { "argument" } else { "arguments" };
-            let what = if many { format!("requires at least {n} {plural}") } else { format!("requires {n} {plural}") };
-            // docker's own wording differs by check: "See" after "at least", "Run" otherwise.
-            let verb = if many { "See" } else { "Run" };
+        ErrorKind::UnknownArgument | ErrorKind::MissingRequiredArgument | ErrorKind::TooFewValues | ErrorKind::WrongNumberOfValues
+            if !path.is_empty() =>
+        {
+            let (what, verb) = wrong_arguments(&cmd).unwrap_or_else(|| ("accepts no arguments".to_owned(), "Run"));
             eprintln!("berth: 'berth {path}' {what}\n\nUsage:  {usage}\n\n{verb} 'berth {path} --help' for more information");
             1
         }
@@ -448,6 +444,30 @@ fn usage_error(e: &clap::Error) -> i32 {
             125
         }
     }
+}
+
+/// docker's words for a wrong number of arguments to `cmd` (`requires 2 arguments`, `requires
+/// at least 1 and at most 2 arguments`) and the verb of its closing line: "See" after a bare
+/// "at least", "Run" otherwise. None when `cmd` takes no arguments.
+fn wrong_arguments(cmd: &clap::Command) -> Option<(String, &'static str)> {
+    let positionals: Vec<&clap::Arg> = cmd.get_positionals().collect();
+    if positionals.is_empty() {
+        return None;
+    }
+    let range = |a: &clap::Arg| a.get_num_args().unwrap_or_else(|| 1.into());
+    let min: usize = positionals.iter().filter(|a| a.is_required_set()).map(|a| range(a).min_values()).sum();
+    let unbounded = positionals.iter().any(|a| range(a).max_values() > 1);
+    let max: usize = positionals.len();
+    let plural = |n: usize| if n == 1 { "argument" } else { "arguments" };
+    Some(if unbounded {
+        (format!("requires at least {} {}", min.max(1), plural(min.max(1))), "See")
+    } else if min == max {
+        (format!("requires {min} {}", plural(min)), "Run")
+    } else if min == 0 {
+        (format!("requires at most {max} {}", plural(max)), "Run")
+    } else {
+        (format!("requires at least {min} and at most {max} arguments"), "Run")
+    })
 }
 
 fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {

@@ -115,43 +115,10 @@ pub struct PortArgs {
     pub port: Option<String>,
 }
 
-/// The published ports of inspect's `NetworkSettings.Ports`: (`80/tcp`, `0.0.0.0:8080`).
-pub fn published(info: &Value) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    if let Value::Map(ports) = info.get("NetworkSettings").get("Ports") {
-        for (port, bindings) in ports {
-            if let Value::List(b) = bindings {
-                for x in b {
-                    let ip = x.get("HostIp").as_str().filter(|i| !i.is_empty()).unwrap_or("0.0.0.0");
-                    let host_ip = if ip.contains(':') { format!("[{ip}]") } else { ip.to_owned() };
-                    out.push((port.clone(), format!("{host_ip}:{}", x.get("HostPort"))));
-                }
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 pub async fn port(client: &Client, a: &PortArgs) -> Result<i32> {
     let info = client.get_value(&format!("/containers/{}/json", p(&a.container))).await?;
-    let all = published(&info);
-    match &a.port {
-        None => {
-            for (port, host) in all {
-                println!("{port} -> {host}");
-            }
-        }
-        Some(asked) => {
-            let want = if asked.contains('/') { asked.clone() } else { format!("{asked}/tcp") };
-            let hosts: Vec<&String> = all.iter().filter(|(p, _)| *p == want).map(|(_, h)| h).collect();
-            if hosts.is_empty() {
-                return Err(CliError::new(format!("Error: No public port '{asked}' published for {}", a.container)));
-            }
-            for h in hosts {
-                println!("{h}");
-            }
-        }
+    for line in super::ports::port_lines(&info, a.port.as_deref(), &a.container).map_err(CliError::new)? {
+        println!("{line}");
     }
     Ok(0)
 }
@@ -295,8 +262,6 @@ mod tests {
         assert_eq!(r.get("PIDs").as_str(), Some("3"));
         assert_eq!(r.get("Name").as_str(), Some("web"));
         assert_eq!(r.get("ID").as_str(), Some("0123456789ab"));
-        let info: Value = serde_json::from_str(r#"{"NetworkSettings":{"Ports":{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"},{"HostIp":"::","HostPort":"8080"}],"53/udp":null}}}"#).unwrap();
-        assert_eq!(published(&info), [("80/tcp".to_owned(), "0.0.0.0:8080".to_owned()), ("80/tcp".to_owned(), "[::]:8080".to_owned())]);
         assert_eq!(pretty(&Value::List(vec![Value::map([("a", Value::Int(1))])])), "[\n    {\n        \"a\": 1\n    }\n]");
     }
 }

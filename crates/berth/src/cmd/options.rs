@@ -6,11 +6,12 @@
 use std::collections::BTreeMap;
 
 use berth_api_types::container::{
-    BindOptions, Config, ContainerCreateRequest, DeviceMapping, HealthConfig, HostConfig, Mount, MountType, RestartPolicy, TmpfsOptions,
-    Ulimit,
+    BindOptions, Config, ContainerCreateRequest, DeviceMapping, HealthConfig, HostConfig, Mount, MountType, NetworkingConfig, RestartPolicy,
+    TmpfsOptions, Ulimit,
 };
 use clap::{ArgAction, Args};
 
+use super::{endpoints, ports};
 use crate::error::{CliError, Result};
 
 #[derive(Debug, Args, Default)]
@@ -111,9 +112,27 @@ pub struct ContainerOpts {
     /// Timeout (in seconds) to stop a container
     #[arg(long = "stop-timeout", value_name = "int")]
     pub stop_timeout: Option<i64>,
-    /// Connect a container to a network (none, host, default, container:<name|id>)
+    /// Connect a container to a network
     #[arg(long = "network", alias = "net", value_name = "network")]
-    pub network: Option<String>,
+    pub network: Vec<String>,
+    /// Add network-scoped alias for the container
+    #[arg(long = "network-alias", value_name = "list")]
+    pub network_alias: Vec<String>,
+    /// IPv4 address (e.g., 172.30.100.104)
+    #[arg(long, value_name = "string")]
+    pub ip: Option<String>,
+    /// IPv6 address (e.g., 2001:db8::33)
+    #[arg(long, value_name = "string")]
+    pub ip6: Option<String>,
+    /// Publish a container's port(s) to the host
+    #[arg(short = 'p', long = "publish", value_name = "list")]
+    pub publish: Vec<String>,
+    /// Publish all exposed ports to random ports
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Expose a port or a range of ports
+    #[arg(long, value_name = "list")]
+    pub expose: Vec<String>,
     /// Add a host device to the container
     #[arg(long, value_name = "list")]
     pub device: Vec<String>,
@@ -168,8 +187,8 @@ pub struct ContainerOpts {
     /// Mount volumes from the specified container(s)
     #[arg(long = "volumes-from", value_name = "list")]
     pub volumes_from: Vec<String>,
-    /// Add link to another container (the daemon decides)
-    #[arg(long, value_name = "list")]
+    /// Add link to another container (refused: use a user-defined network)
+    #[arg(long, value_name = "list", hide = true)]
     pub link: Vec<String>,
     /// User namespace to use (the daemon decides)
     #[arg(long, value_name = "string")]
@@ -215,61 +234,25 @@ pub struct ContainerOpts {
     pub help: Option<bool>,
 
     // Docker's flags that berth does not support yet: accepted here, refused by name.
-    #[arg(short = 'p', long = "publish", hide = true)]
-    pub publish: Vec<String>,
-    #[arg(short = 'P', long = "publish-all", hide = true)]
-    pub publish_all: bool,
     #[arg(long, hide = true)]
     pub platform: Option<String>,
     #[arg(long, hide = true)]
     pub gpus: Option<String>,
-    #[arg(long, hide = true)]
-    pub expose: Vec<String>,
-    #[arg(long, hide = true)]
-    pub ip: Option<String>,
     #[arg(long = "mac-address", hide = true)]
     pub mac_address: Option<String>,
-    #[arg(long = "network-alias", hide = true)]
-    pub network_alias: Vec<String>,
-}
-
-/// `--expose 80`, `--expose 53/udp`, `--expose 8000-8002`: the `ExposedPorts` keys.
-fn exposed_ports(specs: &[String]) -> std::result::Result<BTreeMap<String, berth_api_types::EmptyObject>, String> {
-    let mut out = BTreeMap::new();
-    for spec in specs {
-        let (ports, proto) = spec.split_once('/').unwrap_or((spec, "tcp"));
-        if !matches!(proto, "tcp" | "udp" | "sctp") {
-            return Err(format!("invalid proto: {proto}"));
-        }
-        let bad = || format!("invalid range format for --expose: {spec}");
-        let (lo, hi) = match ports.split_once('-') {
-            Some((a, b)) => (a.parse::<u16>().map_err(|_| bad())?, b.parse::<u16>().map_err(|_| bad())?),
-            None => {
-                let p = ports.parse::<u16>().map_err(|_| bad())?;
-                (p, p)
-            }
-        };
-        if lo == 0 || lo > hi {
-            return Err(bad());
-        }
-        for p in lo..=hi {
-            out.insert(format!("{p}/{proto}"), berth_api_types::EmptyObject {});
-        }
-    }
-    Ok(out)
 }
 
 impl ContainerOpts {
     /// The first flag set that berth does not support yet, by its docker name.
     fn unsupported(&self) -> Option<&'static str> {
-        let set: [(&'static str, bool); 7] = [
-            ("--publish (-p): publishing ports needs bridge networking, which berth does not have yet", !self.publish.is_empty()),
-            ("--publish-all (-P)", self.publish_all),
+        let set: [(&'static str, bool); 4] = [
             ("--platform", self.platform.is_some()),
             ("--gpus", self.gpus.is_some()),
-            ("--ip", self.ip.is_some()),
             ("--mac-address", self.mac_address.is_some()),
-            ("--network-alias", !self.network_alias.is_empty()),
+            (
+                "--link (legacy container links): put the containers on a user-defined network (berth network create) and reach them by name or --network-alias",
+                !self.link.is_empty(),
+            ),
         ];
         set.into_iter().find(|(_, on)| *on).map(|(name, _)| name)
     }
@@ -303,6 +286,14 @@ impl ContainerOpts {
             .map(|l| l.split_once('=').map_or((l.clone(), String::new()), |(k, v)| (k.to_owned(), v.to_owned())))
             .collect();
         let healthcheck = self.healthcheck().map_err(bad)?;
+        let published = ports::parse_publish(&self.publish).map_err(bad)?;
+        let mut exposed = published.exposed;
+        for (port, e) in ports::parse_expose(&self.expose).map_err(bad)? {
+            exposed.entry(port).or_insert(e);
+        }
+        let attachments = self.network.iter().map(|n| endpoints::parse_attachment(n)).collect::<Result<Vec<_>, _>>().map_err(bad)?;
+        let flags = endpoints::EndpointFlags { aliases: &self.network_alias, ipv4: self.ip.as_deref(), ipv6: self.ip6.as_deref() };
+        let (network_mode, endpoints_config) = endpoints::networking(&attachments, &flags).map_err(bad)?;
         let config = Config {
             hostname: Some(self.hostname.clone().unwrap_or_default()),
             domainname: Some(self.domainname.clone().unwrap_or_default()),
@@ -321,7 +312,7 @@ impl ContainerOpts {
             working_dir: Some(self.workdir.clone().unwrap_or_default()),
             entrypoint: self.entrypoint.as_ref().map(|e| if e.is_empty() { vec![String::new()] } else { vec![e.clone()] }),
             labels: Some(labels),
-            exposed_ports: (!self.expose.is_empty()).then(|| exposed_ports(&self.expose)).transpose().map_err(bad)?,
+            exposed_ports: (!exposed.is_empty()).then_some(exposed),
             stop_signal: self.stop_signal.clone(),
             stop_timeout: self.stop_timeout,
             healthcheck,
@@ -329,7 +320,9 @@ impl ContainerOpts {
         };
         let mut host = HostConfig {
             binds: Some(self.volume.iter().filter(|v| v.contains(':')).cloned().collect::<Vec<_>>()).filter(|b| !b.is_empty()),
-            network_mode: Some(self.network.clone().unwrap_or_else(|| "default".to_owned())),
+            network_mode: Some(network_mode),
+            port_bindings: Some(published.bindings),
+            publish_all_ports: Some(self.publish_all),
             restart_policy: Some(restart_policy(&self.restart).map_err(bad)?),
             auto_remove: Some(self.rm),
             cap_add: (!self.cap_add.is_empty()).then(|| self.cap_add.iter().map(|c| cap_name(c)).collect()),
@@ -349,7 +342,6 @@ impl ContainerOpts {
             cgroupns_mode: self.cgroupns.clone(),
             log_config: log_config(self.log_driver.as_deref(), &self.log_opt).map_err(bad)?,
             volumes_from: (!self.volumes_from.is_empty()).then(|| self.volumes_from.clone()),
-            links: (!self.link.is_empty()).then(|| self.link.clone()),
             userns_mode: self.userns.clone(),
             runtime: self.runtime.clone(),
             ..HostConfig::default()
@@ -400,7 +392,7 @@ impl ContainerOpts {
         if let Some(size) = crate::tty::size().filter(|_| self.tty) {
             host.console_size = Some(vec![u64::from(size.0), u64::from(size.1)]);
         }
-        Ok(ContainerCreateRequest { config, host_config: Some(host), networking_config: None })
+        Ok(ContainerCreateRequest { config, host_config: Some(host), networking_config: Some(NetworkingConfig { endpoints_config: Some(endpoints_config) }) })
     }
 }
 
@@ -618,13 +610,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn expose_takes_ports_ranges_and_protocols() {
-        let keys = |v: &[&str]| exposed_ports(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>()).map(|m| m.into_keys().collect::<Vec<_>>());
-        assert_eq!(keys(&["80", "53/udp", "8000-8001"]).expect("ok"), ["53/udp", "80/tcp", "8000/tcp", "8001/tcp"]);
-        assert!(keys(&["x"]).is_err() && keys(&["80/icmp"]).is_err() && keys(&["9-1"]).is_err());
-    }
-
-    #[test]
     fn docker_spellings() {
         assert_eq!(ram_in_bytes("64m"), Ok(64 << 20));
         assert_eq!(ram_in_bytes("1.5g"), Ok(3 << 29));
@@ -649,10 +634,45 @@ mod tests {
     }
 
     #[test]
+    fn ports_and_networks_fill_the_request_as_dockers_do() {
+        let base = || ContainerOpts { restart: "no".into(), pull: "missing".into(), ..Default::default() };
+        let o = ContainerOpts {
+            publish: vec!["127.0.0.1:8080:80".into(), "53/udp".into()],
+            expose: vec!["90".into(), "80".into()],
+            publish_all: true,
+            network: vec!["front".into()],
+            network_alias: vec!["web".into()],
+            ip: Some("10.1.0.5".into()),
+            ..base()
+        };
+        let r = o.to_request("busybox", &[], true, true).expect("valid flags");
+        let exposed: Vec<&String> = r.config.exposed_ports.as_ref().expect("exposed").keys().collect();
+        assert_eq!(exposed, ["53/udp", "80/tcp", "90/tcp"]);
+        let h = r.host_config.expect("host config");
+        assert_eq!((h.network_mode.as_deref(), h.publish_all_ports), (Some("front"), Some(true)));
+        assert_eq!(serde_json::to_string(&h.port_bindings).unwrap(), r#"{"53/udp":[{"HostIp":"","HostPort":""}],"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"8080"}]}"#);
+        let eps = r.networking_config.and_then(|n| n.endpoints_config).expect("endpoints");
+        assert_eq!(serde_json::to_string(&eps).unwrap(), r#"{"front":{"IPAMConfig":{"IPv4Address":"10.1.0.5"},"Aliases":["web"]}}"#);
+        // Without flags: docker's `default` endpoint, no bindings, nothing exposed.
+        let r = base().to_request("busybox", &[], true, true).expect("no flags");
+        assert_eq!(serde_json::to_string(&r.networking_config).unwrap(), r#"{"EndpointsConfig":{"default":{}}}"#);
+        assert_eq!((r.config.exposed_ports, r.host_config.expect("host").port_bindings), (None, Some(Default::default())));
+        // Bad specs: docker's words, status 125.
+        for (o, err) in [
+            (ContainerOpts { publish: vec!["x".into()], ..base() }, "invalid containerPort: x"),
+            (ContainerOpts { expose: vec!["80:90".into()], ..base() }, "invalid port format for --expose: 80:90"),
+            (ContainerOpts { network_alias: vec!["a".into()], ..base() }, "network-scoped aliases are only supported for user-defined networks"),
+        ] {
+            let e = o.to_request("busybox", &[], true, false).unwrap_err();
+            assert_eq!((e.message.as_str(), e.status), (err, Some(125)));
+        }
+    }
+
+    #[test]
     fn unsupported_flags_are_refused_by_name() {
-        let o = ContainerOpts { publish: vec!["80:80".into()], restart: "no".into(), pull: "missing".into(), ..Default::default() };
+        let o = ContainerOpts { link: vec!["db:db".into()], restart: "no".into(), pull: "missing".into(), ..Default::default() };
         let e = o.to_request("busybox", &[], true, false).unwrap_err();
-        assert!(e.message.contains("--publish (-p)"), "{e}");
+        assert!(e.message.contains("--link") && e.message.contains("user-defined network"), "{e}");
         assert_eq!(e.status, Some(125));
         let o = ContainerOpts { gpus: Some("all".into()), restart: "no".into(), pull: "missing".into(), ..Default::default() };
         assert!(o.to_request("busybox", &[], true, false).unwrap_err().message.contains("--gpus"));

@@ -141,26 +141,12 @@ pub fn row(c: &ContainerSummary, trunc: bool, now: i64) -> Value {
         ("Names", Value::Str(names.join(","))),
         ("Networks", Value::Str(networks.join(","))),
         ("Platform", Value::Null),
-        ("Ports", Value::Str(ports(c))),
+        ("Ports", Value::Str(super::ports::displayable(&c.ports))),
         ("RunningFor", Value::Str(format!("{} ago", human_duration(now - c.created)))),
         ("Size", Value::Str(size)),
         ("State", Value::Str(c.state.clone())),
         ("Status", Value::Str(c.status.clone())),
     ])
-}
-
-/// `0.0.0.0:8080->80/tcp, 53/udp`.
-fn ports(c: &ContainerSummary) -> String {
-    let mut out: Vec<String> = c
-        .ports
-        .iter()
-        .map(|p| match p.public_port {
-            Some(pp) => format!("{}:{pp}->{}/{}", p.ip.as_deref().unwrap_or("0.0.0.0"), p.private_port, p.kind),
-            None => format!("{}/{}", p.private_port, p.kind),
-        })
-        .collect();
-    out.dedup();
-    out.join(", ")
 }
 
 #[cfg(test)]

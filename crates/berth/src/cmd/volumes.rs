@@ -103,7 +103,8 @@ pub async fn run(client: &Client, cmd: &VolumeCmd) -> Result<i32> {
     }
 }
 
-fn key_values(flag: &str, items: &[String], need_value: bool) -> Result<BTreeMap<String, String>> {
+/// `--label a=b` / `-o k=v` flags as a map; `a` alone is `a=""` unless `need_value`.
+pub fn key_values(flag: &str, items: &[String], need_value: bool) -> Result<BTreeMap<String, String>> {
     let mut m = BTreeMap::new();
     for i in items {
         match i.split_once('=') {

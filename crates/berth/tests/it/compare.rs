@@ -8,7 +8,7 @@ use crate::{berth, berth_ok, daemon, text};
 /// Runs `args` with both CLIs; asserts equal stdout and status. Output that shows times ("3
 /// seconds ago") may straddle a second, so a mismatch is retried twice before it counts.
 #[track_caller]
-fn same(d: &TestDaemon, args: &[&str]) -> String {
+pub fn same(d: &TestDaemon, args: &[&str]) -> String {
     let mut last = None;
     for _ in 0..3 {
         let b = berth(d, args);

@@ -42,7 +42,7 @@ fn daemon_discovery_order_and_the_message_when_none_answers() {
 fn unsupported_flags_are_refused_by_name() {
     let d = daemon("refuse");
     for (args, name) in [
-        (&["run", "-p", "8080:80", "busybox", "true"][..], "--publish (-p)"),
+        (&["run", "--link", "db:db", "busybox", "true"][..], "--link"),
         (&["run", "--gpus", "all", "busybox", "true"], "--gpus"),
         (&["create", "--platform", "linux/arm64", "busybox"], "--platform"),
         (&["run", "--no-such-flag", "busybox", "true"], "--no-such-flag"),
@@ -51,16 +51,44 @@ fn unsupported_flags_are_refused_by_name() {
         assert_eq!(out.status.code(), Some(125), "{args:?}: {}", text(&out.stderr));
         assert!(text(&out.stderr).contains(name), "{args:?}: {}", text(&out.stderr));
     }
+    let out = berth(&d, &["run", "--link", "db:db", "busybox", "true"]);
+    assert!(text(&out.stderr).contains("user-defined network"), "--link says what to do instead: {}", text(&out.stderr));
+    // What network create does not support: refused by name, before anything is made.
+    for (args, name) in [
+        (&["network", "create", "--aux-address", "a=10.9.0.5", "n"][..], "--aux-address"),
+        (&["network", "create", "--config-from", "other", "n"], "--config-from"),
+        (&["network", "create", "--config-only", "n"], "--config-only"),
+        (&["network", "create", "--ingress", "n"], "--ingress"),
+        (&["network", "create", "--ipam-opt", "a=b", "n"], "--ipam-opt"),
+        (&["network", "create", "--scope", "swarm", "n"], "--scope"),
+        (&["network", "connect", "--link", "a:b", "n", "c"], "--link"),
+    ] {
+        let out = berth(&d, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(name), "{args:?}: {}", text(&out.stderr));
+    }
+    // Bad port and network flags: docker's words and status, before anything is sent.
+    for args in [
+        &["run", "-p", "x", "busybox", "true"][..],
+        &["run", "-p", "8000-8001:80-82", "busybox", "true"],
+        &["create", "-p", "1.2.3:80:80", "busybox"],
+        &["create", "--expose", "80:90", "busybox"],
+        &["create", "--network-alias", "a", "busybox"],
+        &["create", "--network", "mynet", "--network", "bridge", "busybox"],
+        &["network", "create", "--subnet", "10.0.0.0/8", "--gateway", "11.0.0.1", "n"],
+        &["network", "create", "--gateway", "10.0.0.1", "n"],
+    ] {
+        let (b, k) = (berth(&d, args), d.docker(args));
+        assert_eq!((b.status.code(), text(&b.stderr)), (k.status.code(), text(&k.stderr).replace("docker", "berth")), "{args:?}");
+    }
     // --expose works: the port is in the container's config, as docker's CLI puts it.
     berth_ok(&d, &["create", "--name", "exposed", "--expose", "8080", "busybox", "true"]);
     assert_eq!(berth_ok(&d, &["inspect", "--format", "{{json .Config.ExposedPorts}}", "exposed"]).trim(), r#"{"8080/tcp":{}}"#);
     berth_ok(&d, &["rm", "exposed"]);
-    // What the daemon refuses (a user-defined network, a link) comes back with its reason.
-    for (args, why) in [(&["run", "--rm", "--network", "mynet", "busybox", "true"][..], "user-defined networks"), (&["run", "--rm", "--link", "x:y", "busybox", "true"], "--link")] {
-        let out = berth(&d, args);
-        assert_eq!(out.status.code(), Some(125), "{args:?}");
-        assert!(text(&out.stderr).contains(why), "{args:?}: {}", text(&out.stderr));
-    }
+    // A network the daemon does not have comes back with its name.
+    let out = berth(&d, &["run", "--rm", "--network", "mynet", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(text(&out.stderr).contains("mynet"), "{}", text(&out.stderr));
     // Nothing was left half-made by the refusals.
     assert_eq!(text(&berth(&d, &["ps", "-aq"]).stdout), "");
     let out = berth(&d, &["rm", "-l", "x"]);
@@ -84,17 +112,43 @@ fn help_in_dockers_shape() {
     for flag in ["-d, --detach", "-i, --interactive", "-t, --tty", "--rm", "-e, --env", "-h, --hostname", "--memory", "--mount"] {
         assert!(h.contains(flag), "{flag} missing from:\n{h}");
     }
-    for cmd in ["ps", "images", "logs", "exec", "inspect", "events", "pull", "container", "image"] {
+    for cmd in ["ps", "images", "logs", "exec", "inspect", "events", "pull", "container", "image", "network", "port"] {
         let out = bare(&[cmd, "--help"]).output().expect("help");
         assert_eq!(out.status.code(), Some(0), "{cmd}");
         assert!(text(&out.stdout).trim_start().starts_with(&format!("Usage:  berth {cmd}")), "{cmd}: {}", text(&out.stdout));
+    }
+    let out = bare(&["network", "create", "--help"]).output().expect("berth network create --help");
+    let h = text(&out.stdout);
+    assert!(h.trim_start().starts_with("Usage:  berth network create [OPTIONS] NETWORK\n\nCreate a network\n"), "{h}");
+    for flag in ["-d, --driver", "--subnet", "--gateway", "--ip-range", "--ipv6", "--internal", "--attachable", "--label", "-o, --opt", "--ipam-driver"] {
+        assert!(h.contains(flag), "{flag} missing from:\n{h}");
+    }
+    let out = bare(&["run", "--help"]).output().expect("berth run --help");
+    for flag in ["-p, --publish", "-P, --publish-all", "--network ", "--network-alias", "--ip ", "--ip6", "--expose"] {
+        assert!(text(&out.stdout).contains(flag), "{flag} missing from run --help");
     }
     let out = bare(&["--help"]).output().expect("berth --help");
     assert!(text(&out.stdout).contains("Commands:") && text(&out.stdout).contains("run "), "{}", text(&out.stdout));
     let out = bare(&["--version"]).output().expect("berth --version");
     assert!(text(&out.stdout).starts_with("berth version "), "{}", text(&out.stdout));
     // Usage errors: docker's words and statuses (125 for a flag, 1 for the arguments).
-    for args in [&["ps", "--bogus"][..], &["ps", "-z"], &["stop"], &["run"], &["rename", "a"], &["logs"], &["ps", "extra"], &["exec", "web"]] {
+    for args in [
+        &["ps", "--bogus"][..],
+        &["ps", "-z"],
+        &["stop"],
+        &["run"],
+        &["rename", "a"],
+        &["logs"],
+        &["ps", "extra"],
+        &["exec", "web"],
+        &["top"],
+        &["port"],
+        &["port", "a", "b", "c"],
+        &["network", "rm"],
+        &["network", "create", "a", "b"],
+        &["network", "connect", "a"],
+        &["network", "ls", "extra"],
+    ] {
         let b = bare(args).output().expect("berth");
         let k = Command::new("docker").args(args).env("DOCKER_HOST", "unix:///nonexistent").stdin(Stdio::null()).output().expect("docker");
         assert_eq!(b.status.code(), k.status.code(), "{args:?}: {}", text(&b.stderr));

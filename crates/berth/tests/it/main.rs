@@ -7,6 +7,7 @@ mod containers;
 mod errors;
 mod files;
 mod images;
+mod networks;
 mod tls;
 mod tty;
 
