@@ -62,7 +62,7 @@ const EEXIST: i32 = 17;
 
 /// Makes sure the bridge `name` exists with `gateway/prefix` on it and is up; tags it with
 /// `alias`. Packets from 127.0.0.0/8 may leave through it (published ports on loopback).
-pub fn ensure_bridge(name: &str, alias: &str, gateway: Ipv4Addr, prefix: u8) -> io::Result<()> {
+pub fn ensure_bridge(name: &str, alias: &str, gateway: Ipv4Addr, prefix: u8, mtu: Option<u32>) -> io::Result<()> {
     with_netlink(|h| async move {
         let index = match index_of(&h, name).await? {
             Some(i) => i,
@@ -74,7 +74,11 @@ pub fn ensure_bridge(name: &str, alias: &str, gateway: Ipv4Addr, prefix: u8) -> 
                 index_of(&h, name).await?.ok_or(rtnetlink::Error::RequestFailed)?
             }
         };
-        h.link().set(LinkUnspec::new_with_index(index).alias(alias).up().build()).execute().await?;
+        let mut set = LinkUnspec::new_with_index(index).alias(alias).up();
+        if let Some(m) = mtu {
+            set = set.mtu(m);
+        }
+        h.link().set(set.build()).execute().await?;
         match h.address().add(index, IpAddr::V4(gateway), prefix).execute().await {
             Err(e) if !is_errno(&e, EEXIST) => return Err(e),
             _ => {}
@@ -141,6 +145,7 @@ pub struct Veth<'a> {
     pub prefix: u8,
     pub mac: [u8; 6],
     pub gateway: Option<Ipv4Addr>,
+    pub mtu: Option<u32>,
 }
 
 /// Creates and configures the endpoint; on failure removes what it made.
@@ -165,15 +170,23 @@ fn attach_inner(v: &Veth<'_>) -> io::Result<()> {
         let host = index_of(&h, v.host_if).await?.ok_or(rtnetlink::Error::RequestFailed)?;
         let peer_index = index_of(&h, &peer).await?.ok_or(rtnetlink::Error::RequestFailed)?;
         h.link().set(LinkUnspec::new_with_index(peer_index).setns_by_fd(ns_fd).build()).execute().await?;
-        h.link().set(LinkUnspec::new_with_index(host).controller(bridge).alias(v.alias).up().build()).execute().await?;
+        let mut set = LinkUnspec::new_with_index(host).controller(bridge).alias(v.alias).up();
+        if let Some(m) = v.mtu {
+            set = set.mtu(m);
+        }
+        h.link().set(set.build()).execute().await?;
         Ok(())
     })?;
     drop(ns);
-    let (ifname, ip, prefix, mac, gateway) = (v.ifname, v.ip, v.prefix, v.mac, v.gateway);
+    let (ifname, ip, prefix, mac, gateway, mtu) = (v.ifname, v.ip, v.prefix, v.mac, v.gateway, v.mtu);
     berth_runtime::netns::run_in(v.netns, move || {
         with_netlink(|h| async move {
             let i = index_of(&h, &peer).await?.ok_or(rtnetlink::Error::RequestFailed)?;
-            h.link().set(LinkUnspec::new_with_index(i).name(ifname).address(mac.to_vec()).build()).execute().await?;
+            let mut set = LinkUnspec::new_with_index(i).name(ifname).address(mac.to_vec());
+            if let Some(m) = mtu {
+                set = set.mtu(m);
+            }
+            h.link().set(set.build()).execute().await?;
             h.address().add(i, IpAddr::V4(ip), prefix).execute().await?;
             h.link().set(LinkUnspec::new_with_index(i).up().build()).execute().await?;
             if let Some(lo) = index_of(&h, "lo").await? {

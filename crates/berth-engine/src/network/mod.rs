@@ -78,6 +78,9 @@ pub struct Net {
     pub bridge: String,
     /// `bridge`, `host`, `none`: made by the daemon, never removed.
     pub predefined: bool,
+    /// `com.docker.network.driver.mtu`: of the bridge and every link on it.
+    #[serde(default)]
+    pub mtu: Option<u32>,
 }
 
 impl Net {
@@ -203,6 +206,7 @@ impl Networks {
                 user_subnet: false,
                 bridge: String::new(),
                 predefined: true,
+                mtu: None,
             };
             if driver == "bridge" {
                 n.bridge = this.cfg.bridge.clone();
@@ -276,7 +280,7 @@ impl Networks {
 
     fn ensure_link(&self, n: &Net) -> Result<()> {
         let (Some(subnet), Some(gw)) = (n.subnet, n.gateway) else { return Ok(()) };
-        link::ensure_bridge(&n.bridge, &n.alias(&self.cfg.bridge), gw, subnet.prefix_len()).map_err(io_err("make the bridge", &n.bridge))
+        link::ensure_bridge(&n.bridge, &n.alias(&self.cfg.bridge), gw, subnet.prefix_len(), n.mtu).map_err(io_err("make the bridge", &n.bridge))
     }
 
     /// Rewrites this daemon's iptables chains for `ports` (every published port of running
@@ -643,6 +647,7 @@ impl Engine {
             prefix: subnet.prefix_len(),
             mac: ipam::mac_for(ip),
             gateway: (!net.internal && ifname == "eth0").then_some(gw),
+            mtu: net.mtu,
         })
         .map_err(io_err("connect the container to its network", &ep.host_if))?;
         let _ = std::fs::write(format!("/sys/class/net/{}/brport/hairpin_mode", ep.host_if), "1");
@@ -932,18 +937,22 @@ impl Engine {
         if configs.len() > 1 {
             return Err(Error::NotImplemented("more than one subnet per network".into()));
         }
-        let mut options = req.options.clone().unwrap_or_default();
+        let options = req.options.clone().unwrap_or_default();
+        const MTU: &str = "com.docker.network.driver.mtu";
         for k in options.keys() {
-            if k != "com.docker.network.bridge.name" {
-                return Err(Error::NotImplemented(format!("network option {k:?} (berth takes com.docker.network.bridge.name)")));
+            if k != "com.docker.network.bridge.name" && k != MTU {
+                return Err(Error::NotImplemented(format!("network option {k:?} (berth takes com.docker.network.bridge.name and {MTU})")));
             }
         }
+        let mtu = match options.get(MTU) {
+            None => None,
+            Some(v) => Some(v.parse::<u32>().ok().filter(|m| (68..=65535).contains(m)).ok_or_else(|| Error::InvalidParameter(format!("invalid {MTU} {v:?}: want a number from 68 to 65535")))?),
+        };
         let id = crate::container::record::new_id();
         let bridge = options.get("com.docker.network.bridge.name").cloned().unwrap_or_else(|| format!("br-{}", &id[..12]));
         if bridge.is_empty() || bridge.len() > 15 || bridge.contains(['/', ' ', ':']) {
             return Err(Error::InvalidParameter(format!("invalid bridge name {bridge:?}: at most 15 characters, no '/', ':' or space")));
         }
-        options.entry("com.docker.network.bridge.name".into()).or_insert_with(|| bridge.clone());
         let (mut subnet, mut gateway, mut ip_range) = (None, None, None);
         if let Some(c) = configs.first() {
             if c.auxiliary_addresses.as_ref().is_some_and(|a| !a.is_empty()) {
@@ -1013,6 +1022,7 @@ impl Engine {
             user_subnet: subnet.is_some(),
             bridge,
             predefined: false,
+            mtu,
         };
         self.networks.make_bridge(&mut n)?;
         if let Err(e) = self.networks.save(&n) {

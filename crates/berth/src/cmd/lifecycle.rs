@@ -206,9 +206,9 @@ pub struct SystemPruneArgs {
     pub volumes: bool,
 }
 
-/// `system prune`: stopped containers, anonymous volumes (`--volumes`), then images. berth has
-/// no user-defined networks and no build cache yet, so those parts of docker's prune have
-/// nothing to remove.
+/// `system prune`: stopped containers, networks no container uses, anonymous volumes
+/// (`--volumes`), then images, in docker's order. berth has no build cache yet, so that part
+/// of docker's prune has nothing to remove.
 pub async fn system_prune(client: &Client, a: &SystemPruneArgs) -> Result<i32> {
     let images = if a.all { "all images without at least one container associated to them" } else { "all dangling images" };
     let volumes = if a.volumes { "  - all anonymous volumes not used by at least one container\n" } else { "" };
@@ -220,6 +220,7 @@ pub async fn system_prune(client: &Client, a: &SystemPruneArgs) -> Result<i32> {
         return Ok(0);
     }
     let mut reclaimed = prune_containers(client, &a.filter).await?;
+    super::networks::prune_networks(client, &a.filter).await?;
     if a.volumes {
         reclaimed += super::volumes::prune_volumes(client, false, &a.filter).await?;
     }

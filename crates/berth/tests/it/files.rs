@@ -62,12 +62,14 @@ fn cp_and_export_match_docker() {
     let f = "{{.Comment}} {{json .Config.Cmd}} {{.Size}} {{json .RootFS.Layers}}";
     assert_eq!(berth_ok(&d, &["image", "inspect", "-f", f, "imp:b"]), d.docker_ok(&["image", "inspect", "-f", f, "imp:k"]));
     assert_eq!(berth_ok(&d, &["run", "--rm", "imp:b"]), "hi\n");
-    // system prune: stopped containers, then dangling images (an import without a name).
+    // system prune: stopped containers, unused networks, then dangling images (an import
+    // without a name).
     let dangling = berth_ok(&d, &["import", &h("b.tar")]);
     berth_ok(&d, &["create", "--name", "stopped", "busybox", "true"]);
+    berth_ok(&d, &["network", "create", "unused"]);
     let stopped = berth_ok(&d, &["inspect", "-f", "{{.Id}}", "stopped"]);
     let out = berth_ok(&d, &["system", "prune", "-f"]);
-    assert!(out.starts_with(&format!("Deleted Containers:\n{stopped}\nDeleted Images:\n")), "{out}");
+    assert!(out.starts_with(&format!("Deleted Containers:\n{stopped}\nDeleted Networks:\nunused\n\nDeleted Images:\n")), "{out}");
     assert!(out.contains(&format!("deleted: {}", dangling.trim())) && out.contains("\nTotal reclaimed space: "), "{out}");
     assert_eq!(berth_ok(&d, &["ps", "-a", "--format", "{{.Names}}"]), "cc\n");
 }
