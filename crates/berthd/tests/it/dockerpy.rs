@@ -1,5 +1,5 @@
 //! docker-py (the Python SDK) against berthd: ping, version, run, logs, exec, stop, wait, rm,
-//! and images: pull, tag, push, history, save, load, remove.
+//! images: pull, tag, push, history, save, load, remove; networks and published ports.
 
 use std::process::{Command, Output, Stdio};
 
@@ -157,4 +157,56 @@ fn docker_py_pulls_pushes_saves_and_loads() {
     reg.push(berth_testutil::busybox_layout(), "py/busybox:1");
     let d = TestDaemon::start(crate::BERTHD, "dockerpy-images");
     run_script(&d, IMAGES_SCRIPT, &[("REGISTRY", &reg.addr())]);
+}
+
+const NETWORK_SCRIPT: &str = r##"
+import socket, time
+import docker
+
+client = docker.from_env(timeout=60)
+ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.216.4.0/24", gateway="10.216.4.1")])
+net = client.networks.create("pynet", driver="bridge", ipam=ipam, labels={"k": "v"})
+assert net.attrs["IPAM"]["Config"][0]["Subnet"] == "10.216.4.0/24", net.attrs
+web = client.containers.run("busybox", ["httpd", "-f", "-p", "80", "-h", "/etc"], detach=True, name="pyweb",
+                            network="pynet", ports={"80/tcp": ("127.0.0.1", None)})
+web.reload()
+binding = web.ports["80/tcp"][0]
+assert binding["HostIp"] == "127.0.0.1", web.ports
+port = int(binding["HostPort"])
+deadline = time.time() + 10
+while True:
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=3)
+        s.sendall(b"GET /hostname HTTP/1.0\r\n\r\n")
+        body = s.makefile("rb").read()
+        break
+    except OSError:
+        assert time.time() < deadline
+        time.sleep(0.1)
+assert web.id[:12].encode() in body, body
+assert web.attrs["NetworkSettings"]["Networks"]["pynet"]["IPAddress"].startswith("10.216.4."), web.attrs["NetworkSettings"]
+out = client.containers.run("busybox", ["wget", "-qO-", "http://pyweb/hostname"], network="pynet", remove=True)
+assert out.strip() == web.id[:12].encode(), out
+other = client.containers.run("busybox", ["sleep", "60"], detach=True, name="pyother")
+net.connect(other, aliases=["buddy"])
+net.reload()
+assert sorted(c.name for c in net.containers) == ["pyother", "pyweb"], net.containers
+net.disconnect(other)
+other.remove(force=True)
+web.remove(force=True)
+assert [n.name for n in client.networks.list(filters={"label": "k=v"})] == ["pynet"]
+net.remove()
+try:
+    client.networks.get("pynet")
+    raise AssertionError("pynet is still there")
+except docker.errors.NotFound:
+    pass
+print("OK")
+"##;
+
+#[test]
+fn docker_py_networks_and_published_ports() {
+    ensure_docker_py();
+    let d = daemon("dockerpy-net");
+    run_script(&d, NETWORK_SCRIPT, &[]);
 }
