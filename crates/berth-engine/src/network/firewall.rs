@@ -8,7 +8,7 @@ use std::io::Write;
 use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 
 use crate::error::{Error, Result};
 
@@ -16,8 +16,25 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone)]
 pub struct NetRule {
     pub bridge: String,
-    pub subnet: Ipv4Net,
+    /// The subnet of the family the rules are for.
+    pub subnet: IpNet,
     pub internal: bool,
+}
+
+/// Which tables: iptables or ip6tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    fn tool(self) -> &'static str {
+        match self {
+            Family::V4 => "iptables",
+            Family::V6 => "ip6tables",
+        }
+    }
 }
 
 /// One published port.
@@ -65,7 +82,9 @@ pub fn render(c: &Chains, nets: &[NetRule], ports: &[PortRule]) -> String {
     for n in nets {
         // Published ports reached from loopback, or from a container of the same network
         // through the host's address: the container must answer through the host.
-        nat.push_str(&format!("-A {} -s 127.0.0.0/8 -o {} -j MASQUERADE\n", c.post, n.bridge));
+        if matches!(n.subnet, IpNet::V4(_)) {
+            nat.push_str(&format!("-A {} -s 127.0.0.0/8 -o {} -j MASQUERADE\n", c.post, n.bridge));
+        }
         nat.push_str(&format!("-A {} -s {} -o {} -m conntrack --ctstate DNAT -j MASQUERADE\n", c.post, n.subnet, n.bridge));
         if !n.internal {
             nat.push_str(&format!("-A {} -s {} ! -o {} -j MASQUERADE\n", c.post, n.subnet, n.bridge));
@@ -100,8 +119,8 @@ pub fn render(c: &Chains, nets: &[NetRule], ports: &[PortRule]) -> String {
     nat + &filter
 }
 
-fn iptables(args: &[&str]) -> std::io::Result<std::process::Output> {
-    Command::new("iptables").arg("-w").args(args).stdin(Stdio::null()).output()
+fn iptables(family: Family, args: &[&str]) -> std::io::Result<std::process::Output> {
+    Command::new(family.tool()).arg("-w").args(args).stdin(Stdio::null()).output()
 }
 
 fn not_found(e: std::io::Error) -> Error {
@@ -112,10 +131,11 @@ fn not_found(e: std::io::Error) -> Error {
     }
 }
 
-/// Writes our chains (creating them) and makes sure the built-in chains jump to them.
-pub fn apply(c: &Chains, nets: &[NetRule], ports: &[PortRule]) -> Result<()> {
+/// Writes our chains of `family` (creating them) and makes sure the built-in chains jump to
+/// them.
+pub fn apply(family: Family, c: &Chains, nets: &[NetRule], ports: &[PortRule]) -> Result<()> {
     let text = render(c, nets, ports);
-    let mut child = Command::new("iptables-restore").args(["-w", "--noflush"]).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().map_err(not_found)?;
+    let mut child = Command::new(format!("{}-restore", family.tool())).args(["-w", "--noflush"]).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().map_err(not_found)?;
     child.stdin.take().expect("piped").write_all(text.as_bytes()).map_err(|e| Error::Internal(format!("write to iptables-restore: {e}")))?;
     let out = child.wait_with_output().map_err(|e| Error::Internal(format!("wait for iptables-restore: {e}")))?;
     if !out.status.success() {
@@ -123,9 +143,9 @@ pub fn apply(c: &Chains, nets: &[NetRule], ports: &[PortRule]) -> Result<()> {
     }
     for (table, builtin, m, chain) in c.jumps() {
         let rule: Vec<&str> = m.iter().copied().chain(["-j", chain]).collect();
-        let check = iptables(&[&["-t", table, "-C", builtin][..], &rule].concat()).map_err(not_found)?;
+        let check = iptables(family, &[&["-t", table, "-C", builtin][..], &rule].concat()).map_err(not_found)?;
         if !check.status.success() {
-            let ins = iptables(&[&["-t", table, "-I", builtin, "1"][..], &rule].concat()).map_err(not_found)?;
+            let ins = iptables(family, &[&["-t", table, "-I", builtin, "1"][..], &rule].concat()).map_err(not_found)?;
             if !ins.status.success() {
                 return Err(Error::Internal(format!("iptables: add the jump from {builtin} to {chain}: {}", String::from_utf8_lossy(&ins.stderr).trim())));
             }
@@ -134,17 +154,6 @@ pub fn apply(c: &Chains, nets: &[NetRule], ports: &[PortRule]) -> Result<()> {
     Ok(())
 }
 
-/// Removes our chains and the jumps to them (what is not there is skipped).
-pub fn remove(c: &Chains) {
-    for (table, builtin, m, chain) in c.jumps() {
-        let rule: Vec<&str> = m.iter().copied().chain(["-j", chain]).collect();
-        while iptables(&[&["-t", table, "-D", builtin][..], &rule].concat()).is_ok_and(|o| o.status.success()) {}
-    }
-    for (table, chain) in [("nat", &c.dnat), ("nat", &c.post), ("filter", &c.fwd)] {
-        let _ = iptables(&["-t", table, "-F", chain]);
-        let _ = iptables(&["-t", table, "-X", chain]);
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -156,6 +165,7 @@ mod tests {
         let nets = vec![
             NetRule { bridge: "berth0".into(), subnet: "10.5.0.0/24".parse().expect("net"), internal: false },
             NetRule { bridge: "br-aaa".into(), subnet: "10.6.0.0/24".parse().expect("net"), internal: true },
+            NetRule { bridge: "br-bbb".into(), subnet: "fd01::/64".parse().expect("net"), internal: false },
         ];
         let ports = vec![PortRule { proto: "tcp".into(), host_ip: Some(Ipv4Addr::LOCALHOST), host_port: 8080, ctr_ip: "10.5.0.2".parse().expect("ip"), ctr_port: 80 }];
         let t = render(&c, &nets, &ports);
@@ -169,6 +179,7 @@ mod tests {
         let out = t.find("-i berth0 ! -o berth0 -j ACCEPT").expect("way out");
         assert!(isolation < out, "isolation comes before the way out: {t}");
         assert!(t.ends_with("COMMIT\n"));
+        assert!(t.contains("-A BERTH-berth0-POST -s fd01::/64 ! -o br-bbb -j MASQUERADE\n") && !t.contains("127.0.0.0/8 -o br-bbb"), "{t}");
         assert!(Chains::of("a-very-long-bridge-name-indeed").fwd.len() <= 28);
     }
 }

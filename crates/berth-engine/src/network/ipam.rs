@@ -2,9 +2,9 @@
 //! overlap a host route or another network), and addresses for endpoints inside a subnet.
 //! Pure: the callers pass what is in use.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 
 use crate::error::{Error, Result};
 
@@ -97,6 +97,44 @@ pub fn free_address(subnet: &Ipv4Net, range: Option<&Ipv4Net>, gateway: Ipv4Addr
         .ok_or_else(|| Error::Conflict(format!("no available IPv4 addresses on this network's address pools: {subnet}")))
 }
 
+/// The host's IPv6 routes (from /proc/net/ipv6_route), without the default route.
+pub fn host_routes6() -> Vec<Ipv6Net> {
+    let text = std::fs::read_to_string("/proc/net/ipv6_route").unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let addr = u128::from_str_radix(f.first()?, 16).ok()?;
+            let prefix = u8::from_str_radix(f.get(1)?, 16).ok()?;
+            (prefix > 0 && prefix < 128).then(|| Ipv6Net::new(Ipv6Addr::from(addr), prefix).ok()).flatten()
+        })
+        .collect()
+}
+
+/// A /64 for a network with `--ipv6` and no subnet given: a random unique local prefix
+/// (fd00::/8 with a random 40-bit global id and subnet 0), overlapping nothing in `taken`.
+pub fn free_subnet6(taken: &[Ipv6Net]) -> Result<Ipv6Net> {
+    for _ in 0..64 {
+        let mut b = [0u8; 16];
+        rustix::rand::getrandom(&mut b[1..6], rustix::rand::GetRandomFlags::empty()).map_err(|e| Error::Internal(format!("getrandom: {e}")))?;
+        b[0] = 0xfd;
+        let net = Ipv6Net::new(Ipv6Addr::from(b), 64).expect("a /64 is valid").trunc();
+        if !taken.iter().any(|t| t.contains(&net.network()) || net.contains(&t.network())) {
+            return Ok(net);
+        }
+    }
+    Err(Error::Conflict("could not find a free IPv6 subnet: give one with --subnet".into()))
+}
+
+/// The first free IPv6 address of `subnet` (from ::2, not the gateway, not in `used`).
+pub fn free_address6(subnet: &Ipv6Net, gateway: Ipv6Addr, used: &[Ipv6Addr]) -> Result<Ipv6Addr> {
+    subnet
+        .hosts()
+        .skip(1)
+        .take(1 << 20)
+        .find(|a| *a != gateway && !used.contains(a))
+        .ok_or_else(|| Error::Conflict(format!("no available IPv6 addresses on this network's address pools: {subnet}")))
+}
+
 /// Checks a static address (`--ip`) for an endpoint of `subnet`.
 pub fn check_static(subnet: &Ipv4Net, gateway: Ipv4Addr, ip: Ipv4Addr, used: &[Ipv4Addr]) -> Result<()> {
     if !subnet.contains(&ip) || ip == subnet.network() || ip == subnet.broadcast() {
@@ -165,5 +203,17 @@ mod tests {
         assert!(matches!(check_static(&s, gw, Ipv4Addr::new(10, 1, 0, 9), &[Ipv4Addr::new(10, 1, 0, 9)]), Err(Error::Conflict(_))));
         assert!(matches!(check_static(&s, gw, Ipv4Addr::new(10, 9, 0, 9), &[]), Err(Error::InvalidParameter(_))));
         assert_eq!(mac_string(&mac_for(Ipv4Addr::new(172, 17, 0, 2))), "02:42:ac:11:00:02");
+    }
+
+    #[test]
+    fn ipv6_subnets_are_unique_local_and_addresses_skip_the_gateway() {
+        let taken: Vec<Ipv6Net> = vec!["fd00::/64".parse().expect("net")];
+        let s = free_subnet6(&taken).expect("subnet");
+        assert_eq!((s.prefix_len(), s.network().octets()[0]), (64, 0xfd));
+        assert_ne!(s, taken[0]);
+        let net: Ipv6Net = "fd12::/64".parse().expect("net");
+        let gw: Ipv6Addr = "fd12::1".parse().expect("gw");
+        assert_eq!(free_address6(&net, gw, &[]).expect("ip"), "fd12::2".parse::<Ipv6Addr>().expect("ip"));
+        assert_eq!(free_address6(&net, gw, &["fd12::2".parse().expect("ip")]).expect("ip"), "fd12::3".parse::<Ipv6Addr>().expect("ip"));
     }
 }

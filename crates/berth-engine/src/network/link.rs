@@ -8,7 +8,7 @@
 
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 use futures_util::TryStreamExt;
@@ -62,7 +62,7 @@ const EEXIST: i32 = 17;
 
 /// Makes sure the bridge `name` exists with `gateway/prefix` on it and is up; tags it with
 /// `alias`. Packets from 127.0.0.0/8 may leave through it (published ports on loopback).
-pub fn ensure_bridge(name: &str, alias: &str, gateway: Ipv4Addr, prefix: u8, mtu: Option<u32>) -> io::Result<()> {
+pub fn ensure_bridge(name: &str, alias: &str, gateway: Ipv4Addr, prefix: u8, gateway6: Option<(Ipv6Addr, u8)>, mtu: Option<u32>) -> io::Result<()> {
     with_netlink(|h| async move {
         let index = match index_of(&h, name).await? {
             Some(i) => i,
@@ -82,6 +82,15 @@ pub fn ensure_bridge(name: &str, alias: &str, gateway: Ipv4Addr, prefix: u8, mtu
         match h.address().add(index, IpAddr::V4(gateway), prefix).execute().await {
             Err(e) if !is_errno(&e, EEXIST) => return Err(e),
             _ => {}
+        }
+        if let Some((gw6, prefix6)) = gateway6 {
+            // No duplicate address detection: the address is usable at once.
+            let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/accept_dad"), "0");
+            let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6"), "0");
+            match h.address().add(index, IpAddr::V6(gw6), prefix6).execute().await {
+                Err(e) if !is_errno(&e, EEXIST) => return Err(e),
+                _ => {}
+            }
         }
         Ok(())
     })?;
@@ -145,6 +154,9 @@ pub struct Veth<'a> {
     pub prefix: u8,
     pub mac: [u8; 6],
     pub gateway: Option<Ipv4Addr>,
+    /// The IPv6 address and prefix, and the IPv6 default route's gateway.
+    pub ip6: Option<(Ipv6Addr, u8)>,
+    pub gateway6: Option<Ipv6Addr>,
     pub mtu: Option<u32>,
 }
 
@@ -178,7 +190,7 @@ fn attach_inner(v: &Veth<'_>) -> io::Result<()> {
         Ok(())
     })?;
     drop(ns);
-    let (ifname, ip, prefix, mac, gateway, mtu) = (v.ifname, v.ip, v.prefix, v.mac, v.gateway, v.mtu);
+    let (ifname, ip, prefix, mac, gateway, mtu, ip6, gateway6) = (v.ifname, v.ip, v.prefix, v.mac, v.gateway, v.mtu, v.ip6, v.gateway6);
     berth_runtime::netns::run_in(v.netns, move || {
         with_netlink(|h| async move {
             let i = index_of(&h, &peer).await?.ok_or(rtnetlink::Error::RequestFailed)?;
@@ -188,12 +200,21 @@ fn attach_inner(v: &Veth<'_>) -> io::Result<()> {
             }
             h.link().set(set.build()).execute().await?;
             h.address().add(i, IpAddr::V4(ip), prefix).execute().await?;
+            if let Some((a, p)) = ip6 {
+                // This thread is in the container's namespace: its /proc/sys/net is the container's.
+                let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{ifname}/accept_dad"), "0");
+                h.address().add(i, IpAddr::V6(a), p).execute().await?;
+            }
             h.link().set(LinkUnspec::new_with_index(i).up().build()).execute().await?;
             if let Some(lo) = index_of(&h, "lo").await? {
                 h.link().set(LinkUnspec::new_with_index(lo).up().build()).execute().await?;
             }
             if let Some(gw) = gateway {
                 let route = RouteMessageBuilder::<Ipv4Addr>::new().gateway(gw).output_interface(i).build();
+                h.route().add(route).execute().await?;
+            }
+            if let Some(gw) = gateway6 {
+                let route = RouteMessageBuilder::<Ipv6Addr>::new().gateway(gw).output_interface(i).build();
                 h.route().add(route).execute().await?;
             }
             Ok(())

@@ -16,7 +16,7 @@ pub mod ipam;
 pub mod link;
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
@@ -26,7 +26,7 @@ use berth_api_types::network::{
     NetworkPruneResponse,
 };
 use berth_api_types::Filters;
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};
 
 use crate::container::record::Record;
@@ -81,6 +81,11 @@ pub struct Net {
     /// `com.docker.network.driver.mtu`: of the bridge and every link on it.
     #[serde(default)]
     pub mtu: Option<u32>,
+    /// `--ipv6`: the IPv6 subnet and gateway.
+    #[serde(default)]
+    pub subnet6: Option<Ipv6Net>,
+    #[serde(default)]
+    pub gateway6: Option<Ipv6Addr>,
 }
 
 impl Net {
@@ -115,6 +120,11 @@ pub struct Endpoint {
     pub ifname: String,
     #[serde(default)]
     pub host_if: String,
+    /// On `--ipv6` networks: the static address asked for, and the one given.
+    #[serde(default)]
+    pub static_ip6: Option<Ipv6Addr>,
+    #[serde(default)]
+    pub ip6: Option<Ipv6Addr>,
 }
 
 /// A host port held by the daemon while a container publishes it, so nothing else binds it.
@@ -133,8 +143,9 @@ pub struct Networks {
     nets: Mutex<BTreeMap<String, Net>>,
     /// Serialises create, remove, connect and address choice.
     alloc: Mutex<()>,
-    /// Serialises firewall rewrites.
-    fw: Mutex<()>,
+    /// Serialises firewall rewrites; true once IPv6 rules were written (they are kept current
+    /// from then on, also when the last IPv6 network goes).
+    fw: Mutex<bool>,
     dns: Mutex<HashMap<String, crate::dns::Served>>,
     held: Mutex<HashMap<String, Vec<Hold>>>,
 }
@@ -186,7 +197,11 @@ impl Networks {
             }
         }
         let chains = firewall::Chains::of(&cfg.bridge);
-        let this = Networks { dir, cfg, chains, nets: Mutex::new(nets), alloc: Mutex::new(()), fw: Mutex::new(()), dns: Mutex::default(), held: Mutex::default() };
+        let this = Networks { dir, cfg, chains, nets: Mutex::new(nets), alloc: Mutex::new(()), fw: Mutex::new(false), dns: Mutex::default(), held: Mutex::default() };
+        if this.cfg.iptables {
+            // As dockerd does: containers reach beyond their bridge through the host.
+            enable_forwarding("/proc/sys/net/ipv4/ip_forward");
+        }
         for (name, driver) in [("bridge", "bridge"), ("host", "host"), ("none", "null")] {
             if this.by_name(name).is_some_and(|n| n.predefined) {
                 continue;
@@ -207,6 +222,8 @@ impl Networks {
                 bridge: String::new(),
                 predefined: true,
                 mtu: None,
+                subnet6: None,
+                gateway6: None,
             };
             if driver == "bridge" {
                 n.bridge = this.cfg.bridge.clone();
@@ -280,7 +297,8 @@ impl Networks {
 
     fn ensure_link(&self, n: &Net) -> Result<()> {
         let (Some(subnet), Some(gw)) = (n.subnet, n.gateway) else { return Ok(()) };
-        link::ensure_bridge(&n.bridge, &n.alias(&self.cfg.bridge), gw, subnet.prefix_len(), n.mtu).map_err(io_err("make the bridge", &n.bridge))
+        let gw6 = n.subnet6.zip(n.gateway6).map(|(s, g)| (g, s.prefix_len()));
+        link::ensure_bridge(&n.bridge, &n.alias(&self.cfg.bridge), gw, subnet.prefix_len(), gw6, n.mtu).map_err(io_err("make the bridge", &n.bridge))
     }
 
     /// Rewrites this daemon's iptables chains for `ports` (every published port of running
@@ -289,19 +307,40 @@ impl Networks {
         if !self.cfg.iptables {
             return Ok(());
         }
-        let _g = lock(&self.fw);
-        let nets: Vec<firewall::NetRule> = self
-            .all()
-            .into_iter()
-            .filter(|n| n.is_bridge())
-            .filter_map(|n| Some(firewall::NetRule { bridge: n.bridge.clone(), subnet: n.subnet?, internal: n.internal }))
-            .collect();
-        firewall::apply(&self.chains, &nets, ports)
+        let mut v6_written = lock(&self.fw);
+        let bridges: Vec<Net> = self.all().into_iter().filter(|n| n.is_bridge()).collect();
+        let nets: Vec<firewall::NetRule> =
+            bridges.iter().filter_map(|n| Some(firewall::NetRule { bridge: n.bridge.clone(), subnet: IpNet::V4(n.subnet?), internal: n.internal })).collect();
+        firewall::apply(firewall::Family::V4, &self.chains, &nets, ports)?;
+        let nets6: Vec<firewall::NetRule> =
+            bridges.iter().filter_map(|n| Some(firewall::NetRule { bridge: n.bridge.clone(), subnet: IpNet::V6(n.subnet6?), internal: n.internal })).collect();
+        if !nets6.is_empty() || *v6_written {
+            enable_forwarding("/proc/sys/net/ipv6/conf/all/forwarding");
+            firewall::apply(firewall::Family::V6, &self.chains, &nets6, &[])?;
+            *v6_written = true;
+        }
+        Ok(())
     }
 
     pub fn netns_path(run_dir: &Path) -> PathBuf {
         run_dir.join("netns")
     }
+}
+
+/// Turns on forwarding (`path` is its sysctl) when it is off. When berth turned it on, the
+/// FORWARD chain's policy becomes DROP, as dockerd does, so the host does not start routing
+/// for everyone: berth's own chain accepts what its networks need.
+fn enable_forwarding(path: &str) {
+    if std::fs::read_to_string(path).is_ok_and(|v| v.trim() == "1") {
+        return;
+    }
+    if let Err(e) = std::fs::write(path, "1") {
+        tracing::warn!(path, error = %e, "could not turn on IP forwarding: containers will not reach beyond their bridge");
+        return;
+    }
+    let tool = if path.contains("ipv6") { "ip6tables" } else { "iptables" };
+    let _ = std::process::Command::new(tool).args(["-w", "-P", "FORWARD", "DROP"]).stdin(std::process::Stdio::null()).output();
+    tracing::info!(path, "turned on IP forwarding (FORWARD policy DROP)");
 }
 
 /// Parses `-p` bindings of one container port key (`80/tcp`): (port, proto).
@@ -420,8 +459,10 @@ impl crate::dns::Names for EngineNames {
                 let hit = r.name.eq_ignore_ascii_case(name)
                     || ep.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
                     || (name.len() >= 12 && r.id.starts_with(name));
-                if hit && !out.contains(&IpAddr::V4(ip)) {
-                    out.push(IpAddr::V4(ip));
+                for a in std::iter::once(IpAddr::V4(ip)).chain(ep.ip6.map(IpAddr::V6)) {
+                    if hit && !out.contains(&a) {
+                        out.push(a);
+                    }
                 }
             }
         }
@@ -434,7 +475,7 @@ impl crate::dns::Names for EngineNames {
         for ctr in engine.all_containers() {
             let r = ctr.rec();
             for (net, ep) in &r.endpoints {
-                if mine.contains(net) && ep.ip.map(IpAddr::V4) == Some(ip) && r.state.status.is_live() {
+                if mine.contains(net) && (ep.ip.map(IpAddr::V4) == Some(ip) || ep.ip6.map(IpAddr::V6) == Some(ip)) && r.state.status.is_live() {
                     let n = engine.networks.get(net).map(|n| n.name).unwrap_or_default();
                     return Some(format!("{}.{n}", r.name));
                 }
@@ -496,8 +537,13 @@ impl Engine {
                     ipam::check_static(&subnet, gw, ip, &[])?;
                     ep.static_ip = Some(ip);
                 }
-                if es.ipam_config.as_ref().and_then(|c| c.ipv6_address.as_deref()).is_some_and(|s| !s.is_empty()) {
-                    return Err(Error::NotImplemented("IPv6 addresses (--ip6)".into()));
+                if let Some(ip6) = es.ipam_config.as_ref().and_then(|c| c.ipv6_address.as_deref()).filter(|s| !s.is_empty()) {
+                    let ip6: Ipv6Addr = ip6.parse().map_err(|_| Error::InvalidParameter(format!("invalid IPv6 address: {ip6}")))?;
+                    match net.subnet6 {
+                        Some(s) if s.contains(&ip6) && Some(ip6) != net.gateway6 => ep.static_ip6 = Some(ip6),
+                        Some(s) => return Err(Error::InvalidParameter(format!("invalid endpoint settings: the address {ip6} is not a host address of the network's subnet {s}"))),
+                        None => return Err(Error::InvalidParameter(format!("network {} has no IPv6 (create it with --ipv6) for --ip6 {ip6}", net.name))),
+                    }
                 }
                 if es.mac_address.as_deref().is_some_and(|s| !s.is_empty()) {
                     return Err(Error::NotImplemented("--mac-address".into()));
@@ -543,6 +589,17 @@ impl Engine {
             .filter_map(|c| {
                 let r = c.rec();
                 r.endpoints.get(net).and_then(|e| e.ip)
+            })
+            .collect()
+    }
+
+    fn used_addresses6(&self, net: &str, except: &str) -> Vec<Ipv6Addr> {
+        self.all_containers()
+            .into_iter()
+            .filter(|c| c.id != except)
+            .filter_map(|c| {
+                let r = c.rec();
+                r.endpoints.get(net).and_then(|e| e.ip6)
             })
             .collect()
     }
@@ -630,6 +687,14 @@ impl Engine {
                 None => ipam::free_address(&subnet, net.ip_range.as_ref(), gw, &used)?,
             };
             ep.ip = Some(ip);
+            if let (Some(s6), Some(g6)) = (net.subnet6, net.gateway6) {
+                let used6 = self.used_addresses6(net_id, &ctr.id);
+                ep.ip6 = Some(match ep.static_ip6 {
+                    Some(a) if used6.contains(&a) => return Err(Error::Conflict(format!("Address already in use: {a}"))),
+                    Some(a) => a,
+                    None => ipam::free_address6(&s6, g6, &used6)?,
+                });
+            }
             ep.ifname = ifname.to_owned();
             ep.host_if = format!("veth{}", random_hex(7));
             ep.endpoint_id = crate::container::record::new_id();
@@ -647,6 +712,8 @@ impl Engine {
             prefix: subnet.prefix_len(),
             mac: ipam::mac_for(ip),
             gateway: (!net.internal && ifname == "eth0").then_some(gw),
+            ip6: ep.ip6.zip(net.subnet6).map(|(a, s)| (a, s.prefix_len())),
+            gateway6: net.gateway6.filter(|_| !net.internal && ifname == "eth0"),
             mtu: net.mtu,
         })
         .map_err(io_err("connect the container to its network", &ep.host_if))?;
@@ -725,7 +792,7 @@ impl Engine {
                         tracing::warn!(container = &id[..12], link = ep.host_if, error = %e, "could not delete the container's link");
                     }
                 }
-                let keep = Endpoint { aliases: std::mem::take(&mut ep.aliases), static_ip: ep.static_ip, ..Default::default() };
+                let keep = Endpoint { aliases: std::mem::take(&mut ep.aliases), static_ip: ep.static_ip, static_ip6: ep.static_ip6, ..Default::default() };
                 *ep = keep;
             }
             r.ports.clear();
@@ -804,10 +871,13 @@ impl Engine {
 
     /// The API's view of a network; `containers` fills `Containers` (inspect).
     fn network_view(&self, n: &Net, containers: bool) -> Network {
-        let config = match (n.subnet, n.gateway) {
+        let mut config = match (n.subnet, n.gateway) {
             (Some(s), Some(g)) => vec![IpamConfig { subnet: Some(s.to_string()), ip_range: n.ip_range.map(|r| r.to_string()), gateway: Some(g.to_string()), auxiliary_addresses: None }],
             _ => Vec::new(),
         };
+        if let (Some(s), Some(g)) = (n.subnet6, n.gateway6) {
+            config.push(IpamConfig { subnet: Some(s.to_string()), ip_range: None, gateway: Some(g.to_string()), auxiliary_addresses: None });
+        }
         let mut out = Network {
             name: n.name.clone(),
             id: n.id.clone(),
@@ -815,7 +885,7 @@ impl Engine {
             scope: "local".into(),
             driver: n.driver.clone(),
             enable_ipv4: Some(true),
-            enable_ipv6: false,
+            enable_ipv6: n.subnet6.is_some(),
             ipam: Ipam { driver: Some("default".into()), config: Some(config), options: None },
             internal: n.internal,
             attachable: n.attachable,
@@ -841,7 +911,7 @@ impl Engine {
                         endpoint_id: ep.endpoint_id.clone(),
                         mac_address: ep.ip.map(|ip| ipam::mac_string(&ipam::mac_for(ip))).unwrap_or_default(),
                         ipv4_address: ep.ip.map(|ip| format!("{ip}/{prefix}")).unwrap_or_default(),
-                        ipv6_address: String::new(),
+                        ipv6_address: ep.ip6.zip(n.subnet6).map(|(ip, s)| format!("{ip}/{}", s.prefix_len())).unwrap_or_default(),
                     },
                 );
             }
@@ -864,7 +934,11 @@ impl Engine {
         let prefix = net.as_ref().and_then(|n| n.subnet).map(|s| s.prefix_len() as i64);
         let up = ep.ip.is_some();
         let s = EndpointSettings {
-            ipam_config: ep.static_ip.map(|ip| berth_api_types::network::EndpointIpamConfig { ipv4_address: Some(ip.to_string()), ..Default::default() }),
+            ipam_config: (ep.static_ip.is_some() || ep.static_ip6.is_some()).then(|| berth_api_types::network::EndpointIpamConfig {
+                ipv4_address: ep.static_ip.map(|ip| ip.to_string()),
+                ipv6_address: ep.static_ip6.map(|ip| ip.to_string()),
+                ..Default::default()
+            }),
             links: None,
             mac_address: Some(ep.ip.map(|ip| ipam::mac_string(&ipam::mac_for(ip))).unwrap_or_default()),
             aliases: (!ep.aliases.is_empty()).then(|| ep.aliases.clone()),
@@ -875,9 +949,9 @@ impl Engine {
             gateway: Some(if up { net.as_ref().and_then(|n| n.gateway).map(|g| g.to_string()).unwrap_or_default() } else { String::new() }),
             ip_address: Some(ep.ip.map(|ip| ip.to_string()).unwrap_or_default()),
             ip_prefix_len: Some(if up { prefix.unwrap_or(0) } else { 0 }),
-            ipv6_gateway: Some(String::new()),
-            global_ipv6_address: Some(String::new()),
-            global_ipv6_prefix_len: Some(0),
+            ipv6_gateway: Some(ep.ip6.and(net.as_ref().and_then(|n| n.gateway6)).map(|g| g.to_string()).unwrap_or_default()),
+            global_ipv6_address: Some(ep.ip6.map(|a| a.to_string()).unwrap_or_default()),
+            global_ipv6_prefix_len: Some(ep.ip6.and(net.as_ref().and_then(|n| n.subnet6)).map(|s| s.prefix_len() as i64).unwrap_or(0)),
             dns_names: net.as_ref().filter(|n| !n.is_default_bridge()).map(|_| dns_names(r, ep)),
         };
         (name, s)
@@ -914,9 +988,6 @@ impl Engine {
             "host" | "null" => return Err(Error::Forbidden(format!("only one instance of \"{driver}\" network is allowed"))),
             d => return Err(Error::NotImplemented(format!("network driver {d:?} (berth has bridge networks)"))),
         }
-        if req.enable_ipv6 == Some(true) {
-            return Err(Error::NotImplemented("IPv6 networks (--ipv6)".into()));
-        }
         if req.enable_ipv4 == Some(false) {
             return Err(Error::NotImplemented("networks without IPv4".into()));
         }
@@ -933,9 +1004,34 @@ impl Engine {
         if ipam.options.as_ref().is_some_and(|o| !o.is_empty()) {
             return Err(Error::NotImplemented("IPAM options (--ipam-opt)".into()));
         }
-        let configs = ipam.config.unwrap_or_default();
-        if configs.len() > 1 {
-            return Err(Error::NotImplemented("more than one subnet per network".into()));
+        let is_v6 = |c: &IpamConfig| c.subnet.as_deref().is_some_and(|s| s.contains(':'));
+        let all_configs = ipam.config.unwrap_or_default();
+        let (configs6, configs): (Vec<IpamConfig>, Vec<IpamConfig>) = all_configs.into_iter().partition(is_v6);
+        if configs.len() > 1 || configs6.len() > 1 {
+            return Err(Error::NotImplemented("more than one subnet of a family per network".into()));
+        }
+        let ipv6 = req.enable_ipv6 == Some(true);
+        if !configs6.is_empty() && !ipv6 {
+            return Err(Error::InvalidParameter("an IPv6 subnet needs --ipv6 (EnableIPv6)".into()));
+        }
+        let (mut subnet6, mut gateway6) = (None, None);
+        if let Some(c) = configs6.first() {
+            if c.ip_range.as_deref().is_some_and(|r| !r.is_empty()) || c.auxiliary_addresses.as_ref().is_some_and(|a| !a.is_empty()) {
+                return Err(Error::NotImplemented("--ip-range and --aux-address for IPv6 subnets".into()));
+            }
+            let sub = c.subnet.as_deref().unwrap_or("");
+            let n: Ipv6Net = sub.parse().map_err(|_| Error::InvalidParameter(format!("invalid subnet: {sub:?}: want a CIDR such as fd00:1::/64")))?;
+            if n.trunc() != n || n.prefix_len() > 124 {
+                return Err(Error::InvalidParameter(format!("invalid IPv6 subnet {sub}: host bits set, or too small")));
+            }
+            subnet6 = Some(n);
+            if let Some(g) = c.gateway.as_deref().filter(|g| !g.is_empty()) {
+                let g: Ipv6Addr = g.parse().map_err(|_| Error::InvalidParameter(format!("invalid gateway address: {g:?}")))?;
+                if !n.contains(&g) || g == n.network() {
+                    return Err(Error::InvalidParameter(format!("invalid gateway {g}: it is not a host address of the subnet {n}")));
+                }
+                gateway6 = Some(g);
+            }
         }
         let options = req.options.clone().unwrap_or_default();
         const MTU: &str = "com.docker.network.driver.mtu";
@@ -999,6 +1095,20 @@ impl Engine {
         if self.networks.all().iter().any(|n| n.bridge == bridge && n.is_bridge()) {
             return Err(Error::Conflict(format!("bridge name {bridge} is already used by another network")));
         }
+        if ipv6 {
+            let others: Vec<Ipv6Net> = self.networks.all().iter().filter_map(|n| n.subnet6).collect();
+            let s6 = match subnet6 {
+                Some(s) if others.iter().any(|o| o.contains(&s.network()) || s.contains(&o.network())) => {
+                    return Err(Error::Forbidden("invalid pool request: Pool overlaps with other one on this address space".into()));
+                }
+                Some(s) => s,
+                None => ipam::free_subnet6(&[others, ipam::host_routes6()].concat())?,
+            };
+            subnet6 = Some(s6);
+            if gateway6.is_none() {
+                gateway6 = s6.hosts().nth(1);
+            }
+        }
         if let Some(s) = subnet {
             if self.networks.all().iter().filter_map(|n| n.subnet).any(|o| ipam::overlaps(&o, &s)) {
                 return Err(Error::Forbidden("invalid pool request: Pool overlaps with other one on this address space".into()));
@@ -1023,6 +1133,8 @@ impl Engine {
             bridge,
             predefined: false,
             mtu,
+            subnet6,
+            gateway6,
         };
         self.networks.make_bridge(&mut n)?;
         if let Err(e) = self.networks.save(&n) {

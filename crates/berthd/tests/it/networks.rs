@@ -230,3 +230,26 @@ fn a_restarted_daemon_removes_links_that_belong_to_nothing() {
     assert!(!std::path::Path::new("/sys/class/net").join(&orphan).exists(), "the orphan bridge is still there");
     assert_eq!(d.links().len(), 2, "the default bridge and keep's: {:?}", d.links());
 }
+
+#[test]
+fn ipv6_networks_give_addresses_names_and_routes() {
+    let d = daemon("netv6");
+    d.docker_ok(&["network", "create", "--ipv6", "auto6"]);
+    let cfg = d.docker_ok(&["network", "inspect", "-f", "{{.EnableIPv6}} {{range .IPAM.Config}}{{.Subnet}} {{end}}", "auto6"]);
+    assert!(cfg.starts_with("true 10.213.") && cfg.contains(" fd") && cfg.trim_end().ends_with("::/64"), "{cfg}");
+    d.docker_ok(&["network", "create", "--ipv6", "--subnet", "fd42:b0::/64", "--subnet", "10.217.0.0/24", "fixed6"]);
+    let web = d.docker_ok(&["run", "-d", "--name", "web6", "--network", "fixed6", "--ip6", "fd42:b0::10", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc"]).trim().to_owned();
+    let f = "{{with .NetworkSettings.Networks.fixed6}}{{.GlobalIPv6Address}}/{{.GlobalIPv6PrefixLen}} via {{.IPv6Gateway}}{{end}}";
+    assert_eq!(d.docker_ok(&["inspect", "-f", f, "web6"]).trim(), "fd42:b0::10/64 via fd42:b0::1");
+    // AAAA from the embedded server, and HTTP over IPv6 to that address
+    let got = d.docker_ok(&["run", "--rm", "--network", "fixed6", "busybox", "sh", "-c", &format!("nslookup -type=AAAA web6 127.0.0.11; ip -6 route; {}", fetch("fd42:b0::10", 80))]);
+    assert!(got.contains("Address: fd42:b0::10"), "{got}");
+    assert!(got.contains("default via fd42:b0::1"), "{got}");
+    assert!(got.contains(&web[..12]), "{got}");
+    let members = d.docker_ok(&["network", "inspect", "-f", "{{range .Containers}}{{.IPv6Address}}{{end}}", "fixed6"]);
+    assert_eq!(members.trim(), "fd42:b0::10/64");
+    let out = d.docker(&["network", "create", "--ipv6", "--subnet", "fd42:b0::/64", "clash6"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("overlaps"), "{out:?}");
+    let out = d.docker(&["run", "--rm", "--ip6", "fd42:b0::11", "busybox", "true"]);
+    assert!(!out.status.success(), "--ip6 on a network without IPv6 was taken");
+}
