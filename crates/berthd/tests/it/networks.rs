@@ -253,3 +253,38 @@ fn ipv6_networks_give_addresses_names_and_routes() {
     let out = d.docker(&["run", "--rm", "--ip6", "fd42:b0::11", "busybox", "true"]);
     assert!(!out.status.success(), "--ip6 on a network without IPv6 was taken");
 }
+
+/// A name server on 127.0.0.2:53 of the host answering every A question with 10.0.0.77
+/// (an address nothing is sent to), for `n` questions.
+fn fake_upstream(n: usize) -> Child {
+    let script = [
+        "import socket",
+        "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)",
+        "s.bind(('127.0.0.2',53))",
+        "print('ready',flush=True)",
+        &format!("for _ in range({n}):"),
+        "    q,a=s.recvfrom(512)",
+        "    end=12",
+        "    while q[end]!=0: end+=q[end]+1",
+        "    end+=5",
+        "    r=q[:2]+b'\\x81\\x80'+q[4:6]+b'\\x00\\x01\\x00\\x00\\x00\\x00'+q[12:end]+b'\\xc0\\x0c\\x00\\x01\\x00\\x01\\x00\\x00\\x00\\x3c\\x00\\x04'+bytes([10,0,0,77])",
+        "    s.sendto(r,a)",
+    ]
+    .join("\n");
+    let mut child = Command::new("python3").args(["-c", &script]).stdin(Stdio::null()).stdout(Stdio::piped()).spawn().expect("python3");
+    let mut line = [0u8; 6];
+    child.stdout.as_mut().expect("piped").read_exact(&mut line).expect("the fake name server starts");
+    child
+}
+
+#[test]
+fn other_names_go_to_the_containers_name_servers() {
+    let d = daemon("netdnsfwd");
+    d.docker_ok(&["network", "create", "fwd"]);
+    let mut upstream = fake_upstream(1);
+    // --dns names the servers the embedded one forwards to, from the host's namespace.
+    let got = d.docker_ok(&["run", "--rm", "--network", "fwd", "--dns", "127.0.0.2", "busybox", "nslookup", "-type=A", "outside.example.test", "127.0.0.11"]);
+    assert!(got.contains("Address: 10.0.0.77"), "{got}");
+    let _ = upstream.kill();
+    let _ = upstream.wait();
+}
