@@ -309,7 +309,7 @@ impl Engine {
         let config = merge_config(&req.config, &self.image_config(&image)?);
         health::validate(config.healthcheck.as_ref())?;
         let endpoints = self.endpoints_for_create(&host, req.networking_config.as_ref(), false)?;
-        crate::network::check_ports(&host, &config)?;
+        let warnings = crate::network::check_ports(&host, &config)?;
         let volumes = self.resolve_volumes(principal, &mut host, &config)?;
         let mut cmd: Vec<String> = config.entrypoint.clone().unwrap_or_default();
         cmd.extend(config.cmd.clone().unwrap_or_default());
@@ -384,7 +384,7 @@ impl Engine {
         self.insert(ctr.clone());
         self.container_event(&ctr, "create", &[]);
         tracing::info!(container = &id[..12], "container created");
-        Ok(ContainerCreateResponse { id, warnings: Vec::new() })
+        Ok(ContainerCreateResponse { id, warnings })
     }
 
     fn shim_options(&self, rec: &Record) -> Result<ShimOptions> {

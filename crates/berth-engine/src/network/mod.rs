@@ -400,12 +400,19 @@ fn wanted_ports(host: &HostConfig, config: &berth_api_types::container::Config) 
     Ok(out)
 }
 
-/// Checks a create request's port bindings (and `-P`'s exposed ports) before anything is made.
-pub(crate) fn check_ports(host: &HostConfig, config: &berth_api_types::container::Config) -> Result<()> {
-    for (_, _, _, hp) in wanted_ports(host, config)? {
-        host_port_range(&hp)?;
+/// Checks a create request's port bindings (and `-P`'s exposed ports) before anything is
+/// made; returns dockerd's warnings.
+pub(crate) fn check_ports(host: &HostConfig, config: &berth_api_types::container::Config) -> Result<Vec<String>> {
+    let wanted = wanted_ports(host, config)?;
+    for (_, _, _, hp) in &wanted {
+        host_port_range(hp)?;
     }
-    Ok(())
+    let publishes = !wanted.is_empty() && host.port_bindings.iter().flatten().next().is_some();
+    let mode = host.network_mode.as_deref().unwrap_or("");
+    if publishes && (mode == "none" || mode.starts_with("container:")) {
+        return Err(Error::InvalidParameter("conflicting options: port publishing and the container type network mode".into()));
+    }
+    Ok(if publishes && mode == "host" { vec!["Published ports are discarded when using host network mode".into()] } else { Vec::new() })
 }
 
 /// Parses a HostPort: empty (any), `8080`, or a range `8000-8010` (the first free one).

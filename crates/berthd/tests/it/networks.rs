@@ -175,6 +175,11 @@ fn none_has_only_loopback_and_container_mode_shares() {
     assert!(hosts.contains(&format!("{gw}\tgw\n")), "{hosts}");
     let out = d.docker(&["network", "connect", "bridge", "owner"]);
     assert!(!out.status.success(), "connected twice to bridge");
+    // ports with modes that have no ports of their own: refused, or discarded with a warning
+    let out = d.docker(&["create", "-p", "80", "--network", "none", "busybox", "true"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("conflicting options: port publishing and the container type network mode"), "{out:?}");
+    let out = d.docker(&["create", "--name", "hostports", "-p", "80", "--network", "host", "busybox", "true"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Published ports are discarded when using host network mode"), "{out:?}");
 }
 
 #[test]
