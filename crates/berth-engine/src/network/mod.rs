@@ -670,7 +670,17 @@ impl Engine {
         let id = ctr.id.clone();
         let ns = Networks::netns_path(&self.cfg.run_dir(&id));
         berth_runtime::netns::create(&ns).map_err(Error::io("create the network namespace", &ns))?;
-        let endpoints = ctr.rec().endpoints.clone();
+        let (endpoints, mode) = {
+            let r = ctr.rec();
+            (r.endpoints.clone(), r.host_config.network_mode.clone().unwrap_or_default())
+        };
+        // The network the container was made for comes first: eth0, with the default route.
+        let primary = match mode.as_str() {
+            "" | "default" | "bridge" => Some(self.networks.default_bridge().id),
+            m => self.networks.find(m).ok().map(|n| n.id),
+        };
+        let mut endpoints: Vec<(String, Endpoint)> = endpoints.into_iter().collect();
+        endpoints.sort_by_key(|(id, _)| Some(id) != primary.as_ref());
         for (i, (net_id, ep)) in endpoints.into_iter().enumerate() {
             self.endpoint_up(ctr, &ns, &net_id, ep, &format!("eth{i}"))?;
         }

@@ -87,6 +87,15 @@ fn user_networks_resolve_names_isolate_and_connect() {
     let out = d.docker(&["exec", "client", "sh", "-c", &fetch(&web_ip, 80)]);
     assert!(!String::from_utf8_lossy(&out.stdout).contains("200 OK"), "still reaches web after disconnect: {out:?}");
 
+    // a stopped container connected to a second network: its own network stays eth0
+    d.docker_ok(&["create", "--name", "two", "--network", "back", "busybox", "sleep", "300"]);
+    d.docker_ok(&["network", "connect", "front", "two"]);
+    d.docker_ok(&["start", "two"]);
+    let eth0 = d.docker_ok(&["exec", "two", "ip", "-4", "-o", "addr", "show", "eth0"]);
+    assert!(eth0.contains("10.214.7."), "{eth0}");
+    assert!(d.docker_ok(&["exec", "two", "ip", "route"]).contains("default via 10.214.7.1 dev eth0"));
+    d.docker_ok(&["rm", "-f", "two"]);
+
     // in use: 409; removable once the users are gone
     let out = d.docker(&["network", "rm", "front"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("has active endpoints"), "{out:?}");
