@@ -588,27 +588,18 @@ impl Engine {
         r.endpoints.keys().filter(|n| self.networks.get(n).is_some_and(|n| !n.is_default_bridge())).cloned().collect()
     }
 
-    /// Addresses taken on `net` by running containers (the ones being set up included).
-    fn used_addresses(&self, net: &str, except: &str) -> Vec<Ipv4Addr> {
-        self.all_containers()
-            .into_iter()
-            .filter(|c| c.id != except)
-            .filter_map(|c| {
-                let r = c.rec();
-                r.endpoints.get(net).and_then(|e| e.ip)
-            })
-            .collect()
-    }
-
-    fn used_addresses6(&self, net: &str, except: &str) -> Vec<Ipv6Addr> {
-        self.all_containers()
-            .into_iter()
-            .filter(|c| c.id != except)
-            .filter_map(|c| {
-                let r = c.rec();
-                r.endpoints.get(net).and_then(|e| e.ip6)
-            })
-            .collect()
+    /// Addresses (IPv4, IPv6) taken on `net` by running containers (the ones being set up
+    /// included), but not by `except`.
+    fn used_addresses(&self, net: &str, except: &str) -> (Vec<Ipv4Addr>, Vec<Ipv6Addr>) {
+        let (mut v4, mut v6) = (Vec::new(), Vec::new());
+        for c in self.all_containers().into_iter().filter(|c| c.id != except) {
+            let r = c.rec();
+            if let Some(e) = r.endpoints.get(net) {
+                v4.extend(e.ip);
+                v6.extend(e.ip6);
+            }
+        }
+        (v4, v6)
     }
 
     /// Every published port of running containers, for the firewall.
@@ -695,7 +686,7 @@ impl Engine {
         let (subnet, gw) = (net.subnet.expect("bridge networks have subnets"), net.gateway.expect("and gateways"));
         {
             let _g = lock(&self.networks.alloc);
-            let used = self.used_addresses(net_id, &ctr.id);
+            let (used, used6) = self.used_addresses(net_id, &ctr.id);
             let ip = match ep.static_ip {
                 Some(ip) => {
                     ipam::check_static(&subnet, gw, ip, &used)?;
@@ -705,7 +696,6 @@ impl Engine {
             };
             ep.ip = Some(ip);
             if let (Some(s6), Some(g6)) = (net.subnet6, net.gateway6) {
-                let used6 = self.used_addresses6(net_id, &ctr.id);
                 ep.ip6 = Some(match ep.static_ip6 {
                     Some(a) if used6.contains(&a) => return Err(Error::Conflict(format!("Address already in use: {a}"))),
                     Some(a) => a,
