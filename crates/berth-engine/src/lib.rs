@@ -26,6 +26,7 @@
 //!     default_ulimits: vec![],
 //!     default_stop_timeout: 10,
 //!     registry: Default::default(),
+//!     network: Default::default(), // bridge berth0, Docker's address pools, iptables on
 //! };
 //! let (engine, _warnings) = Engine::open(cfg).await?;
 //! let list = engine.list(&Principal::Admin, &Default::default())?;

@@ -20,11 +20,13 @@ fn http_get(port: u16, path: &str) -> std::io::Result<String> {
     Ok(out)
 }
 
-/// A UDP echo server in the network namespace of process `pid`, answering one datagram.
+/// A UDP echo server in the network namespace of process `pid`, answering one datagram;
+/// returns once it listens.
 fn udp_echo_in(pid: &str, port: u16) -> Child {
-    let script = format!("import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('0.0.0.0',{port}))\nd,a=s.recvfrom(100)\ns.sendto(b'echo:'+d,a)\n");
-    let child = Command::new("nsenter").args(["-t", pid, "-n", "python3", "-c", &script]).stdin(Stdio::null()).spawn().expect("nsenter python3");
-    std::thread::sleep(Duration::from_millis(300));
+    let script = format!("import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('0.0.0.0',{port}))\nprint('ready',flush=True)\nd,a=s.recvfrom(100)\ns.sendto(b'echo:'+d,a)\n");
+    let mut child = Command::new("nsenter").args(["-t", pid, "-n", "python3", "-c", &script]).stdin(Stdio::null()).stdout(Stdio::piped()).spawn().expect("nsenter python3");
+    let mut line = [0u8; 6];
+    child.stdout.as_mut().expect("piped").read_exact(&mut line).expect("the echo server starts");
     child
 }
 
