@@ -395,6 +395,11 @@ impl Drop for TestDaemon {
         problems.extend(self.processes().into_iter().map(|p| format!("process {p}")));
         problems.extend(self.mounts().into_iter().map(|m| format!("mount {m}")));
         problems.extend(self.cgroups().into_iter().map(|c| format!("cgroup {}", c.display())));
+        // A container's links go with its namespace, which the kernel frees a moment later.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.links().iter().any(|l| *l != self.bridge) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         problems.extend(self.links().into_iter().filter(|l| *l != self.bridge).map(|l| format!("link {l}")));
         self.remove_network_state();
         for p in self.processes() {

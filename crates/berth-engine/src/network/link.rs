@@ -12,8 +12,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 use futures_util::TryStreamExt;
-use rtnetlink::packet_route::link::{LinkAttribute, LinkMessage};
-use rtnetlink::{Handle, LinkBridge, LinkUnspec, LinkVeth, RouteMessageBuilder};
+use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkMessage};
+use rtnetlink::{Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder};
 
 /// Runs `f` with a netlink handle on a runtime of its own, in the calling thread's network
 /// namespace.
@@ -170,35 +170,28 @@ pub fn attach(v: &Veth<'_>) -> io::Result<()> {
 }
 
 fn attach_inner(v: &Veth<'_>) -> io::Result<()> {
-    // The peer's temporary name: unique on the host while it is there ("p" + the host name's tail).
-    let peer = format!("p{}", &v.host_if[v.host_if.len().saturating_sub(14)..]);
     let ns = std::fs::File::open(v.netns)?;
     let ns_fd = std::os::fd::AsRawFd::as_raw_fd(&ns);
-    let peer_name = peer.clone();
+    // One request makes the pair: the host end on the bridge and up, the container end
+    // already in the namespace with its name and MAC (moving a link between namespaces later
+    // costs a network-wide synchronisation, tens of milliseconds).
     with_netlink(|h| async move {
-        let peer = peer_name;
-        h.link().add(LinkVeth::new(v.host_if, &peer).build()).execute().await?;
         let bridge = index_of(&h, v.bridge).await?.ok_or(rtnetlink::Error::RequestFailed)?;
-        let host = index_of(&h, v.host_if).await?.ok_or(rtnetlink::Error::RequestFailed)?;
-        let peer_index = index_of(&h, &peer).await?.ok_or(rtnetlink::Error::RequestFailed)?;
-        h.link().set(LinkUnspec::new_with_index(peer_index).setns_by_fd(ns_fd).build()).execute().await?;
-        let mut set = LinkUnspec::new_with_index(host).controller(bridge).alias(v.alias).up();
+        let mut peer = LinkMessageBuilder::<LinkUnspec>::new().name(v.ifname.to_owned()).address(v.mac.to_vec()).setns_by_fd(ns_fd);
+        let mut host = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth).name(v.host_if.to_owned()).controller(bridge).alias(v.alias).up();
         if let Some(m) = v.mtu {
-            set = set.mtu(m);
+            peer = peer.mtu(m);
+            host = host.mtu(m);
         }
-        h.link().set(set.build()).execute().await?;
+        let msg = host.set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build()))).build();
+        h.link().add(msg).execute().await?;
         Ok(())
     })?;
     drop(ns);
-    let (ifname, ip, prefix, mac, gateway, mtu, ip6, gateway6) = (v.ifname, v.ip, v.prefix, v.mac, v.gateway, v.mtu, v.ip6, v.gateway6);
+    let (ifname, ip, prefix, gateway, ip6, gateway6) = (v.ifname, v.ip, v.prefix, v.gateway, v.ip6, v.gateway6);
     berth_runtime::netns::run_in(v.netns, move || {
         with_netlink(|h| async move {
-            let i = index_of(&h, &peer).await?.ok_or(rtnetlink::Error::RequestFailed)?;
-            let mut set = LinkUnspec::new_with_index(i).name(ifname).address(mac.to_vec());
-            if let Some(m) = mtu {
-                set = set.mtu(m);
-            }
-            h.link().set(set.build()).execute().await?;
+            let i = index_of(&h, ifname).await?.ok_or(rtnetlink::Error::RequestFailed)?;
             h.address().add(i, IpAddr::V4(ip), prefix).execute().await?;
             if let Some((a, p)) = ip6 {
                 // This thread is in the container's namespace: its /proc/sys/net is the container's.

@@ -791,13 +791,12 @@ impl Engine {
         lock(&self.networks.dns).remove(id);
         let had_ports = lock(&self.networks.held).remove(id).is_some();
         let ctr = self.by_id(id);
+        let mut links = Vec::new();
         if let Some(ctr) = &ctr {
             let mut r = ctr.rec();
             for ep in r.endpoints.values_mut() {
                 if !ep.host_if.is_empty() {
-                    if let Err(e) = link::delete(&ep.host_if) {
-                        tracing::warn!(container = &id[..12], link = ep.host_if, error = %e, "could not delete the container's link");
-                    }
+                    links.push(std::mem::take(&mut ep.host_if));
                 }
                 let keep = Endpoint { aliases: std::mem::take(&mut ep.aliases), static_ip: ep.static_ip, static_ip6: ep.static_ip6, ..Default::default() };
                 *ep = keep;
@@ -807,6 +806,20 @@ impl Engine {
         let ns = Networks::netns_path(&self.cfg.run_dir(id));
         if let Err(e) = berth_runtime::netns::remove(&ns) {
             tracing::warn!(container = &id[..12], error = %e, "could not remove the network namespace");
+        }
+        // The kernel removes the pairs with the namespace once nothing is in it; deleting them
+        // here too covers a namespace another container still shares (`container:`). Deleting
+        // a link waits for the network-wide synchronisation (tens of milliseconds): off the
+        // path of the container's end.
+        if !links.is_empty() {
+            let short = id[..12].to_owned();
+            std::thread::spawn(move || {
+                for l in links {
+                    if let Err(e) = link::delete(&l) {
+                        tracing::warn!(container = short, link = l, error = %e, "could not delete the container's link");
+                    }
+                }
+            });
         }
         if had_ports {
             if let Err(e) = self.refresh_firewall() {
