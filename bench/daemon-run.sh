@@ -12,27 +12,7 @@
 set -euo pipefail
 runs=${1:-30}
 . "$(dirname "$0")/lib.sh" bb
-layout=$work/layout
-if [ -f ../shared/fixtures/make-image.py ] || [ -f "$here/../shared/fixtures/make-image.py" ]; then
-  python3 "$here/../shared/fixtures/make-image.py" busybox "$layout" >/dev/null
-else
-  echo "bench: needs ../shared/fixtures/make-image.py" >&2; exit 1
-fi
-# Docker 20.10 reads docker-archive's manifest.json, berth the OCI index: give the tar both, as
-# `docker save` of Docker 25+ does.
-python3 - "$layout" <<'PY'
-import json, os, sys
-d = sys.argv[1]
-idx = json.load(open(os.path.join(d, "index.json")))
-blob = lambda dg: "blobs/sha256/" + dg.split(":", 1)[1]
-m = json.load(open(os.path.join(d, blob(idx["manifests"][0]["digest"]))))
-json.dump([{"Config": blob(m["config"]["digest"]), "RepoTags": ["busybox:latest"], "Layers": [blob(l["digest"]) for l in m["layers"]]}], open(os.path.join(d, "manifest.json"), "w"))
-PY
-tar -C "$layout" -cf "$work/busybox.tar" .
-for s in "$bsock" "$dsock"; do
-  id=$(DOCKER_HOST=unix://$s docker load -i "$work/busybox.tar" | awk '{print $NF}')
-  DOCKER_HOST=unix://$s docker tag "$id" busybox:latest
-done
+load_busybox
 python3 - "$bsock" "$dsock" "$runs" "$bpid" "$dpid" <<'PY'
 import concurrent.futures, os, statistics, subprocess, sys, time, socket, json
 bsock, dsock, runs, bpid, dpid = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
