@@ -320,6 +320,25 @@ impl TestDaemon {
         out
     }
 
+    /// Rules of this daemon's chains that outlived what they were for: any published port, and
+    /// any rule about a bridge other than the default one (its networks are all gone by now).
+    pub fn stale_rules(&self) -> Vec<String> {
+        let tag: String = self.bridge.chars().take(15).collect();
+        let mut out = Vec::new();
+        for tool in ["iptables", "ip6tables"] {
+            for (table, chain) in [("nat", format!("BERTH-{tag}-DNAT")), ("nat", format!("BERTH-{tag}-POST")), ("filter", format!("BERTH-{tag}-FWD"))] {
+                let Ok(o) = Command::new(tool).args(["-w", "-t", table, "-S", &chain]).stderr(Stdio::null()).output() else { continue };
+                for rule in String::from_utf8_lossy(&o.stdout).lines().filter(|l| l.starts_with("-A ")) {
+                    let other_bridge = rule.split_whitespace().collect::<Vec<_>>().windows(2).any(|w| matches!(w[0], "-i" | "-o") && w[1] != self.bridge);
+                    if chain.ends_with("-DNAT") || other_bridge {
+                        out.push(format!("({tool} {table}) {rule}"));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// What a daemon leaves by design when it stops (as dockerd leaves docker0 and its chains):
     /// its default bridge and its iptables chains.
     fn remove_network_state(&self) {
@@ -328,20 +347,22 @@ impl TestDaemon {
         }
         let tag: String = self.bridge.chars().take(15).collect();
         let chains = [("nat", format!("BERTH-{tag}-DNAT")), ("nat", format!("BERTH-{tag}-POST")), ("filter", format!("BERTH-{tag}-FWD"))];
-        for (table, builtin, m, chain) in [
-            ("nat", "PREROUTING", "-m addrtype --dst-type LOCAL", &chains[0].1),
-            ("nat", "OUTPUT", "-m addrtype --dst-type LOCAL", &chains[0].1),
-            ("nat", "POSTROUTING", "", &chains[1].1),
-            ("filter", "FORWARD", "", &chains[2].1),
-        ] {
-            let mut args = vec!["-w", "-t", table, "-D", builtin];
-            args.extend(m.split_whitespace());
-            args.extend(["-j", chain]);
-            while Command::new("iptables").args(&args).stderr(Stdio::null()).status().is_ok_and(|s| s.success()) {}
-        }
-        for (table, chain) in &chains {
-            let _ = Command::new("iptables").args(["-w", "-t", table, "-F", chain]).stderr(Stdio::null()).status();
-            let _ = Command::new("iptables").args(["-w", "-t", table, "-X", chain]).stderr(Stdio::null()).status();
+        for tool in ["iptables", "ip6tables"] {
+            for (table, builtin, m, chain) in [
+                ("nat", "PREROUTING", "-m addrtype --dst-type LOCAL", &chains[0].1),
+                ("nat", "OUTPUT", "-m addrtype --dst-type LOCAL", &chains[0].1),
+                ("nat", "POSTROUTING", "", &chains[1].1),
+                ("filter", "FORWARD", "", &chains[2].1),
+            ] {
+                let mut args = vec!["-w", "-t", table, "-D", builtin];
+                args.extend(m.split_whitespace());
+                args.extend(["-j", chain]);
+                while Command::new(tool).args(&args).stderr(Stdio::null()).status().is_ok_and(|s| s.success()) {}
+            }
+            for (table, chain) in &chains {
+                let _ = Command::new(tool).args(["-w", "-t", table, "-F", chain]).stderr(Stdio::null()).status();
+                let _ = Command::new(tool).args(["-w", "-t", table, "-X", chain]).stderr(Stdio::null()).status();
+            }
         }
     }
 
@@ -401,6 +422,7 @@ impl Drop for TestDaemon {
             std::thread::sleep(Duration::from_millis(20));
         }
         problems.extend(self.links().into_iter().filter(|l| *l != self.bridge).map(|l| format!("link {l}")));
+        problems.extend(self.stale_rules().into_iter().map(|r| format!("iptables rule {r}")));
         self.remove_network_state();
         for p in self.processes() {
             if let Some(pid) = p.split(':').next() {
