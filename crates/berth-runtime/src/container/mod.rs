@@ -253,7 +253,7 @@ impl Runtime {
             Err(source) => return Err(Error::Cgroup { id: id.to_owned(), source }),
         };
         let seccomp = match linux.seccomp() {
-            Some(s) => Some(crate::seccomp::compile(s).map_err(|source| Error::Seccomp { id: id.to_owned(), source })?),
+            Some(s) => Some(crate::seccomp::compile_cached(s, &self.root.join("seccomp")).map_err(|source| Error::Seccomp { id: id.to_owned(), source })?),
             None => None,
         };
         let caps = CapPlan::from_spec(process_spec.capabilities().as_ref());

@@ -215,6 +215,42 @@ impl From<FilterWire> for Filter {
     }
 }
 
+/// What [`compile_cached`] keeps per profile: the profile itself (compared in full on use, so
+/// a hash collision can never hand one profile another's program) and the compiled filter.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Cached {
+    key: String,
+    filter: FilterWire,
+    skipped_syscalls: Vec<String>,
+}
+
+/// [`compile`], with the program kept in `dir` for the next container with the same profile:
+/// compiling Docker's default profile takes libseccomp about 20 ms, reading it back well
+/// under one. A missing, unreadable or stale entry is compiled again; failing to store one
+/// is not an error.
+pub fn compile_cached(spec: &LinuxSeccomp, dir: &std::path::Path) -> Result<Filter, SeccompError> {
+    use std::hash::{Hash, Hasher};
+    let version = libseccomp::ScmpVersion::current().map(|v| format!("{}.{}.{}", v.major, v.minor, v.micro)).unwrap_or_default();
+    let key = format!("{} {version} {}", env!("CARGO_PKG_VERSION"), serde_json::to_string(spec).unwrap_or_default());
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    let path = dir.join(format!("{:016x}.json", h.finish()));
+    if let Some(c) = std::fs::read(&path).ok().and_then(|d| serde_json::from_slice::<Cached>(&d).ok()).filter(|c| c.key == key) {
+        let mut f = Filter::from(c.filter);
+        f.skipped_syscalls = c.skipped_syscalls;
+        return Ok(f);
+    }
+    let f = compile(spec)?;
+    let entry = Cached { key, filter: FilterWire::from(&f), skipped_syscalls: f.skipped_syscalls.clone() };
+    if std::fs::create_dir_all(dir).is_ok() {
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        if std::fs::write(&tmp, serde_json::to_vec(&entry).unwrap_or_default()).is_ok() && std::fs::rename(&tmp, &path).is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+    Ok(f)
+}
+
 /// Compiles `spec` into a BPF program with libseccomp. Call it in the parent, before fork.
 pub fn compile(spec: &LinuxSeccomp) -> Result<Filter, SeccompError> {
     let default_action = spec.default_action();

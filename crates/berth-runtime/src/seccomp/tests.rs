@@ -188,3 +188,26 @@ fn error_messages_read_as_a_chain() {
         "connect to seccomp listener socket /run/agent.sock"
     );
 }
+
+#[test]
+fn a_cached_program_is_the_compiled_one_and_only_for_its_own_profile() {
+    let dir = std::env::temp_dir().join(format!("berth-seccomp-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let default = docker_default(&["CAP_CHOWN"]);
+    let fresh = compile(&default).expect("compile");
+    let first = compile_cached(&default, &dir).expect("first, compiled and stored");
+    let again = compile_cached(&default, &dir).expect("second, read back");
+    assert_eq!(first.to_bpf_bytes(), fresh.to_bpf_bytes());
+    assert_eq!(again.to_bpf_bytes(), fresh.to_bpf_bytes());
+    assert_eq!((again.kernel_flags(), again.needs_listener()), (fresh.kernel_flags(), fresh.needs_listener()));
+    assert_eq!(std::fs::read_dir(&dir).expect("cache dir").count(), 1);
+    // another profile gets its own program, never the cached one
+    let other = docker_default(&["CAP_SYS_ADMIN"]);
+    assert_eq!(compile_cached(&other, &dir).expect("other").to_bpf_bytes(), compile(&other).expect("compile").to_bpf_bytes());
+    // an entry that is damaged, or that names another profile, is compiled again
+    for e in std::fs::read_dir(&dir).expect("cache dir").flatten() {
+        std::fs::write(e.path(), b"{not json").expect("damage");
+    }
+    assert_eq!(compile_cached(&default, &dir).expect("after damage").to_bpf_bytes(), fresh.to_bpf_bytes());
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
