@@ -44,7 +44,7 @@ pub fn remove(path: &Path) -> io::Result<()> {
 /// Whether `path` holds a namespace (the bind mount is there).
 pub fn exists(path: &Path) -> bool {
     let Ok(f) = std::fs::File::open(path) else { return false };
-    rustix::fs::fstatfs(&f).is_ok_and(|s| s.f_type as i64 == 0x6e73_6673)
+    rustix::fs::fstatfs(&f).is_ok_and(|s| s.f_type == 0x6e73_6673)
 }
 
 /// Runs `f` on a new thread that has entered the network namespace at `path`, and returns its

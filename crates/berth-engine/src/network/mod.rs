@@ -369,7 +369,11 @@ fn hold(proto: &str, ip: Ipv4Addr, port: u16) -> std::io::Result<(Hold, u16)> {
 
 /// What a container's published ports are: the container port keys with their bindings
 /// (HostPort empty for a random one), from PortBindings and, with -P, the exposed ports.
-fn wanted_ports(host: &HostConfig, config: &berth_api_types::container::Config) -> Result<Vec<(u16, String, Option<Ipv4Addr>, String)>> {
+/// One binding a container asks for: container port and protocol, host address (None: all)
+/// and host port as given (empty for any, or a range).
+type Wanted = (u16, String, Option<Ipv4Addr>, String);
+
+fn wanted_ports(host: &HostConfig, config: &berth_api_types::container::Config) -> Result<Vec<Wanted>> {
     let mut out = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for (k, binds) in host.port_bindings.iter().flatten() {
