@@ -243,6 +243,16 @@ impl Engine {
 
     /// `GET /containers/json`: newest first.
     pub fn list(&self, principal: &Principal, opts: &ListOptions) -> Result<Vec<ContainerSummary>> {
+        let mut out = Vec::new();
+        self.list_each(principal, opts, |s| out.push(s))?;
+        Ok(out)
+    }
+
+    /// [`Engine::list`], each item handed to `each` as soon as it is made, so that a caller
+    /// that writes it out never holds the whole list: a thousand summaries, each with its
+    /// endpoints, are megabytes the allocator would get from the kernel (and give back) on
+    /// every request.
+    pub fn list_each(&self, principal: &Principal, opts: &ListOptions, mut each: impl FnMut(ContainerSummary)) -> Result<()> {
         let f = &opts.filters;
         f.validate(FILTERS).map_err(|e| Error::InvalidParameter(e.to_string()))?;
         let created = |c: &Ctr| crate::time::parse_rfc3339(&c.rec().created).unwrap_or(0);
@@ -269,7 +279,7 @@ impl Engine {
         }
         let exited: Vec<i32> = f.get("exited").map(|v| v.parse::<i32>().map_err(|_| Error::InvalidParameter(format!("invalid filter 'exited={v}'")))).collect::<Result<_>>()?;
         let ancestors: Vec<String> = f.get("ancestor").map(|a| self.images.lookup(a).map(|i| i.id.to_string()).unwrap_or_else(|_| format!("!{a}"))).collect();
-        let mut out = Vec::new();
+        let mut listed = 0;
         for (t, c) in ctrs {
             let keep = {
                 let r = c.rec();
@@ -292,13 +302,14 @@ impl Engine {
                     && since.is_none_or(|s| t > s)
             };
             if keep {
-                out.push(self.summary(&c, t, opts.size));
-                if opts.limit.is_some_and(|l| out.len() >= l) {
+                each(self.summary(&c, t, opts.size));
+                listed += 1;
+                if opts.limit.is_some_and(|l| listed >= l) {
                     break;
                 }
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 
