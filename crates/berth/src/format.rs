@@ -296,15 +296,16 @@ impl ListFormat {
             }
             ListFormat::Raw(t) => {
                 for r in rows {
-                    out.push_str(&t.render_row(r)?);
+                    t.render_row(r, &mut out)?;
                     out.push('\n');
                 }
             }
             ListFormat::Table(t) => {
-                let mut text = t.render_row(headers)?;
+                let mut text = String::new();
+                t.render_row(headers, &mut text)?;
                 text.push('\n');
                 for r in rows {
-                    text.push_str(&t.render_row(r)?);
+                    t.render_row(r, &mut text)?;
                     text.push('\n');
                 }
                 out = align(&text);
