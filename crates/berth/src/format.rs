@@ -300,6 +300,15 @@ impl ListFormat {
         !matches!(self, ListFormat::Json) && (raw.contains(field) || raw.replace(' ', "").contains("json.}}"))
     }
 
+    /// The top-level fields of a row that rendering reads, or `None` when it may read every
+    /// field (`json`, `{{json .}}`): a list need not compute the others.
+    pub fn fields_read(&self) -> Option<Vec<&str>> {
+        match self {
+            ListFormat::Json => None,
+            ListFormat::Table(t) | ListFormat::Raw(t) => t.fields_read(),
+        }
+    }
+
     /// Renders `rows` (each the map of docker's formatter fields), with `headers` giving each
     /// field's column title.
     pub fn render(&self, rows: &[Value], headers: &Value) -> Result<String, crate::template::TemplateError> {

@@ -62,6 +62,44 @@ impl Template {
         let mut ex = Exec { out, vars: Vec::new(), root: data, escape_html };
         ex.walk(&self.nodes, data).map_err(|e| TemplateError(format!("template: executing: {e}")))
     }
+
+    /// The top-level fields of the data that rendering can read (`ID` and `Label` for
+    /// `{{.ID}} {{.Label "k"}}`), or `None` when it may read the data whole (`{{json .}}`,
+    /// `{{.}}`, `{{$}}`). A list can then build only those fields of each row.
+    pub fn fields_read(&self) -> Option<Vec<&str>> {
+        let mut out = Vec::new();
+        nodes_fields(&self.nodes, true, &mut out).then_some(out)
+    }
+}
+
+/// Adds to `out` the root's fields that `nodes` read; false when they may read the root whole.
+/// `at_root` says whether `.` is the root there (not inside `with` or `range`, where it is a
+/// value reached through a field already counted).
+fn nodes_fields<'t>(nodes: &'t [Node], at_root: bool, out: &mut Vec<&'t str>) -> bool {
+    nodes.iter().all(|n| match n {
+        Node::Text(_) => true,
+        Node::Action(p) => pipe_fields(p, at_root, out),
+        Node::If { pipe, then, otherwise } => pipe_fields(pipe, at_root, out) && nodes_fields(then, at_root, out) && nodes_fields(otherwise, at_root, out),
+        Node::With { pipe, body, otherwise } | Node::Range { pipe, body, otherwise } => {
+            pipe_fields(pipe, at_root, out) && nodes_fields(body, false, out) && nodes_fields(otherwise, at_root, out)
+        }
+    })
+}
+
+fn pipe_fields<'t>(p: &'t Pipe, at_root: bool, out: &mut Vec<&'t str>) -> bool {
+    p.cmds.iter().flatten().all(|a| match a {
+        Arg::Field(path) if at_root => push_first(path, out),
+        Arg::Var(name, path) if name == "$" => push_first(path, out),
+        Arg::Sub(p, _) => pipe_fields(p, at_root, out),
+        _ => true,
+    })
+}
+
+/// Adds the first step of `path` to `out`; false for an empty path (the root itself).
+fn push_first<'t>(path: &'t [String], out: &mut Vec<&'t str>) -> bool {
+    let Some(first) = path.first() else { return false };
+    out.push(first);
+    true
 }
 
 struct Exec<'a> {
@@ -414,6 +452,18 @@ mod tests {
         // One-argument methods (ps's .Label), invisible to json and printing.
         let row = r#"{"Labels":"a=1","()Label":{"a":"1"}}"#;
         assert_eq!(render(r#"{{.Label "a"}}|{{.Label "b"}}|{{json .}}"#, row), r#"1||{"Labels":"a=1"}"#);
+    }
+
+    #[test]
+    fn fields_read_are_those_of_the_root() {
+        let fields = |t: &str| Template::parse(t).unwrap().fields_read().map(|f| f.into_iter().map(str::to_owned).collect::<Vec<_>>());
+        assert_eq!(fields("{{.ID}}\t{{.Names}} {{.Label \"k\"}}"), Some(vec!["ID".to_owned(), "Names".to_owned(), "Label".to_owned()]));
+        assert_eq!(fields("{{with .State}}{{.Pid}}{{end}} {{range $i, $e := .Env}}{{$e}}{{end}}"), Some(vec!["State".to_owned(), "Env".to_owned()]));
+        assert_eq!(fields("{{if .A}}{{$.B.C}}{{else}}{{(index .D 1).E}}{{end}}"), Some(vec!["A".to_owned(), "B".to_owned(), "D".to_owned()]));
+        assert_eq!(fields("{{json .}}"), None);
+        assert_eq!(fields("{{.}}"), None);
+        assert_eq!(fields("{{with .A}}{{$}}{{end}}"), None);
+        assert_eq!(fields("{{$x := .}}{{$x.A}}"), None);
     }
 
     #[test]
