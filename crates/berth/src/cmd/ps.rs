@@ -156,6 +156,9 @@ struct ListedMount<'a> {
     /// Volume name, for volumes.
     #[serde(default, borrow)]
     name: Option<Text<'a>>,
+    /// Shown for a mount without a name (a bind mount's host path).
+    #[serde(default, borrow)]
+    source: Option<Text<'a>>,
 }
 
 /// A string of the daemon's answer: borrowed from it, unless JSON escapes in it made the text
@@ -219,7 +222,8 @@ pub fn row(c: &Listed<'_>, trunc: bool, now: i64, fields: Option<&[&str]>) -> Va
     put(&format!("{METHOD_PREFIX}Label"), &|| Value::map(c.labels.iter().map(|(k, v)| (k.to_string(), Value::from(&**v)))));
     put("LocalVolumes", &|| Value::Str(c.mounts.iter().filter(|m| &*m.kind == "volume").count().to_string()));
     put("Mounts", &|| {
-        let name = |m: &ListedMount<'_>| m.name.as_deref().unwrap_or_default().to_owned();
+        // As docker's formatter: the name, or the source when there is none.
+        let name = |m: &ListedMount<'_>| m.name.as_deref().filter(|n| !n.is_empty()).or(m.source.as_deref()).unwrap_or_default().to_owned();
         let mounts: Vec<String> = c.mounts.iter().map(name).map(|n| if trunc { ellipsis(&n, 15) } else { n }).collect();
         Value::Str(mounts.join(","))
     });
@@ -272,7 +276,8 @@ mod tests {
             "Id": "0123456789abcdef0123", "Names": ["/web", "/other/alias"], "Image": "busybox", "ImageID": "sha256:ffff",
             "Command": "sleep 60000000000000000", "Created": 100, "Ports": [], "Labels": {"b": "2", "a": "1"},
             "State": "running", "Status": "Up 3 seconds", "HostConfig": {"NetworkMode": "none"},
-            "NetworkSettings": {"Networks": {"none": {}}}, "Mounts": []
+            "NetworkSettings": {"Networks": {"none": {}}},
+            "Mounts": [{"Type": "volume", "Name": "0123456789abcdef", "Source": "/var/lib/v"}, {"Type": "bind", "Source": "/srv/data"}]
         })
         .to_string();
         let c: Listed<'_> = serde_json::from_str(&json).unwrap();
@@ -284,6 +289,8 @@ mod tests {
         assert_eq!(r.get("RunningFor").as_str(), Some("3 seconds ago"));
         assert_eq!(r.get("Size").as_str(), Some("0B"));
         assert_eq!(r.get("Networks").as_str(), Some("none"));
+        assert_eq!(r.get("Mounts").as_str(), Some("0123456789abcd…,/srv/data"));
+        assert_eq!(r.get("LocalVolumes").as_str(), Some("1"));
         let r = row(&c, false, 103, None);
         assert_eq!(r.get("Names").as_str(), Some("web,other/alias"));
         assert_eq!(r.get("Command").as_str(), Some("\"sleep 60000000000000000\""));
