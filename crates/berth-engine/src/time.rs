@@ -14,9 +14,10 @@ pub fn parse_rfc3339(s: &str) -> Option<i128> {
     let (frac, tz) = match rest.strip_prefix('.') {
         Some(r) => {
             let end = r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len());
-            let digits = &r[..end.min(9)];
-            let nanos = format!("{digits:0<9}").parse::<i64>().ok()?;
-            (nanos, &r[end..])
+            // The first nine digits, as nanoseconds: `.5` is 500000000.
+            let digits = &r.as_bytes()[..end.min(9)];
+            let value = digits.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+            (value * 10i64.pow(9 - digits.len() as u32), &r[end..])
         }
         None => (0, rest),
     };
@@ -96,6 +97,9 @@ mod tests {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:01Z"), Some(1_000_000_000));
         assert_eq!(parse_rfc3339("0001-01-01T00:00:00Z"), None);
         assert_eq!(parse_rfc3339("yesterday"), None);
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:01.5Z"), Some(1_500_000_000));
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:01.1234567891Z"), Some(1_123_456_789));
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:01.Z"), Some(1_000_000_000));
     }
 
     #[test]

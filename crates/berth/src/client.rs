@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Either, Full};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper_util::rt::TokioIo;
 use serde::de::DeserializeOwned;
 
@@ -213,9 +213,15 @@ impl Client {
 
     /// A request whose answer is JSON of type `T`.
     pub async fn json<T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<T> {
+        let bytes = self.get_bytes(method, path, body).await?;
+        decode(path, &bytes)
+    }
+
+    /// A request's whole answer, for a caller that decodes it into data borrowed from it
+    /// ([`decode`]).
+    pub async fn get_bytes(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<Bytes> {
         let resp = self.send(method, path, body, &[]).await?;
-        let bytes = read_all(resp.into_body()).await?;
-        serde_json::from_slice(&bytes).map_err(|e| CliError::new(format!("read the daemon's answer to {path}: {e}: {}", String::from_utf8_lossy(&bytes))))
+        read_all(resp.into_body()).await
     }
 
     /// A GET whose JSON answer is wanted as it came, in the daemon's order.
@@ -244,9 +250,23 @@ impl Client {
     }
 }
 
-/// Reads a whole body.
-pub async fn read_all(body: Incoming) -> Result<Bytes> {
-    body.collect().await.map(|c| c.to_bytes()).map_err(|e| CliError::new(format!("read the daemon's answer: {e}")))
+/// The JSON answer to `path` as a `T`, which may borrow from `bytes`.
+pub fn decode<'a, T: serde::Deserialize<'a>>(path: &str, bytes: &'a [u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| CliError::new(format!("read the daemon's answer to {path}: {e}: {}", String::from_utf8_lossy(bytes))))
+}
+
+/// Reads a whole body into one buffer, sized once from its `Content-Length` (up to 64 MiB: a
+/// length is a hint, not a promise).
+pub async fn read_all(mut body: Incoming) -> Result<Bytes> {
+    const MOST_RESERVED: u64 = 64 << 20;
+    let mut buf = Vec::with_capacity(body.size_hint().lower().min(MOST_RESERVED) as usize);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| CliError::new(format!("read the daemon's answer: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(Bytes::from(buf))
 }
 
 /// `1.51` → (1, 51).

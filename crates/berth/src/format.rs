@@ -227,29 +227,46 @@ pub fn align(text: &str) -> String {
 
 /// [`align`] with another minimum column width (`top` uses 20).
 pub fn align_min(text: &str, min: usize) -> String {
-    let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
     let mut widths: Vec<usize> = Vec::new();
-    for cells in &lines {
-        // The last cell of a line is not tab-terminated and takes no part in alignment.
-        for (i, c) in cells.iter().enumerate().take(cells.len().saturating_sub(1)) {
+    for line in text.lines() {
+        let mut cells = line.split('\t').peekable();
+        let mut i = 0;
+        while let Some(c) = cells.next() {
+            // The last cell of a line is not tab-terminated and takes no part in alignment.
+            if cells.peek().is_none() {
+                break;
+            }
             if widths.len() <= i {
                 widths.push(min);
             }
             widths[i] = widths[i].max(c.chars().count() + 3);
+            i += 1;
         }
     }
-    let mut out = String::new();
-    for cells in &lines {
-        let n = cells.len();
-        for (i, c) in cells.iter().enumerate() {
+    let mut out = String::with_capacity(text.len() + text.len() / 2);
+    for line in text.lines() {
+        let mut cells = line.split('\t').peekable();
+        let mut i = 0;
+        while let Some(c) = cells.next() {
             out.push_str(c);
-            if i + 1 < n {
-                out.push_str(&" ".repeat(widths[i].saturating_sub(c.chars().count())));
+            if cells.peek().is_some() {
+                pad(&mut out, widths[i].saturating_sub(c.chars().count()));
             }
+            i += 1;
         }
         out.push('\n');
     }
     out
+}
+
+/// Appends `n` spaces.
+fn pad(out: &mut String, mut n: usize) {
+    const SPACES: &str = "                                                                ";
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
+    }
 }
 
 /// A `--format` value as docker reads it for lists (ps, images, ...).
@@ -283,6 +300,15 @@ impl ListFormat {
         !matches!(self, ListFormat::Json) && (raw.contains(field) || raw.replace(' ', "").contains("json.}}"))
     }
 
+    /// The top-level fields of a row that rendering reads, or `None` when it may read every
+    /// field (`json`, `{{json .}}`): a list need not compute the others.
+    pub fn fields_read(&self) -> Option<Vec<&str>> {
+        match self {
+            ListFormat::Json => None,
+            ListFormat::Table(t) | ListFormat::Raw(t) => t.fields_read(),
+        }
+    }
+
     /// Renders `rows` (each the map of docker's formatter fields), with `headers` giving each
     /// field's column title.
     pub fn render(&self, rows: &[Value], headers: &Value) -> Result<String, crate::template::TemplateError> {
@@ -296,15 +322,16 @@ impl ListFormat {
             }
             ListFormat::Raw(t) => {
                 for r in rows {
-                    out.push_str(&t.render_row(r)?);
+                    t.render_row(r, &mut out)?;
                     out.push('\n');
                 }
             }
             ListFormat::Table(t) => {
-                let mut text = t.render_row(headers)?;
+                let mut text = String::new();
+                t.render_row(headers, &mut text)?;
                 text.push('\n');
                 for r in rows {
-                    text.push_str(&t.render_row(r)?);
+                    t.render_row(r, &mut text)?;
                     text.push('\n');
                 }
                 out = align(&text);

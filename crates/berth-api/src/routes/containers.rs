@@ -10,7 +10,7 @@ use berth_engine::container::{AttachStreams, WaitCondition};
 use berth_engine::logs::LogOptions;
 
 use super::{engine, json_body};
-use crate::body::{empty, frame, json, stream, Resp};
+use crate::body::{empty, frame, full, json, stream, Resp};
 use crate::error::bad_request;
 use crate::hijack;
 use crate::query::Query;
@@ -28,7 +28,17 @@ pub fn list(ctx: &Ctx, q: &Query) -> Result<Resp, Resp> {
     let filters = q.filters()?;
     let all = q.flag("all") || limit.is_some() || filters.contains("since") || filters.contains("before");
     let opts = ListOptions { all, limit, size: q.flag("size"), filters };
-    Ok(json(StatusCode::OK, &engine(ctx.engine.list(&ctx.principal, &opts))?))
+    // The JSON of the array, written one item at a time: what `json` would write for the
+    // whole list, without the list.
+    let mut data = vec![b'['];
+    engine(ctx.engine.list_each(&ctx.principal, &opts, |s| {
+        if data.len() > 1 {
+            data.push(b',');
+        }
+        serde_json::to_writer(&mut data, &s).expect("a container summary serializes");
+    }))?;
+    data.extend_from_slice(b"]\n");
+    Ok(full(StatusCode::OK, "application/json", data))
 }
 
 pub async fn prune(ctx: &Ctx, q: &Query) -> Result<Resp, Resp> {

@@ -1,6 +1,7 @@
 //! What the API shows of containers: `inspect` and `ps` in Docker's shapes, from the index.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use berth_api_types::container::inspect::{ContainerInspect, ContainerState, GraphDriver, MountPoint, NetworkSettings};
 use berth_api_types::container::{ContainerSummary, Port, SummaryHostConfig, SummaryNetworkSettings};
@@ -20,6 +21,8 @@ pub struct ListOptions {
     pub size: bool,
     pub filters: Filters,
 }
+
+static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
 
 const FILTERS: &[&str] = &["id", "name", "label", "status", "ancestor", "exited", "before", "since", "health", "is-task", "network", "volume", "publish", "expose"];
 
@@ -188,7 +191,8 @@ impl Engine {
         (Some(rw), Some(rw + image))
     }
 
-    fn summary(&self, ctr: &Ctr, size: bool) -> ContainerSummary {
+    /// One item of the list; `created` is the record's creation time in Unix nanoseconds.
+    fn summary(&self, ctr: &Ctr, created: i128, size: bool) -> ContainerSummary {
         // Sizes walk directories: not under the record's lock.
         let (size_rw, size_root_fs) = if size { self.sizes(&ctr.rec().clone()) } else { (None, None) };
         // Read under the record's lock, not from a copy: a list of a thousand containers
@@ -224,7 +228,7 @@ impl Engine {
             image_id: rec.image.clone(),
             image_manifest_descriptor: None,
             command,
-            created: crate::time::parse_rfc3339(&rec.created).map(|n| (n / 1_000_000_000) as i64).unwrap_or(0),
+            created: (created / 1_000_000_000) as i64,
             ports,
             size_rw,
             size_root_fs,
@@ -239,11 +243,22 @@ impl Engine {
 
     /// `GET /containers/json`: newest first.
     pub fn list(&self, principal: &Principal, opts: &ListOptions) -> Result<Vec<ContainerSummary>> {
+        let mut out = Vec::new();
+        self.list_each(principal, opts, |s| out.push(s))?;
+        Ok(out)
+    }
+
+    /// [`Engine::list`], each item handed to `each` as soon as it is made, so that a caller
+    /// that writes it out never holds the whole list: a thousand summaries, each with its
+    /// endpoints, are megabytes the allocator would get from the kernel (and give back) on
+    /// every request.
+    pub fn list_each(&self, principal: &Principal, opts: &ListOptions, mut each: impl FnMut(ContainerSummary)) -> Result<()> {
         let f = &opts.filters;
         f.validate(FILTERS).map_err(|e| Error::InvalidParameter(e.to_string()))?;
-        let mut ctrs = self.visible(principal);
         let created = |c: &Ctr| crate::time::parse_rfc3339(&c.rec().created).unwrap_or(0);
-        ctrs.sort_by_cached_key(|c| std::cmp::Reverse(created(c)));
+        // Each creation time parsed once: the sort, the filters and the summaries share it.
+        let mut ctrs: Vec<(i128, Arc<Ctr>)> = self.visible(principal).into_iter().map(|c| (created(&c), c)).collect();
+        ctrs.sort_by_key(|(t, _)| std::cmp::Reverse(*t));
         let boundary = |key: &str| -> Result<Option<i128>> {
             match f.get(key).next() {
                 Some(v) => Ok(Some(created(&*self.find(principal, v)?))),
@@ -264,19 +279,18 @@ impl Engine {
         }
         let exited: Vec<i32> = f.get("exited").map(|v| v.parse::<i32>().map_err(|_| Error::InvalidParameter(format!("invalid filter 'exited={v}'")))).collect::<Result<_>>()?;
         let ancestors: Vec<String> = f.get("ancestor").map(|a| self.images.lookup(a).map(|i| i.id.to_string()).unwrap_or_else(|_| format!("!{a}"))).collect();
-        let mut out = Vec::new();
-        for c in ctrs {
+        let mut listed = 0;
+        for (t, c) in ctrs {
             let keep = {
                 let r = c.rec();
                 let status = r.state.status;
-                let t = crate::time::parse_rfc3339(&r.created).unwrap_or(0);
                 (opts.all || status.is_live() || status == Status::Restarting || f.contains("status") || !exited.is_empty())
                     && (!f.contains("id") || f.get("id").any(|v| r.id.starts_with(v)))
                     && (!f.contains("name") || f.get("name").any(|v| r.name.contains(v.trim_start_matches('/'))))
                     && (!f.contains("status") || f.get("status").any(|v| v == status.as_str()))
                     && (exited.is_empty() || (status == Status::Exited && exited.contains(&r.state.exit_code)))
                     && (ancestors.is_empty() || ancestors.iter().any(|a| *a == r.image || *a == format!("!{}", r.image_name)))
-                    && f.labels_match(&r.config.labels.clone().unwrap_or_default())
+                    && f.labels_match(r.config.labels.as_ref().unwrap_or(&NO_LABELS))
                     && (!f.contains("health") || f.get("health").any(|h| h == r.state.health.as_ref().map(|x| x.status.as_str()).unwrap_or("none")))
                     && (!f.contains("volume") || f.get("volume").any(|v| r.volumes.iter().any(|m| m.name == v || m.destination == v) || r.host_config.binds.iter().flatten().any(|b| b.split(':').take(2).any(|p| p == v))))
                     && (!f.contains("network") || f.get("network").any(|n| r.host_config.network_mode.as_deref() == Some(n) || r.endpoints.keys().any(|id| id.starts_with(n) || self.network_name(id).as_deref() == Some(n))))
@@ -288,13 +302,14 @@ impl Engine {
                     && since.is_none_or(|s| t > s)
             };
             if keep {
-                out.push(self.summary(&c, opts.size));
-                if opts.limit.is_some_and(|l| out.len() >= l) {
+                each(self.summary(&c, t, opts.size));
+                listed += 1;
+                if opts.limit.is_some_and(|l| listed >= l) {
                     break;
                 }
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 

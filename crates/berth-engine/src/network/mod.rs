@@ -272,6 +272,11 @@ impl Networks {
         lock(&self.nets).get(id).cloned()
     }
 
+    /// `f` of the network `id`, read under the lock rather than copied out.
+    pub fn with<T>(&self, id: &str, f: impl FnOnce(&Net) -> T) -> Option<T> {
+        lock(&self.nets).get(id).map(f)
+    }
+
     pub fn all(&self) -> Vec<Net> {
         lock(&self.nets).values().cloned().collect()
     }
@@ -953,9 +958,17 @@ impl Engine {
 
     /// A container's endpoint on one network, as inspect and list show it.
     pub(crate) fn endpoint_view(&self, r: &Record, net_id: &str, ep: &Endpoint) -> (String, EndpointSettings) {
-        let net = self.networks.get(net_id);
-        let name = net.as_ref().map(|n| n.name.clone()).unwrap_or_else(|| net_id.to_owned());
-        let prefix = net.as_ref().and_then(|n| n.subnet).map(|s| s.prefix_len() as i64);
+        // Read in place: the list of a thousand containers makes a view for each, and a copy
+        // of the network's record (its options and labels) cost more than the view.
+        match self.networks.with(net_id, |net| Self::endpoint_view_on(r, net_id, Some(net), ep)) {
+            Some(view) => view,
+            None => Self::endpoint_view_on(r, net_id, None, ep),
+        }
+    }
+
+    fn endpoint_view_on(r: &Record, net_id: &str, net: Option<&Net>, ep: &Endpoint) -> (String, EndpointSettings) {
+        let name = net.map(|n| n.name.clone()).unwrap_or_else(|| net_id.to_owned());
+        let prefix = net.and_then(|n| n.subnet).map(|s| s.prefix_len() as i64);
         let up = ep.ip.is_some();
         let s = EndpointSettings {
             ipam_config: (ep.static_ip.is_some() || ep.static_ip6.is_some()).then(|| berth_api_types::network::EndpointIpamConfig {
@@ -970,13 +983,13 @@ impl Engine {
             gw_priority: Some(0),
             network_id: Some(net_id.to_owned()),
             endpoint_id: Some(ep.endpoint_id.clone()),
-            gateway: Some(if up { net.as_ref().and_then(|n| n.gateway).map(|g| g.to_string()).unwrap_or_default() } else { String::new() }),
+            gateway: Some(if up { net.and_then(|n| n.gateway).map(|g| g.to_string()).unwrap_or_default() } else { String::new() }),
             ip_address: Some(ep.ip.map(|ip| ip.to_string()).unwrap_or_default()),
             ip_prefix_len: Some(if up { prefix.unwrap_or(0) } else { 0 }),
-            ipv6_gateway: Some(ep.ip6.and(net.as_ref().and_then(|n| n.gateway6)).map(|g| g.to_string()).unwrap_or_default()),
+            ipv6_gateway: Some(ep.ip6.and(net.and_then(|n| n.gateway6)).map(|g| g.to_string()).unwrap_or_default()),
             global_ipv6_address: Some(ep.ip6.map(|a| a.to_string()).unwrap_or_default()),
-            global_ipv6_prefix_len: Some(ep.ip6.and(net.as_ref().and_then(|n| n.subnet6)).map(|s| s.prefix_len() as i64).unwrap_or(0)),
-            dns_names: net.as_ref().filter(|n| !n.is_default_bridge()).map(|_| dns_names(r, ep)),
+            global_ipv6_prefix_len: Some(ep.ip6.and(net.and_then(|n| n.subnet6)).map(|s| s.prefix_len() as i64).unwrap_or(0)),
+            dns_names: net.filter(|n| !n.is_default_bridge()).map(|_| dns_names(r, ep)),
         };
         (name, s)
     }

@@ -16,6 +16,9 @@ mod parse;
 mod printf;
 mod value;
 
+use std::borrow::Cow;
+use std::fmt::Write;
+
 pub use value::{escape_html, Value, METHOD_PREFIX};
 
 use parse::{Arg, Node, Pipe};
@@ -44,29 +47,70 @@ impl Template {
 
     /// Executes the template with `data` as `.` and `$`.
     pub fn render(&self, data: &Value) -> R<String> {
-        self.render_with(data, false)
+        let mut out = String::new();
+        self.render_into(data, false, &mut out)?;
+        Ok(out)
     }
 
-    /// Renders a row of a list (ps, images): there docker's `json` escapes `<`, `>` and `&`
-    /// (its list rows marshal themselves with `json.Marshal`).
-    pub fn render_row(&self, data: &Value) -> R<String> {
-        self.render_with(data, true)
+    /// Renders a row of a list (ps, images) at the end of `out`: there docker's `json` escapes
+    /// `<`, `>` and `&` (its list rows marshal themselves with `json.Marshal`).
+    pub fn render_row(&self, data: &Value, out: &mut String) -> R<()> {
+        self.render_into(data, true, out)
     }
 
-    fn render_with(&self, data: &Value, escape_html: bool) -> R<String> {
-        let mut ex = Exec { out: String::new(), vars: vec![("$".to_owned(), data.clone())], escape_html };
-        ex.walk(&self.nodes, data).map_err(|e| TemplateError(format!("template: executing: {e}")))?;
-        Ok(ex.out)
+    fn render_into(&self, data: &Value, escape_html: bool, out: &mut String) -> R<()> {
+        let mut ex = Exec { out, vars: Vec::new(), root: data, escape_html };
+        ex.walk(&self.nodes, data).map_err(|e| TemplateError(format!("template: executing: {e}")))
+    }
+
+    /// The top-level fields of the data that rendering can read (`ID` and `Label` for
+    /// `{{.ID}} {{.Label "k"}}`), or `None` when it may read the data whole (`{{json .}}`,
+    /// `{{.}}`, `{{$}}`). A list can then build only those fields of each row.
+    pub fn fields_read(&self) -> Option<Vec<&str>> {
+        let mut out = Vec::new();
+        nodes_fields(&self.nodes, true, &mut out).then_some(out)
     }
 }
 
-struct Exec {
-    out: String,
+/// Adds to `out` the root's fields that `nodes` read; false when they may read the root whole.
+/// `at_root` says whether `.` is the root there (not inside `with` or `range`, where it is a
+/// value reached through a field already counted).
+fn nodes_fields<'t>(nodes: &'t [Node], at_root: bool, out: &mut Vec<&'t str>) -> bool {
+    nodes.iter().all(|n| match n {
+        Node::Text(_) => true,
+        Node::Action(p) => pipe_fields(p, at_root, out),
+        Node::If { pipe, then, otherwise } => pipe_fields(pipe, at_root, out) && nodes_fields(then, at_root, out) && nodes_fields(otherwise, at_root, out),
+        Node::With { pipe, body, otherwise } | Node::Range { pipe, body, otherwise } => {
+            pipe_fields(pipe, at_root, out) && nodes_fields(body, false, out) && nodes_fields(otherwise, at_root, out)
+        }
+    })
+}
+
+fn pipe_fields<'t>(p: &'t Pipe, at_root: bool, out: &mut Vec<&'t str>) -> bool {
+    p.cmds.iter().flatten().all(|a| match a {
+        Arg::Field(path) if at_root => push_first(path, out),
+        Arg::Var(name, path) if name == "$" => push_first(path, out),
+        Arg::Sub(p, _) => pipe_fields(p, at_root, out),
+        _ => true,
+    })
+}
+
+/// Adds the first step of `path` to `out`; false for an empty path (the root itself).
+fn push_first<'t>(path: &'t [String], out: &mut Vec<&'t str>) -> bool {
+    let Some(first) = path.first() else { return false };
+    out.push(first);
+    true
+}
+
+struct Exec<'a> {
+    out: &'a mut String,
+    /// Declared variables, innermost last; `$` is `root` unless one of them is named so.
     vars: Vec<(String, Value)>,
+    root: &'a Value,
     escape_html: bool,
 }
 
-impl Exec {
+impl<'a> Exec<'a> {
     fn walk(&mut self, nodes: &[Node], dot: &Value) -> R<()> {
         for n in nodes {
             match n {
@@ -74,13 +118,13 @@ impl Exec {
                 Node::Action(p) => {
                     let v = self.pipe(p, dot)?;
                     if p.decl.is_empty() {
-                        self.out.push_str(&v.to_string());
+                        write!(self.out, "{v}").expect("writing to a String cannot fail");
                     }
                 }
                 Node::If { pipe, then, otherwise } => {
                     let mark = self.vars.len();
-                    let v = self.pipe(pipe, dot)?;
-                    self.walk(if v.truthy() { then } else { otherwise }, dot)?;
+                    let truthy = self.pipe(pipe, dot)?.truthy();
+                    self.walk(if truthy { then } else { otherwise }, dot)?;
                     self.vars.truncate(mark);
                 }
                 Node::With { pipe, body, otherwise } => {
@@ -100,8 +144,7 @@ impl Exec {
     }
 
     fn range(&mut self, pipe: &Pipe, body: &[Node], otherwise: &[Node], dot: &Value) -> R<()> {
-        let bare = Pipe { decl: Vec::new(), cmds: pipe.cmds.clone() };
-        let v = self.pipe(&bare, dot)?;
+        let v = self.cmds(&pipe.cmds, dot)?.into_owned();
         let items: Vec<(Value, Value)> = match v {
             Value::List(l) => l.into_iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v)).collect(),
             Value::Map(mut m) => {
@@ -131,39 +174,54 @@ impl Exec {
         Ok(())
     }
 
-    fn pipe(&mut self, p: &Pipe, dot: &Value) -> R<Value> {
-        let mut last: Option<Value> = None;
-        for cmd in &p.cmds {
-            last = Some(self.command(cmd, dot, last)?);
-        }
-        let v = last.unwrap_or(Value::Missing);
+    /// A pipeline's value, declaring its variable if it has one.
+    fn pipe<'v>(&mut self, p: &Pipe, dot: &'v Value) -> R<Cow<'v, Value>>
+    where
+        'a: 'v,
+    {
+        let v = self.cmds(&p.cmds, dot)?;
         if let Some(name) = p.decl.first() {
-            self.vars.push((name.clone(), v.clone()));
+            self.vars.push((name.clone(), v.clone().into_owned()));
         }
         Ok(v)
     }
 
-    fn command(&mut self, cmd: &[Arg], dot: &Value, piped: Option<Value>) -> R<Value> {
+    /// The value of commands joined by `|`, each one's value the last argument of the next.
+    fn cmds<'v>(&mut self, cmds: &[Vec<Arg>], dot: &'v Value) -> R<Cow<'v, Value>>
+    where
+        'a: 'v,
+    {
+        let mut last: Option<Cow<'v, Value>> = None;
+        for cmd in cmds {
+            last = Some(self.command(cmd, dot, last)?);
+        }
+        Ok(last.unwrap_or(Cow::Owned(Value::Missing)))
+    }
+
+    fn command<'v>(&mut self, cmd: &[Arg], dot: &'v Value, piped: Option<Cow<'v, Value>>) -> R<Cow<'v, Value>>
+    where
+        'a: 'v,
+    {
         if let Arg::Func(name) = &cmd[0] {
             let mut args = Vec::with_capacity(cmd.len());
             for a in &cmd[1..] {
-                args.push(self.arg(a, dot)?);
+                args.push(self.arg(a, dot)?.into_owned());
             }
-            args.extend(piped);
-            return call(name, args, self.escape_html);
+            args.extend(piped.map(Cow::into_owned));
+            return call(name, args, self.escape_html).map(Cow::Owned);
         }
         // A method with one argument, such as ps's `{{.Label "key"}}`: the data carries it as a
         // map under `METHOD_PREFIX` + its name.
         if let (Arg::Field(path), [arg]) = (&cmd[0], &cmd[1..]) {
             if let Some((name, parent)) = path.split_last() {
-                let holder = fields(dot, parent);
+                let holder = field(dot, parent);
                 let method = holder.get(&format!("{METHOD_PREFIX}{name}"));
                 if matches!(method, Value::Map(_)) && piped.is_none() {
                     let key = self.arg(arg, dot)?;
                     // Docker's label lookup answers "" for a label that is not there.
                     return Ok(match method.get(&key.to_string()) {
-                        Value::Missing => Value::Str(String::new()),
-                        v => v.clone(),
+                        Value::Missing => Cow::Owned(Value::Str(String::new())),
+                        v => Cow::Borrowed(v),
                     });
                 }
             }
@@ -174,33 +232,34 @@ impl Exec {
         self.arg(&cmd[0], dot)
     }
 
-    fn arg(&mut self, a: &Arg, dot: &Value) -> R<Value> {
+    fn arg<'v>(&mut self, a: &Arg, dot: &'v Value) -> R<Cow<'v, Value>>
+    where
+        'a: 'v,
+    {
         Ok(match a {
-            Arg::Field(path) => fields(dot, path),
-            Arg::Var(name, path) => {
-                let v = self.vars.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v).ok_or_else(|| TemplateError(format!("undefined variable: {name}")))?;
-                fields(v, path)
-            }
-            Arg::Func(name) => call(name, Vec::new(), self.escape_html)?,
-            Arg::Str(s) => Value::Str(s.clone()),
-            Arg::Int(i) => Value::Int(*i),
-            Arg::Float(f) => Value::Float(*f),
-            Arg::Bool(b) => Value::Bool(*b),
-            Arg::Nil => Value::Null,
-            Arg::Sub(p, path) => {
-                let v = self.pipe(p, dot)?;
-                fields(&v, path)
-            }
+            Arg::Field(path) => Cow::Borrowed(field(dot, path)),
+            Arg::Var(name, path) => match self.vars.iter().rev().find(|(n, _)| n == name) {
+                Some((_, v)) => Cow::Owned(field(v, path).clone()),
+                None if name == "$" => Cow::Borrowed(field(self.root, path)),
+                None => return Err(TemplateError(format!("undefined variable: {name}"))),
+            },
+            Arg::Func(name) => Cow::Owned(call(name, Vec::new(), self.escape_html)?),
+            Arg::Str(s) => Cow::Owned(Value::Str(s.clone())),
+            Arg::Int(i) => Cow::Owned(Value::Int(*i)),
+            Arg::Float(f) => Cow::Owned(Value::Float(*f)),
+            Arg::Bool(b) => Cow::Owned(Value::Bool(*b)),
+            Arg::Nil => Cow::Owned(Value::Null),
+            Arg::Sub(p, path) => match self.pipe(p, dot)? {
+                Cow::Borrowed(v) => Cow::Borrowed(field(v, path)),
+                Cow::Owned(v) => Cow::Owned(field(&v, path).clone()),
+            },
         })
     }
 }
 
-fn fields(v: &Value, path: &[String]) -> Value {
-    let mut cur = v;
-    for f in path {
-        cur = cur.get(f);
-    }
-    cur.clone()
+/// The value at `path` under `v` ([`Value::Missing`] where a step is not there).
+fn field<'v>(v: &'v Value, path: &[String]) -> &'v Value {
+    path.iter().fold(v, |cur, f| cur.get(f))
 }
 
 fn want(args: &[Value], n: usize, name: &str) -> R<()> {
@@ -393,6 +452,18 @@ mod tests {
         // One-argument methods (ps's .Label), invisible to json and printing.
         let row = r#"{"Labels":"a=1","()Label":{"a":"1"}}"#;
         assert_eq!(render(r#"{{.Label "a"}}|{{.Label "b"}}|{{json .}}"#, row), r#"1||{"Labels":"a=1"}"#);
+    }
+
+    #[test]
+    fn fields_read_are_those_of_the_root() {
+        let fields = |t: &str| Template::parse(t).unwrap().fields_read().map(|f| f.into_iter().map(str::to_owned).collect::<Vec<_>>());
+        assert_eq!(fields("{{.ID}}\t{{.Names}} {{.Label \"k\"}}"), Some(vec!["ID".to_owned(), "Names".to_owned(), "Label".to_owned()]));
+        assert_eq!(fields("{{with .State}}{{.Pid}}{{end}} {{range $i, $e := .Env}}{{$e}}{{end}}"), Some(vec!["State".to_owned(), "Env".to_owned()]));
+        assert_eq!(fields("{{if .A}}{{$.B.C}}{{else}}{{(index .D 1).E}}{{end}}"), Some(vec!["A".to_owned(), "B".to_owned(), "D".to_owned()]));
+        assert_eq!(fields("{{json .}}"), None);
+        assert_eq!(fields("{{.}}"), None);
+        assert_eq!(fields("{{with .A}}{{$}}{{end}}"), None);
+        assert_eq!(fields("{{$x := .}}{{$x.A}}"), None);
     }
 
     #[test]

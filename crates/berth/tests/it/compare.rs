@@ -113,6 +113,8 @@ fn ps_inspect_and_logs_match_docker() {
     assert!(c.status.success(), "{}", text(&c.stderr));
     c.stdout.pop();
     assert_eq!(c.stdout.len(), 64, "create prints the full ID");
+    // A bind mount has no name: MOUNTS shows its source.
+    berth_ok(&d, &["create", "--name", "bound", "-v", "/tmp:/hosttmp:ro", "busybox", "true"]);
     berth_testutil::daemon::wait_until(10, "logs of web", || berth_ok(&d, &["logs", "web"]) == "to-out\n");
     for args in [
         &["ps"][..],
