@@ -127,13 +127,9 @@ pub struct Endpoint {
     pub ip6: Option<Ipv6Addr>,
 }
 
-/// A host port held by the daemon while a container publishes it, so nothing else binds it.
-enum Hold {
-    #[allow(dead_code)]
-    Tcp(std::net::TcpListener),
-    #[allow(dead_code)]
-    Udp(std::net::UdpSocket),
-}
+/// A host port held by the daemon while a container publishes it, so nothing else binds it:
+/// the bound socket.
+type Hold = std::os::fd::OwnedFd;
 
 /// The networks of one daemon.
 pub struct Networks {
@@ -364,11 +360,11 @@ fn hold(proto: &str, ip: Ipv4Addr, port: u16) -> std::io::Result<(Hold, u16)> {
     if proto == "udp" {
         let s = std::net::UdpSocket::bind((ip, port))?;
         let p = s.local_addr()?.port();
-        Ok((Hold::Udp(s), p))
+        Ok((s.into(), p))
     } else {
         let s = std::net::TcpListener::bind((ip, port))?;
         let p = s.local_addr()?.port();
-        Ok((Hold::Tcp(s), p))
+        Ok((s.into(), p))
     }
 }
 
