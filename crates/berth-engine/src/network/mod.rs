@@ -767,7 +767,7 @@ impl Engine {
     /// Starts the embedded DNS server in the container's namespace when it is on a
     /// user-defined network. A failure is logged: the container runs without it.
     fn serve_dns(self: &Arc<Self>, ctr: &Arc<Ctr>, ns: &Path) {
-        if self.user_networks_of(&ctr.id).is_empty() && !ctr.rec().endpoints.keys().any(|n| self.networks.get(n).is_some_and(|n| !n.is_default_bridge())) {
+        if self.user_networks_of(&ctr.id).is_empty() {
             return;
         }
         let sockets = berth_runtime::netns::run_in(ns, || {
