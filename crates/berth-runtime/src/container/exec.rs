@@ -50,7 +50,7 @@ impl Runtime {
             None => None,
         };
         let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-            Some(s) => Some(crate::seccomp::compile_cached(s, &self.root.join("seccomp")).map_err(|source| Error::Seccomp { id: id.to_string(), source })?),
+            Some(s) => Some(self.compile_seccomp(s).map_err(|source| Error::Seccomp { id: id.to_string(), source })?),
             None => None,
         };
         let caps = CapPlan::from_spec(p.capabilities().as_ref());

@@ -68,6 +68,10 @@ pub fn oci_state_json(id: &str, status: Status, pid: i32, bundle: &Path, annotat
 /// The runtime: a state root and the operations on the containers below it.
 pub struct Runtime {
     pub root: PathBuf,
+    /// Where compiled seccomp programs are kept between containers (see
+    /// [`crate::seccomp::compile_cached`]); None compiles every time. Not under `root`, which
+    /// holds containers only.
+    pub seccomp_cache: Option<PathBuf>,
 }
 
 /// What a failed launch must undo.
@@ -145,7 +149,20 @@ impl Host for ParentHost<'_> {
 
 impl Runtime {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Runtime { root: root.into() }
+        Runtime { root: root.into(), seccomp_cache: None }
+    }
+
+    /// Keeps compiled seccomp programs in `dir` (an engine's own directory).
+    pub fn with_seccomp_cache(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.seccomp_cache = Some(dir.into());
+        self
+    }
+
+    pub(crate) fn compile_seccomp(&self, spec: &oci_spec::runtime::LinuxSeccomp) -> Result<crate::seccomp::Filter, crate::seccomp::SeccompError> {
+        match &self.seccomp_cache {
+            Some(dir) => crate::seccomp::compile_cached(spec, dir),
+            None => crate::seccomp::compile(spec),
+        }
     }
 
     /// Sets up a container and leaves its init waiting for `start`.
@@ -253,7 +270,7 @@ impl Runtime {
             Err(source) => return Err(Error::Cgroup { id: id.to_owned(), source }),
         };
         let seccomp = match linux.seccomp() {
-            Some(s) => Some(crate::seccomp::compile_cached(s, &self.root.join("seccomp")).map_err(|source| Error::Seccomp { id: id.to_owned(), source })?),
+            Some(s) => Some(self.compile_seccomp(s).map_err(|source| Error::Seccomp { id: id.to_owned(), source })?),
             None => None,
         };
         let caps = CapPlan::from_spec(process_spec.capabilities().as_ref());

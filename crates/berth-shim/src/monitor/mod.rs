@@ -255,7 +255,7 @@ impl Monitor {
 
     fn create_container(opts: &ShimOptions, listener: UnixListener) -> Result<Monitor, Error> {
         let log = Self::open_log(opts)?;
-        let rt = Runtime::new(&opts.runtime_root);
+        let rt = runtime(&opts.runtime_root);
         let console_path = Self::console_path(opts);
         let (console, shim_ends, child_ends) = Self::make_stdio(opts)?;
         let create = CreateOptions {
@@ -336,7 +336,7 @@ impl Monitor {
 
     /// Starts what is held: lets the created init run, or runs the exec process.
     fn start_held(&mut self) -> Result<(), Error> {
-        let rt = Runtime::new(&self.opts.runtime_root);
+        let rt = runtime(&self.opts.runtime_root);
         let runtime_err = |source| Error::Runtime { id: self.opts.id.to_string(), source: Box::new(source) };
         match self.held.take() {
             None => Ok(()),
@@ -725,3 +725,14 @@ fn open_pidfd(pid: i32) -> Result<OwnedFd, Error> {
 fn oom_kill_count(cg: &Cgroup) -> u64 {
     cg.stats().ok().and_then(|s| s.memory).and_then(|m| m.events.get("oom_kill").copied()).unwrap_or(0)
 }
+
+/// The runtime, with compiled seccomp programs kept beside its root (`<exec-root>/seccomp`
+/// for berthd's shims), so containers with the same profile do not compile it again.
+fn runtime(root: &std::path::Path) -> Runtime {
+    let rt = Runtime::new(root);
+    match root.parent() {
+        Some(p) => rt.with_seccomp_cache(p.join("seccomp")),
+        None => rt,
+    }
+}
+
