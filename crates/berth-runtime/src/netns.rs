@@ -7,7 +7,7 @@ use std::io;
 use std::os::fd::AsFd;
 use std::path::Path;
 
-use rustix::mount::{MountPropagationFlags, UnmountFlags};
+use rustix::mount::UnmountFlags;
 use rustix::thread::{LinkNameSpaceType, UnshareFlags};
 
 /// Creates a new network namespace kept at `path` (a new file; its directory must exist).
@@ -61,18 +61,6 @@ pub fn run_in<T: Send>(path: &Path, f: impl FnOnce() -> io::Result<T> + Send) ->
     })
 }
 
-/// Keeps the mounts of `dir` out of other mount namespaces: a bind mount of itself made
-/// private, so containers created later do not hold copies of the namespace mounts in it.
-pub fn private_dir(dir: &Path) -> io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let mounted = std::fs::read_to_string("/proc/self/mountinfo")?.lines().any(|l| l.split(' ').nth(4) == Some(&*dir.to_string_lossy()));
-    if !mounted {
-        rustix::mount::mount_bind(dir, dir)?;
-    }
-    rustix::mount::mount_change(dir, MountPropagationFlags::PRIVATE)?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,7 +75,7 @@ mod tests {
             return;
         }
         let dir = std::env::temp_dir().join(format!("berth-netns-{}", std::process::id()));
-        private_dir(&dir).expect("private dir");
+        std::fs::create_dir_all(&dir).expect("dir");
         let p = dir.join("n1");
         create(&p).expect("create");
         assert!(exists(&p));
@@ -102,7 +90,6 @@ mod tests {
         remove(&p).expect("remove");
         assert!(!p.exists() && !exists(&p));
         remove(&p).expect("removing twice is fine");
-        rustix::mount::unmount(&dir, UnmountFlags::DETACH).expect("unmount dir");
         std::fs::remove_dir(&dir).expect("rmdir");
     }
 }

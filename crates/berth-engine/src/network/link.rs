@@ -214,15 +214,3 @@ fn attach_inner(v: &Veth<'_>) -> io::Result<()> {
         })
     })
 }
-
-/// Brings `lo` up in the namespace at `netns` (a container on no bridge still has loopback).
-pub fn loopback_up(netns: &Path) -> io::Result<()> {
-    berth_runtime::netns::run_in(netns, || {
-        with_netlink(|h| async move {
-            if let Some(lo) = index_of(&h, "lo").await? {
-                h.link().set(LinkUnspec::new_with_index(lo).up().build()).execute().await?;
-            }
-            Ok(())
-        })
-    })
-}
