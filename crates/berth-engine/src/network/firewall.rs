@@ -131,15 +131,18 @@ fn not_found(e: std::io::Error) -> Error {
     }
 }
 
-/// Writes our chains of `family` (creating them) and makes sure the built-in chains jump to
-/// them.
-pub fn apply(family: Family, c: &Chains, nets: &[NetRule], ports: &[PortRule]) -> Result<()> {
+/// Writes our chains of `family` (creating them); with `jumps`, also makes sure the built-in
+/// chains jump to them (once per daemon is enough: the jumps do not change with the state).
+pub fn apply(family: Family, c: &Chains, nets: &[NetRule], ports: &[PortRule], jumps: bool) -> Result<()> {
     let text = render(c, nets, ports);
     let mut child = Command::new(format!("{}-restore", family.tool())).args(["-w", "--noflush"]).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().map_err(not_found)?;
     child.stdin.take().expect("piped").write_all(text.as_bytes()).map_err(|e| Error::Internal(format!("write to iptables-restore: {e}")))?;
     let out = child.wait_with_output().map_err(|e| Error::Internal(format!("wait for iptables-restore: {e}")))?;
     if !out.status.success() {
         return Err(Error::Internal(format!("iptables-restore refused the rules: {}", String::from_utf8_lossy(&out.stderr).trim())));
+    }
+    if !jumps {
+        return Ok(());
     }
     for (table, builtin, m, chain) in c.jumps() {
         let rule: Vec<&str> = m.iter().copied().chain(["-j", chain]).collect();
@@ -153,7 +156,6 @@ pub fn apply(family: Family, c: &Chains, nets: &[NetRule], ports: &[PortRule]) -
     }
     Ok(())
 }
-
 
 #[cfg(test)]
 mod tests {

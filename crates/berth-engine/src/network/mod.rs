@@ -131,6 +131,16 @@ pub struct Endpoint {
 /// the bound socket.
 type Hold = std::os::fd::OwnedFd;
 
+/// What the firewall rewrites of this daemon run have done so far.
+#[derive(Default)]
+struct FwDone {
+    /// The built-in chains jump to ours (checked once per run).
+    v4_jumps: bool,
+    /// IPv6 rules were written: they are kept current from then on, also when the last IPv6
+    /// network goes (and their jumps are in place).
+    v6: bool,
+}
+
 /// The networks of one daemon.
 pub struct Networks {
     dir: PathBuf,
@@ -139,9 +149,8 @@ pub struct Networks {
     nets: Mutex<BTreeMap<String, Net>>,
     /// Serialises create, remove, connect and address choice.
     alloc: Mutex<()>,
-    /// Serialises firewall rewrites; true once IPv6 rules were written (they are kept current
-    /// from then on, also when the last IPv6 network goes).
-    fw: Mutex<bool>,
+    /// Serialises firewall rewrites, and remembers what this daemon already did.
+    fw: Mutex<FwDone>,
     dns: Mutex<HashMap<String, crate::dns::Served>>,
     held: Mutex<HashMap<String, Vec<Hold>>>,
 }
@@ -193,7 +202,7 @@ impl Networks {
             }
         }
         let chains = firewall::Chains::of(&cfg.bridge);
-        let this = Networks { dir, cfg, chains, nets: Mutex::new(nets), alloc: Mutex::new(()), fw: Mutex::new(false), dns: Mutex::default(), held: Mutex::default() };
+        let this = Networks { dir, cfg, chains, nets: Mutex::new(nets), alloc: Mutex::new(()), fw: Mutex::default(), dns: Mutex::default(), held: Mutex::default() };
         if this.cfg.iptables {
             // As dockerd does: containers reach beyond their bridge through the host.
             enable_forwarding("/proc/sys/net/ipv4/ip_forward");
@@ -308,17 +317,20 @@ impl Networks {
         if !self.cfg.iptables {
             return Ok(());
         }
-        let mut v6_written = lock(&self.fw);
+        let mut done = lock(&self.fw);
         let bridges: Vec<Net> = self.all().into_iter().filter(|n| n.is_bridge()).collect();
         let nets: Vec<firewall::NetRule> =
             bridges.iter().filter_map(|n| Some(firewall::NetRule { bridge: n.bridge.clone(), subnet: IpNet::V4(n.subnet?), internal: n.internal })).collect();
-        firewall::apply(firewall::Family::V4, &self.chains, &nets, ports)?;
+        firewall::apply(firewall::Family::V4, &self.chains, &nets, ports, !done.v4_jumps)?;
+        done.v4_jumps = true;
         let nets6: Vec<firewall::NetRule> =
             bridges.iter().filter_map(|n| Some(firewall::NetRule { bridge: n.bridge.clone(), subnet: IpNet::V6(n.subnet6?), internal: n.internal })).collect();
-        if !nets6.is_empty() || *v6_written {
-            enable_forwarding("/proc/sys/net/ipv6/conf/all/forwarding");
-            firewall::apply(firewall::Family::V6, &self.chains, &nets6, &[])?;
-            *v6_written = true;
+        if !nets6.is_empty() || done.v6 {
+            if !done.v6 {
+                enable_forwarding("/proc/sys/net/ipv6/conf/all/forwarding");
+            }
+            firewall::apply(firewall::Family::V6, &self.chains, &nets6, &[], !done.v6)?;
+            done.v6 = true;
         }
         Ok(())
     }

@@ -65,38 +65,37 @@ pub fn ipam_config(subnets: &[String], ranges: &[String], gateways: &[String]) -
     }
     for r in ranges {
         parse_cidr(r)?;
-        let mut matched = false;
-        for (s, c) in subnets.iter().zip(configs.iter_mut()) {
-            if !subnet_matches(s, r)? {
-                continue;
-            }
-            if let Some(had) = &c.ip_range {
-                return Err(format!("cannot configure multiple ranges ({r}, {had}) on the same subnet ({s})"));
-            }
-            c.ip_range = Some(r.clone());
-            matched = true;
-        }
-        if !matched {
-            return Err(format!("no matching subnet for range {r}"));
-        }
+        assign(subnets, &mut configs, r, |c| &mut c.ip_range, |had, s| format!("cannot configure multiple ranges ({r}, {had}) on the same subnet ({s})"), || format!("no matching subnet for range {r}"))?;
     }
     for g in gateways {
-        let mut matched = false;
-        for (s, c) in subnets.iter().zip(configs.iter_mut()) {
-            if !subnet_matches(s, g)? {
-                continue;
-            }
-            if let Some(had) = &c.gateway {
-                return Err(format!("cannot configure multiple gateways ({g}, {had}) for the same subnet ({s})"));
-            }
-            c.gateway = Some(g.clone());
-            matched = true;
-        }
-        if !matched {
-            return Err(format!("no matching subnet for gateway {g}"));
-        }
+        assign(subnets, &mut configs, g, |c| &mut c.gateway, |had, s| format!("cannot configure multiple gateways ({g}, {had}) for the same subnet ({s})"), || format!("no matching subnet for gateway {g}"))?;
     }
     Ok(configs)
+}
+
+/// Puts `value` (a range or gateway) into the `slot` of the config of every subnet that holds
+/// it, as docker does: docker's words when a subnet already has one, or none holds it.
+fn assign(
+    subnets: &[String],
+    configs: &mut [IpamConfig],
+    value: &str,
+    slot: impl Fn(&mut IpamConfig) -> &mut Option<String>,
+    twice: impl Fn(&str, &str) -> String,
+    unmatched: impl Fn() -> String,
+) -> Result<(), String> {
+    let mut matched = false;
+    for (s, c) in subnets.iter().zip(configs.iter_mut()) {
+        if !subnet_matches(s, value)? {
+            continue;
+        }
+        let slot = slot(c);
+        if let Some(had) = slot {
+            return Err(twice(had, s));
+        }
+        *slot = Some(value.to_owned());
+        matched = true;
+    }
+    if matched { Ok(()) } else { Err(unmatched()) }
 }
 
 #[cfg(test)]
