@@ -157,6 +157,11 @@ pub fn apply(family: Family, c: &Chains, nets: &[NetRule], ports: &[PortRule], j
     Ok(())
 }
 
+/// Sets the FORWARD chain's policy to DROP (after berth turned forwarding on, as dockerd does).
+pub fn forward_policy_drop(family: Family) {
+    let _ = iptables(family, &["-P", "FORWARD", "DROP"]);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -173,10 +173,6 @@ fn with_host_lock<T>(dir: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
     f()
 }
 
-fn io_err(what: &'static str, name: &str) -> impl FnOnce(std::io::Error) -> Error {
-    let name = name.to_owned();
-    move |source| Error::Io { what, path: PathBuf::from(name), source }
-}
 
 impl Networks {
     /// Loads the records under `<data-root>/networks`; makes the pre-defined networks (and the
@@ -308,7 +304,7 @@ impl Networks {
     fn ensure_link(&self, n: &Net) -> Result<()> {
         let (Some(subnet), Some(gw)) = (n.subnet, n.gateway) else { return Ok(()) };
         let gw6 = n.subnet6.zip(n.gateway6).map(|(s, g)| (g, s.prefix_len()));
-        link::ensure_bridge(&n.bridge, &n.alias(&self.cfg.bridge), gw, subnet.prefix_len(), gw6, n.mtu).map_err(io_err("make the bridge", &n.bridge))
+        link::ensure_bridge(&n.bridge, &n.alias(&self.cfg.bridge), gw, subnet.prefix_len(), gw6, n.mtu).map_err(Error::io("make the bridge", Path::new(&n.bridge)))
     }
 
     /// Rewrites this daemon's iptables chains for `ports` (every published port of running
@@ -351,8 +347,7 @@ fn enable_forwarding(path: &str) {
         tracing::warn!(path, error = %e, "could not turn on IP forwarding: containers will not reach beyond their bridge");
         return;
     }
-    let tool = if path.contains("ipv6") { "ip6tables" } else { "iptables" };
-    let _ = std::process::Command::new(tool).args(["-w", "-P", "FORWARD", "DROP"]).stdin(std::process::Stdio::null()).output();
+    firewall::forward_policy_drop(if path.contains("ipv6") { firewall::Family::V6 } else { firewall::Family::V4 });
     tracing::info!(path, "turned on IP forwarding (FORWARD policy DROP)");
 }
 
@@ -740,7 +735,7 @@ impl Engine {
             gateway6: net.gateway6.filter(|_| !net.internal && ifname == "eth0"),
             mtu: net.mtu,
         })
-        .map_err(io_err("connect the container to its network", &ep.host_if))?;
+        .map_err(Error::io("connect the container to its network", Path::new(&ep.host_if)))?;
         let _ = std::fs::write(format!("/sys/class/net/{}/brport/hairpin_mode", ep.host_if), "1");
         Ok(())
     }
@@ -1201,7 +1196,7 @@ impl Engine {
         let p = self.networks.dir.join(format!("{}.json", n.id));
         let _ = std::fs::remove_file(&p);
         if n.is_bridge() {
-            link::delete(&n.bridge).map_err(io_err("delete the bridge", &n.bridge))?;
+            link::delete(&n.bridge).map_err(Error::io("delete the bridge", Path::new(&n.bridge)))?;
         }
         Ok(())
     }
@@ -1355,7 +1350,7 @@ impl Engine {
         };
         if !ep.host_if.is_empty() {
             let name = ep.host_if.clone();
-            tokio::task::spawn_blocking(move || link::delete(&name)).await.map_err(|e| Error::Internal(format!("network disconnect: {e}")))?.map_err(io_err("delete the container's link", &ep.host_if))?;
+            tokio::task::spawn_blocking(move || link::delete(&name)).await.map_err(|e| Error::Internal(format!("network disconnect: {e}")))?.map_err(Error::io("delete the container's link", Path::new(&ep.host_if)))?;
         }
         let had_ports = {
             let mut r = ctr.rec();
