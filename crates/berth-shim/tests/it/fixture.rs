@@ -238,7 +238,11 @@ impl Conn {
         let mut got = Vec::new();
         let mut buf = [0u8; 4096];
         while !String::from_utf8_lossy(&got).contains(want) {
-            let n = self.reader.read(&mut buf).expect("read raw output");
+            let n = match self.reader.read(&mut buf) {
+                // A socket with a read timeout returns EINTR after a stop and continue (signal(7)).
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                r => r.expect("read raw output"),
+            };
             assert!(n > 0, "output ended before {want:?}: {}", String::from_utf8_lossy(&got));
             got.extend_from_slice(&buf[..n]);
         }

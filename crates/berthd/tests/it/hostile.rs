@@ -43,6 +43,17 @@ fn connect(sock: &Path) -> UnixStream {
     s
 }
 
+/// One `read`, retried when interrupted: a socket with a read timeout returns EINTR after the
+/// test process is stopped and continued, even without a signal handler (signal(7)).
+fn read_some(s: &mut UnixStream, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match s.read(buf) {
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            r => return r,
+        }
+    }
+}
+
 /// `GET /_ping` on a fresh connection: asserts 200 "OK" and returns how long it took.
 #[track_caller]
 fn ping(sock: &Path) -> Duration {
@@ -74,10 +85,9 @@ fn outcome(s: &mut UnixStream) -> Outcome {
     let mut why = String::from("end of stream");
     loop {
         let mut buf = [0u8; 64 * 1024];
-        match s.read(&mut buf) {
+        match read_some(s, &mut buf) {
             Ok(0) => break,
             Ok(n) => raw.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 panic!("the daemon neither answered nor closed the connection within {WAIT:?}; got so far: {:?}", String::from_utf8_lossy(&raw))
             }
@@ -291,7 +301,7 @@ fn a_dropped_hijacked_attach_leaves_the_container_running() {
         if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
             break i;
         }
-        let n = s.read(&mut buf).unwrap_or_else(|e| panic!("read the attach response: {e}; got {:?}", String::from_utf8_lossy(&got)));
+        let n = read_some(&mut s, &mut buf).unwrap_or_else(|e| panic!("read the attach response: {e}; got {:?}", String::from_utf8_lossy(&got)));
         assert!(n > 0, "the daemon closed the attach connection: {:?}", String::from_utf8_lossy(&got));
         got.extend_from_slice(&buf[..n]);
     };
@@ -301,7 +311,7 @@ fn a_dropped_hijacked_attach_leaves_the_container_running() {
     let deadline = Instant::now() + WAIT;
     while count(&stream, b"tick") < 2 {
         assert!(Instant::now() < deadline, "no output on the attach stream: {stream:?}");
-        let n = s.read(&mut buf).expect("read the attach stream");
+        let n = read_some(&mut s, &mut buf).expect("read the attach stream");
         assert!(n > 0, "the attach stream ended early");
         stream.extend_from_slice(&buf[..n]);
     }
@@ -312,7 +322,7 @@ fn a_dropped_hijacked_attach_leaves_the_container_running() {
     let deadline = Instant::now() + WAIT;
     while count(&stream, b"tick") < before + 2 {
         assert!(Instant::now() < deadline, "output stopped after the client half-closed");
-        let n = s.read(&mut buf).expect("read the attach stream after the half-close");
+        let n = read_some(&mut s, &mut buf).expect("read the attach stream after the half-close");
         assert!(n > 0, "the daemon ended the attach stream when the client half-closed its input");
         stream.extend_from_slice(&buf[..n]);
     }

@@ -41,7 +41,13 @@ fn udp_ask(port: u16) -> std::io::Result<String> {
     s.set_read_timeout(Some(Duration::from_secs(3)))?;
     s.send_to(b"hi", ("127.0.0.1", port))?;
     let mut buf = [0u8; 100];
-    let (n, _) = s.recv_from(&mut buf)?;
+    let n = loop {
+        // Interrupted when the test process is stopped and continued (signal(7)).
+        match s.recv_from(&mut buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            r => break r?.0,
+        }
+    };
     Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
 }
 
