@@ -33,6 +33,8 @@ pub enum Error {
     InitMessage { id: String, message: String },
     #[error("{kind} hook {path} of container {id}")]
     Hook { id: String, kind: &'static str, path: PathBuf, #[source] source: io::Error },
+    #[error("container {id}: {runtime} {op}: {message}")]
+    External { id: String, runtime: PathBuf, op: &'static str, message: String },
     #[error("state of container {id} in {path}")]
     State { id: String, path: PathBuf, #[source] source: io::Error },
 }

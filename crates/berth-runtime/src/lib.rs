@@ -28,6 +28,7 @@ pub mod cgroups;
 pub mod container;
 pub mod devices;
 pub mod error;
+pub mod external;
 pub mod hooks;
 pub mod namespaces;
 pub mod netns;
@@ -42,4 +43,5 @@ pub mod tty;
 
 pub use container::{CreateOptions, ExecOptions, Runtime, StateView};
 pub use error::Error;
+pub use external::{Backend, External};
 pub use spec::ContainerId;

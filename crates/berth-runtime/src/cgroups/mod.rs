@@ -238,6 +238,23 @@ impl Cgroup {
         Ok(Cgroup { mode: h.mode(), v1, v2 })
     }
 
+    /// The cgroup a running process is in, in every hierarchy this process sees (for a
+    /// container made by another runtime, which keeps its paths to itself).
+    pub fn of_process(pid: i32) -> Result<Cgroup, CgroupError> {
+        let mountinfo = detect::read_text(Path::new("/proc/self/mountinfo"))?;
+        let theirs = detect::read_text(&Path::new("/proc").join(pid.to_string()).join("cgroup"))?;
+        let h = Hierarchies::from_texts(&mountinfo, &theirs, Path::new("/"), |dir| detect::read_text(&dir.join("cgroup.controllers")).ok())?;
+        let v1 = h.v1.iter().map(|hier| V1Dir { controllers: hier.controllers.clone(), dir: detect::dir_in_mount(&hier.mount_dir, &hier.mount_root, &hier.own) }).collect();
+        let v2 = match &h.v2 {
+            None => None,
+            Some(hier) => {
+                let dir = detect::dir_in_mount(&hier.mount_dir, &hier.mount_root, &hier.own);
+                Some(V2Dir { controllers: fs::read_v2_controllers(&dir)?, dir })
+            }
+        };
+        Ok(Cgroup { mode: h.mode(), v1, v2 })
+    }
+
     /// Re-opens an existing cgroup from what [`Cgroup::paths`] returned earlier.
     pub fn open(saved: &SavedPaths) -> Result<Cgroup, CgroupError> {
         let mut v1 = Vec::new();
