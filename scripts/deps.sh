@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages berth builds and runs with, when missing. Idempotent.
+# Installs the Debian packages berth builds and runs with (and any given as arguments), when
+# missing. Idempotent.
 set -euo pipefail
-want=(busybox-static libseccomp-dev pkg-config python3 tar gzip uidmap procps iptables iproute2 util-linux)
+want=(busybox-static libseccomp-dev pkg-config python3 tar gzip uidmap procps iptables iproute2 util-linux "$@")
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -23,6 +23,10 @@ pub struct Config {
     pub registry: berth_image::registry::RegistryConfig,
     /// Bridges, address pools, iptables.
     pub network: crate::network::NetConfig,
+    /// OCI runtime binaries by name (`--add-runtime`, daemon.json `runtimes`).
+    pub runtimes: std::collections::BTreeMap<String, crate::container::runtime::RuntimeConfig>,
+    /// The runtime of containers that name none: `berth` (built in) or a key of `runtimes`.
+    pub default_runtime: String,
 }
 
 impl Config {

@@ -1,6 +1,6 @@
 //! `GET /info`, `GET /version` and `GET /system/df`: what this daemon is and holds.
 
-use berth_api_types::system::{Info, PluginsInfo, Runtime as RuntimeInfo, Version, VersionComponent, VersionPlatform};
+use berth_api_types::system::{Info, PluginsInfo, Version, VersionComponent, VersionPlatform};
 use berth_api_types::version::{MAX_API_VERSION, MIN_API_VERSION};
 
 use crate::container::record::Status;
@@ -101,8 +101,8 @@ impl Engine {
             labels: Some(vec![]),
             experimental_build: Some(false),
             server_version: VERSION.into(),
-            runtimes: Some([("berth".to_owned(), RuntimeInfo { path: Some("built-in".into()), ..Default::default() })].into()),
-            default_runtime: Some("berth".into()),
+            runtimes: Some(self.runtimes_info()),
+            default_runtime: Some(self.cfg.default_runtime.clone()),
             live_restore_enabled: Some(true),
             isolation: Some(String::new()),
             init_binary: Some(String::new()),
@@ -167,4 +167,3 @@ impl Engine {
         Ok(df)
     }
 }
-

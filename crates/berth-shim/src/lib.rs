@@ -19,6 +19,8 @@
 //!     bundle: "/run/berth/bundles/web".into(),
 //!     state_dir: "/run/berth/shims/web".into(),
 //!     runtime_root: "/run/berth/runtime".into(),
+//!     runtime_path: None,
+//!     runtime_args: Vec::new(),
 //!     log: berth_shim::LogDriver::None,
 //!     tty: false,
 //!     open_stdin: false,
@@ -59,8 +61,12 @@ pub struct ShimOptions {
     pub bundle: PathBuf,
     /// The shim's own directory: `shim.sock`, `shim.pid`, `exit.json`.
     pub state_dir: PathBuf,
-    /// berth-runtime's state root.
+    /// The runtime's state root (berth-runtime's, or the external binary's `--root`).
     pub runtime_root: PathBuf,
+    /// Another OCI runtime binary to run the container with; None: the built-in runtime.
+    pub runtime_path: Option<PathBuf>,
+    /// Global options for that binary, before its subcommand.
+    pub runtime_args: Vec<String>,
     pub log: LogDriver,
     pub tty: bool,
     pub open_stdin: bool,
@@ -90,6 +96,22 @@ impl ShimOptions {
         self.state_dir.join("shim.pid")
     }
 
+    /// The runtime that runs the container. The built-in one keeps compiled seccomp programs
+    /// beside its root (`<exec-root>/seccomp` for berthd's shims), so containers with the same
+    /// profile do not compile it again.
+    pub fn backend(&self) -> berth_runtime::Backend {
+        match &self.runtime_path {
+            Some(path) => berth_runtime::Backend::External(berth_runtime::External { path: path.clone(), args: self.runtime_args.clone(), root: self.runtime_root.clone() }),
+            None => {
+                let rt = berth_runtime::Runtime::new(&self.runtime_root);
+                berth_runtime::Backend::BuiltIn(match self.runtime_root.parent() {
+                    Some(p) => rt.with_seccomp_cache(p.join("seccomp")),
+                    None => rt,
+                })
+            }
+        }
+    }
+
     /// Command-line arguments that reproduce these options (after the subcommand).
     pub fn to_args(&self) -> Vec<std::ffi::OsString> {
         let mut a: Vec<std::ffi::OsString> = vec![
@@ -98,6 +120,12 @@ impl ShimOptions {
             "--state-dir".into(), self.state_dir.clone().into(),
             "--runtime-root".into(), self.runtime_root.clone().into(),
         ];
+        if let Some(p) = &self.runtime_path {
+            a.extend(["--runtime-path".into(), p.clone().into()]);
+        }
+        for arg in &self.runtime_args {
+            a.push(format!("--runtime-arg={arg}").into());
+        }
         match &self.log {
             LogDriver::JsonFile(p) => a.extend(["--log-driver".into(), "json-file".into(), "--log-path".into(), p.clone().into()]),
             LogDriver::None => a.extend(["--log-driver".into(), "none".into()]),

@@ -39,6 +39,12 @@ struct StartArgs {
     state_dir: PathBuf,
     #[arg(long)]
     runtime_root: PathBuf,
+    /// Run the container with this OCI runtime binary instead of the built-in runtime.
+    #[arg(long)]
+    runtime_path: Option<PathBuf>,
+    /// A global option for that binary (repeatable).
+    #[arg(long, allow_hyphen_values = true)]
+    runtime_arg: Vec<String>,
     #[arg(long)]
     log_path: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "json-file")]
@@ -80,6 +86,8 @@ impl StartArgs {
             bundle: abs(self.bundle)?,
             state_dir: abs(self.state_dir)?,
             runtime_root: abs(self.runtime_root)?,
+            runtime_path: self.runtime_path,
+            runtime_args: self.runtime_arg,
             log,
             tty: self.tty,
             open_stdin: self.open_stdin,

@@ -31,12 +31,16 @@ pub struct Flags {
     /// debug, info, warn, error or fatal.
     #[arg(long, short = 'l')]
     pub log_level: Option<String>,
-    /// The runtime containers use; berth's built-in runtime is `berth` (alias `runc`).
+    /// The runtime of containers that name none: `berth` (built in; also answers to `runc`
+    /// unless a runtime is added under that name) or an added one.
     #[arg(long)]
     pub default_runtime: Option<String>,
-    /// NAME=PATH of another OCI runtime binary.
+    /// NAME=PATH of another OCI runtime binary (runc, crun, youki, …); repeatable.
     #[arg(long)]
     pub add_runtime: Vec<String>,
+    /// daemon.json `runtimes.NAME.runtimeArgs`.
+    #[arg(skip)]
+    pub runtime_args: BTreeMap<String, Vec<String>>,
     /// A mirror for Docker Hub images (http(s)://host[:port]); repeatable, tried in order.
     #[arg(long)]
     pub registry_mirror: Vec<String>,
@@ -99,6 +103,8 @@ pub struct Settings {
     pub log_level: tracing::Level,
     pub cgroup_parent: String,
     pub default_ulimits: Vec<Ulimit>,
+    pub runtimes: BTreeMap<String, berth_engine::container::runtime::RuntimeConfig>,
+    pub default_runtime: String,
     pub shim_bin: PathBuf,
     pub registry: berth_image::registry::RegistryConfig,
     pub network: berth_engine::network::NetConfig,
@@ -162,12 +168,7 @@ impl Flags {
             let obj = v.as_object().with_context(|| format!("the config file {} is not a JSON object", path.display()))?;
             self.merge_file(obj).with_context(|| format!("config file {}", path.display()))?;
         }
-        if !self.add_runtime.is_empty() {
-            bail!("--add-runtime {}: external OCI runtimes are not supported yet; containers run on berth's built-in runtime", self.add_runtime.join(", "));
-        }
-        if let Some(r) = self.default_runtime.as_deref().filter(|r| !matches!(*r, "berth" | "runc")) {
-            bail!("--default-runtime {r}: only berth's built-in runtime (\"berth\", alias \"runc\") is supported yet");
-        }
+        let (runtimes, default_runtime) = self.runtimes()?;
         let registry = self.registry_config()?;
         let network = self.network_config()?;
         let mut unix_sockets = Vec::new();
@@ -214,6 +215,8 @@ impl Flags {
             log_level,
             cgroup_parent: self.cgroup_parent.clone().unwrap_or_else(|| "berth".into()),
             default_ulimits,
+            runtimes,
+            default_runtime,
             shim_bin,
             registry,
             network,
@@ -224,6 +227,41 @@ impl Flags {
             },
             tcp,
         })
+    }
+
+    /// `--add-runtime` (and daemon.json `runtimes`) resolved to binaries that exist, and the
+    /// default runtime's canonical name.
+    fn runtimes(&self) -> anyhow::Result<(BTreeMap<String, berth_engine::container::runtime::RuntimeConfig>, String)> {
+        use berth_engine::container::runtime::{RuntimeConfig, BUILT_IN};
+        let mut out = BTreeMap::new();
+        for r in &self.add_runtime {
+            let (name, path) = r.split_once('=').with_context(|| format!("invalid --add-runtime {r:?}: want NAME=PATH"))?;
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+                bail!("invalid --add-runtime {r:?}: the name must be letters, digits, '-', '_' or '.'");
+            }
+            if name == BUILT_IN {
+                bail!("invalid --add-runtime {r:?}: the name {BUILT_IN:?} is reserved for berth's built-in runtime");
+            }
+            if path.is_empty() {
+                bail!("invalid --add-runtime {r:?}: the path of the runtime binary is missing");
+            }
+            let found = if path.contains('/') {
+                Some(PathBuf::from(path)).filter(|p| p.is_file())
+            } else {
+                std::env::var_os("PATH").and_then(|dirs| std::env::split_paths(&dirs).map(|d| d.join(path)).find(|p| p.is_file()))
+            };
+            let Some(found) = found else { bail!("--add-runtime {r}: no runtime binary at {path:?}; install it or give its full path") };
+            let config = RuntimeConfig { path: std::path::absolute(&found).unwrap_or(found), args: self.runtime_args.get(name).cloned().unwrap_or_default() };
+            if out.insert(name.to_owned(), config).is_some() {
+                bail!("--add-runtime: the runtime {name:?} is given twice");
+            }
+        }
+        let default = match self.default_runtime.as_deref().unwrap_or(BUILT_IN) {
+            n if out.contains_key(n) => n.to_owned(),
+            BUILT_IN | "runc" => BUILT_IN.to_owned(),
+            n => bail!("--default-runtime {n}: no such runtime (known: {})", std::iter::once(BUILT_IN).chain(out.keys().map(String::as_str)).collect::<Vec<_>>().join(", ")),
+        };
+        Ok((out, default))
     }
 
     fn network_config(&self) -> anyhow::Result<berth_engine::network::NetConfig> {
@@ -308,7 +346,18 @@ impl Flags {
                 "max-concurrent-uploads" => set(&mut self.max_concurrent_uploads, v.as_u64().context("max-concurrent-uploads must be a number")? as usize),
                 "runtimes" => {
                     let m: BTreeMap<String, Value> = serde_json::from_value(v.clone()).context("runtimes must be an object")?;
-                    let named: Vec<String> = m.into_iter().map(|(n, r)| format!("{n}={}", r["path"].as_str().unwrap_or(""))).collect();
+                    let mut named = Vec::new();
+                    for (n, r) in m {
+                        if let Some(other) = r.as_object().and_then(|o| o.keys().find(|k| !matches!(k.as_str(), "path" | "runtimeArgs"))) {
+                            bail!("runtimes.{n}.{other}: berth runs OCI runtime binaries only (give \"path\" and optionally \"runtimeArgs\")");
+                        }
+                        let path = r["path"].as_str().with_context(|| format!("runtimes.{n}.path must be a string"))?;
+                        if let Some(a) = r.get("runtimeArgs") {
+                            let args = serde_json::from_value(a.clone()).with_context(|| format!("runtimes.{n}.runtimeArgs must be a list of strings"))?;
+                            self.runtime_args.insert(n.clone(), args);
+                        }
+                        named.push(format!("{n}={path}"));
+                    }
                     set_list(&mut self.add_runtime, named)
                 }
                 "default-ulimits" => {
@@ -420,9 +469,35 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_runtime_flags_are_refused_by_name() {
-        let e = Flags { add_runtime: vec!["crun=/usr/bin/crun".into()], ..Default::default() }.resolve().expect_err("refused");
-        assert!(e.to_string().contains("--add-runtime crun=/usr/bin/crun"), "{e}");
+    fn runtimes_resolve_to_binaries_and_bad_ones_are_refused() {
+        let s = Flags { add_runtime: vec!["other=/bin/true".into(), "plain=true".into()], default_runtime: Some("other".into()), ..Default::default() }.resolve().expect("resolves");
+        assert_eq!(s.runtimes["other"].path, PathBuf::from("/bin/true"));
+        assert!(s.runtimes["plain"].path.is_absolute() && s.runtimes["plain"].path.ends_with("true"), "{:?}", s.runtimes["plain"]);
+        assert_eq!(s.default_runtime, "other");
+        // Without a runtime of that name, `runc` is the built-in runtime.
+        assert_eq!(Flags { default_runtime: Some("runc".into()), ..Default::default() }.resolve().expect("resolves").default_runtime, "berth");
+        let refused = |f: Flags, want: &str| {
+            let e = format!("{:#}", f.resolve().expect_err(want));
+            assert!(e.contains(want), "{e}");
+        };
+        refused(Flags { add_runtime: vec!["berth=/bin/true".into()], ..Default::default() }, "reserved for berth's built-in runtime");
+        refused(Flags { add_runtime: vec!["crun=/nonexistent/crun".into()], ..Default::default() }, "no runtime binary at \"/nonexistent/crun\"");
+        refused(Flags { add_runtime: vec!["crun".into()], ..Default::default() }, "want NAME=PATH");
+        refused(Flags { default_runtime: Some("youki".into()), ..Default::default() }, "--default-runtime youki: no such runtime (known: berth)");
+
+        let dir = std::env::temp_dir().join(format!("berthd-rt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let p = dir.join("daemon.json");
+        std::fs::write(&p, r#"{"runtimes": {"other": {"path": "/bin/true", "runtimeArgs": ["--debug"]}}, "default-runtime": "other"}"#).expect("write");
+        let s = Flags { config_file: Some(p.clone()), ..Default::default() }.resolve().expect("resolves");
+        assert_eq!((s.runtimes["other"].args.as_slice(), s.default_runtime.as_str()), (&["--debug".to_owned()][..], "other"));
+        std::fs::write(&p, r#"{"runtimes": {"shimv2": {"runtimeType": "io.containerd.runc.v2"}}}"#).expect("write");
+        refused(Flags { config_file: Some(p), ..Default::default() }, "runtimes.shimv2.runtimeType: berth runs OCI runtime binaries only");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn default_ulimits_parse() {
         assert!(parse_ulimit("nofile=10:5").is_err());
         assert_eq!(parse_ulimit("nproc=7").expect("ok"), Ulimit { name: "nproc".into(), soft: 7, hard: 7 });
     }

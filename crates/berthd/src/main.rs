@@ -111,6 +111,8 @@ async fn run(s: config::Settings) -> anyhow::Result<()> {
         cgroup_parent: s.cgroup_parent.clone(),
         default_ulimits: s.default_ulimits.clone(),
         default_stop_timeout: 10,
+        runtimes: s.runtimes.clone(),
+        default_runtime: s.default_runtime.clone(),
         registry: s.registry.clone(),
         network: s.network.clone(),
     };

@@ -13,6 +13,7 @@ pub mod health;
 pub mod inspect;
 pub mod mounts;
 pub mod record;
+pub mod runtime;
 pub mod shim;
 pub mod spec;
 pub mod stats;
@@ -294,6 +295,7 @@ impl Engine {
         let mut host = req.host_config.unwrap_or_default();
         policy::check_create(principal, &host)?;
         spec::check_supported(&host)?;
+        host.runtime = Some(self.runtime_name(host.runtime.as_deref())?);
         let restart = Restart::of(host.restart_policy.as_ref())?;
         if host.auto_remove == Some(true) && restart != Restart::No {
             return Err(Error::InvalidParameter("can't create 'AutoRemove' container with restart policy".into()));
@@ -394,18 +396,22 @@ impl Engine {
             "none" => LogDriver::None,
             _ => LogDriver::JsonFile(self.log_path(&rec.id)),
         };
-        Ok(ShimOptions {
+        let mut opts = ShimOptions {
             id: berth_runtime::ContainerId::parse(&rec.id).map_err(|e| Error::Internal(format!("container id {}: {e}", rec.id)))?,
             bundle: run.join("bundle"),
             state_dir: run.join("shim"),
-            runtime_root: self.cfg.runtime_root(),
+            runtime_root: PathBuf::new(),
+            runtime_path: None,
+            runtime_args: Vec::new(),
             log,
             tty: rec.config.tty == Some(true),
             open_stdin: rec.config.open_stdin == Some(true),
             hold: true,
             exec_process: None,
             log_rotate: settings.rotate,
-        })
+        };
+        self.shim_runtime(rec.host_config.runtime.as_deref(), &mut opts)?;
+        Ok(opts)
     }
 
     /// Docker's LogPath: `<data-root>/containers/<id>/<id>-json.log`.
@@ -904,11 +910,8 @@ impl Engine {
     }
 
     async fn set_paused(&self, ctr: &Ctr, pause: bool) -> Result<()> {
-        let rt = berth_runtime::Runtime::new(self.cfg.runtime_root());
-        let id = berth_runtime::ContainerId::parse(&ctr.id).map_err(|e| Error::Internal(e.to_string()))?;
-        let res = tokio::task::spawn_blocking(move || if pause { rt.pause(&id) } else { rt.resume(&id) })
-            .await
-            .map_err(|e| Error::Internal(format!("pause task: {e}")))?;
+        let runtime = ctr.rec().host_config.runtime.clone();
+        let res = self.with_backend(runtime.as_deref(), &ctr.id, move |rt, id| if pause { rt.pause(id) } else { rt.resume(id) }).await?;
         res.map_err(|e| Error::Internal(format!("{} container {}: {}", if pause { "pause" } else { "unpause" }, &ctr.id[..12], crate::error::chain(&e))))?;
         let mut r = ctr.rec();
         r.state.status = if pause { Status::Paused } else { Status::Running };

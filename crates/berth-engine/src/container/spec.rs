@@ -160,9 +160,6 @@ pub fn check_supported(host: &HostConfig) -> Result<()> {
     if host.storage_opt.as_ref().is_some_and(|s| !s.is_empty()) {
         return ni("--storage-opt");
     }
-    if !matches!(host.runtime.as_deref().unwrap_or(""), "" | "berth" | "runc") {
-        return ni(&format!("runtime {:?} (only the built-in runtime)", host.runtime.as_deref().unwrap_or("")));
-    }
     capabilities(host)?;
     security_opts(host)?;
     Ok(())

@@ -3,7 +3,7 @@
 
 use berth_api_types::container::stats::{BlkioStatEntry, BlkioStats, ContainerStats, CpuStats, CpuUsage, MemoryStats, PidsStats, ThrottlingData};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::policy::Principal;
 use crate::Engine;
 
@@ -55,15 +55,12 @@ impl Engine {
     /// One sample; zeros (with the time) when the container does not run, as Docker answers.
     pub async fn stats(&self, principal: &Principal, key: &str) -> Result<ContainerStats> {
         let ctr = self.find(principal, key)?;
-        let (name, live) = {
+        let (name, live, runtime) = {
             let r = ctr.rec();
-            (format!("/{}", r.name), r.state.status.is_live())
+            (format!("/{}", r.name), r.state.status.is_live(), r.host_config.runtime.clone())
         };
         let mut out = if live {
-            let rt = berth_runtime::Runtime::new(self.cfg.runtime_root());
-            let id = berth_runtime::ContainerId::parse(&ctr.id).map_err(|e| Error::Internal(e.to_string()))?;
-            let sample = tokio::task::spawn_blocking(move || rt.stats(&id)).await.map_err(|e| Error::Internal(format!("stats task: {e}")))?;
-            match sample {
+            match self.with_backend(runtime.as_deref(), &ctr.id, |rt, id| rt.stats(id)).await? {
                 Ok(s) => docker_shape(&s),
                 // It ended between the check and the read.
                 Err(_) => ContainerStats::default(),

@@ -38,11 +38,10 @@ impl Engine {
         if !ctr.rec().state.status.is_live() {
             return Err(Error::Conflict(format!("Container {} is not running", ctr.id)));
         }
-        let rt = berth_runtime::Runtime::new(self.cfg.runtime_root());
-        let id = berth_runtime::ContainerId::parse(&ctr.id).map_err(|e| Error::Internal(e.to_string()))?;
-        let pids = tokio::task::spawn_blocking(move || rt.pids(&id))
-            .await
-            .map_err(|e| Error::Internal(format!("top task: {e}")))?
+        let runtime = ctr.rec().host_config.runtime.clone();
+        let pids = self
+            .with_backend(runtime.as_deref(), &ctr.id, |rt, id| rt.pids(id))
+            .await?
             .map_err(|e| Error::Internal(format!("list the processes of container {}: {}", &ctr.id[..12], crate::error::chain(&e))))?;
         let args: Vec<String> = if ps_args.trim().is_empty() { vec!["-ef".into()] } else { ps_args.split_whitespace().map(str::to_owned).collect() };
         let a = args.clone();

@@ -52,11 +52,8 @@ impl Engine {
         if live {
             let resources: oci_spec::runtime::LinuxResources = serde_json::from_value(serde_json::Value::Object(limits))
                 .map_err(|e| Error::Internal(format!("limits of container {}: {e}", ctr.id)))?;
-            let rt = berth_runtime::Runtime::new(self.cfg.runtime_root());
-            let id = berth_runtime::ContainerId::parse(&ctr.id).map_err(|e| Error::Internal(e.to_string()))?;
-            tokio::task::spawn_blocking(move || rt.update(&id, &resources))
-                .await
-                .map_err(|e| Error::Internal(format!("update task: {e}")))?
+            self.with_backend(host.runtime.as_deref(), &ctr.id, move |rt, id| rt.update(id, &resources))
+                .await?
                 .map_err(|e| Error::InvalidParameter(format!("Cannot update container {}: {}", ctr.id, crate::error::chain(&e))))?;
         }
         {

@@ -9,7 +9,6 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 use berth_runtime::cgroups::{Cgroup, SavedPaths};
-use berth_runtime::Runtime;
 use serde::{Deserialize, Serialize};
 
 use std::os::unix::net::UnixStream;
@@ -46,6 +45,10 @@ pub(super) struct OptsWire {
     bundle: PathBuf,
     state_dir: PathBuf,
     runtime_root: PathBuf,
+    #[serde(default)]
+    runtime_path: Option<PathBuf>,
+    #[serde(default)]
+    runtime_args: Vec<String>,
     log_path: Option<PathBuf>,
     tty: bool,
     open_stdin: bool,
@@ -61,6 +64,8 @@ impl OptsWire {
             bundle: o.bundle.clone(),
             state_dir: o.state_dir.clone(),
             runtime_root: o.runtime_root.clone(),
+            runtime_path: o.runtime_path.clone(),
+            runtime_args: o.runtime_args.clone(),
             log_path: match &o.log {
                 LogDriver::JsonFile(p) => Some(p.clone()),
                 LogDriver::None => None,
@@ -78,6 +83,8 @@ impl OptsWire {
             bundle: self.bundle.clone(),
             state_dir: self.state_dir.clone(),
             runtime_root: self.runtime_root.clone(),
+            runtime_path: self.runtime_path.clone(),
+            runtime_args: self.runtime_args.clone(),
             log: self.log_path.clone().map_or(LogDriver::None, LogDriver::JsonFile),
             tty: self.tty,
             open_stdin: self.open_stdin,
@@ -153,7 +160,7 @@ pub(super) fn finish(opts: &ShimOptions, info: &FinishInfo, exit: Option<ExitRec
         let _ = e.write(&opts.exit_path());
     }
     if opts.exec_process.is_none() {
-        let _ = Runtime::new(&opts.runtime_root).delete(&opts.id, true);
+        let _ = opts.backend().delete(&opts.id, true);
     }
     let _ = std::fs::remove_file(opts.socket_path());
 }

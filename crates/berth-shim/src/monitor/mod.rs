@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use berth_runtime::cgroups::Cgroup;
 use berth_runtime::state::StateDir;
-use berth_runtime::{CreateOptions, Runtime};
+use berth_runtime::{Backend, CreateOptions};
 use rustix::event::{PollFd, PollFlags};
 use rustix::process::{Pid, PidfdFlags, Signal, WaitOptions, WaitStatus};
 
@@ -195,6 +195,11 @@ impl Monitor {
     /// Creates the container (or prepares the exec), its stdio on pipes (or a pty), its control
     /// socket bound; starts it unless the options say hold.
     pub fn start(opts: &ShimOptions) -> Result<Monitor, Error> {
+        if opts.runtime_path.is_some() {
+            // Another runtime's binary exits once the process runs; the process must then
+            // become this shim's child, to be reaped and its status read here.
+            rustix::process::set_child_subreaper(Some(rustix::process::getpid())).map_err(|e| Error::Sys { what: "become a child subreaper", source: e.into() })?;
+        }
         std::fs::create_dir_all(&opts.state_dir).map_err(Error::io("create the shim state dir", &opts.state_dir))?;
         let sock_path = opts.socket_path();
         let listener = stdio::bind_private(&sock_path).map_err(Error::io("bind the control socket", &sock_path))?;
@@ -249,13 +254,13 @@ impl Monitor {
             m.take_pipes(e);
         }
         m.held = Some(Held::Exec { child_ends, console });
-        m.container_pidfd = Runtime::new(&opts.runtime_root).state(&opts.id).ok().filter(|s| s.pid > 0).and_then(|s| open_pidfd(s.pid).ok());
+        m.container_pidfd = opts.backend().init_pid(&opts.id).ok().filter(|&p| p > 0).and_then(|p| open_pidfd(p).ok());
         Ok(m)
     }
 
     fn create_container(opts: &ShimOptions, listener: UnixListener) -> Result<Monitor, Error> {
         let log = Self::open_log(opts)?;
-        let rt = runtime(&opts.runtime_root);
+        let rt = opts.backend();
         let console_path = Self::console_path(opts);
         let (console, shim_ends, child_ends) = Self::make_stdio(opts)?;
         let create = CreateOptions {
@@ -267,13 +272,16 @@ impl Monitor {
         if let Some(c) = &child_ends {
             c.install().map_err(Error::sys("put the container's stdio on fds 0-2"))?;
         }
-        let created = rt.create(&opts.id, &create);
+        let created = rt.create(&opts.id, &create, &opts.state_dir.join("init.pid"));
         stdio::to_dev_null().map_err(Error::sys("redirect stdio to /dev/null"))?;
         drop(child_ends);
         let pid = created.map_err(|source| Error::Runtime { id: opts.id.to_string(), source: Box::new(source) })?;
         let made = (|| {
             let pidfd = open_pidfd(pid)?;
-            let cgroup = StateDir::new(&opts.runtime_root, &opts.id).load().ok().and_then(|s| s.cgroup).and_then(|p| Cgroup::open(&p).ok());
+            let cgroup = match &rt {
+                Backend::BuiltIn(_) => StateDir::new(&opts.runtime_root, &opts.id).load().ok().and_then(|s| s.cgroup).and_then(|p| Cgroup::open(&p).ok()),
+                Backend::External(_) => Cgroup::of_process(pid).ok(),
+            };
             let oom_kills = cgroup.as_ref().map(oom_kill_count).unwrap_or(0);
             let finish = FinishInfo::new(opts, cgroup.map(|c| c.paths()), oom_kills)?;
             let mut m = Monitor::new(opts, pid, Some(pidfd), listener, log, finish);
@@ -336,34 +344,22 @@ impl Monitor {
 
     /// Starts what is held: lets the created init run, or runs the exec process.
     fn start_held(&mut self) -> Result<(), Error> {
-        let rt = runtime(&self.opts.runtime_root);
+        let rt = self.opts.backend();
         let runtime_err = |source| Error::Runtime { id: self.opts.id.to_string(), source: Box::new(source) };
         match self.held.take() {
             None => Ok(()),
             Some(Held::Container) => rt.start(&self.opts.id).map_err(runtime_err),
             Some(Held::Exec { child_ends, console }) => {
                 let path = self.opts.exec_process.clone().expect("an exec shim has a process");
-                let text = std::fs::read(&path).map_err(Error::io("read the exec process", &path))?;
-                let process = serde_json::from_slice(&text).map_err(|e| Error::Io { what: "parse the exec process", path: path.clone(), source: e.into() })?;
                 let pid_file = self.opts.state_dir.join("exec.pid");
                 let console_path = Self::console_path(&self.opts);
-                let opts = berth_runtime::ExecOptions {
-                    process,
-                    console_socket: console.as_ref().map(|_| console_path.clone()),
-                    pid_file: Some(pid_file.clone()),
-                    detach: true,
-                    preserve_fds: 0,
-                };
                 if let Some(c) = &child_ends {
                     c.install().map_err(Error::sys("put the process's stdio on fds 0-2"))?;
                 }
-                let ran = rt.exec(&self.opts.id, opts);
+                let ran = rt.exec(&self.opts.id, &path, console.as_ref().map(|_| console_path.as_path()), &pid_file);
                 stdio::to_dev_null().map_err(Error::sys("redirect stdio to /dev/null"))?;
                 drop(child_ends);
-                let ran = ran.map_err(runtime_err).and_then(|_| {
-                    let text = std::fs::read_to_string(&pid_file).map_err(Error::io("read the exec pid file", &pid_file))?;
-                    text.trim().parse::<i32>().map_err(|_| Error::Sys { what: "exec pid file", source: std::io::ErrorKind::InvalidData.into() })
-                });
+                let ran = ran.map_err(runtime_err);
                 let pid = ran?;
                 self.pid = pid;
                 self.pidfd = Some(open_pidfd(pid)?);
@@ -725,14 +721,3 @@ fn open_pidfd(pid: i32) -> Result<OwnedFd, Error> {
 fn oom_kill_count(cg: &Cgroup) -> u64 {
     cg.stats().ok().and_then(|s| s.memory).and_then(|m| m.events.get("oom_kill").copied()).unwrap_or(0)
 }
-
-/// The runtime, with compiled seccomp programs kept beside its root (`<exec-root>/seccomp`
-/// for berthd's shims), so containers with the same profile do not compile it again.
-fn runtime(root: &std::path::Path) -> Runtime {
-    let rt = Runtime::new(root);
-    match root.parent() {
-        Some(p) => rt.with_seccomp_cache(p.join("seccomp")),
-        None => rt,
-    }
-}
-

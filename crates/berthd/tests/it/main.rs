@@ -11,6 +11,7 @@ mod files;
 mod tls;
 mod volumes;
 mod networks;
+mod runtimes;
 
 use berth_testutil::daemon::TestDaemon;
 

@@ -10,7 +10,7 @@ use berth_testutil::daemon::wait_until;
 use crate::daemon;
 
 /// Runs `cmd` (a shell command line) under script(1), feeding it `input` after `delay`.
-fn in_pty(d: &berth_testutil::daemon::TestDaemon, cmd: &str, input: &[(u64, &[u8])]) -> String {
+pub(crate) fn in_pty(d: &berth_testutil::daemon::TestDaemon, cmd: &str, input: &[(u64, &[u8])]) -> String {
     let mut child = Command::new("script")
         .args(["-qec", cmd, "/dev/null"])
         .env("DOCKER_HOST", format!("unix://{}", d.sock.display()))

@@ -1,0 +1,90 @@
+//! Which OCI runtime runs a container: berth's built-in one (`berth`, also answering to `runc`
+//! unless a runtime of that name is configured) or a binary configured with `--add-runtime` /
+//! daemon.json `runtimes`. A container keeps its runtime's name in `HostConfig.Runtime`.
+
+use std::path::PathBuf;
+
+use berth_runtime::{Backend, ContainerId, External, Runtime};
+use berth_shim::ShimOptions;
+
+use crate::error::{Error, Result};
+use crate::Engine;
+
+/// The built-in runtime's name.
+pub const BUILT_IN: &str = "berth";
+
+/// An OCI runtime binary berthd may run containers with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeConfig {
+    pub path: PathBuf,
+    /// Global options before every subcommand (daemon.json's `runtimeArgs`).
+    pub args: Vec<String>,
+}
+
+impl Engine {
+    /// The runtime a create asks for, by its canonical name: none → the daemon's default;
+    /// `runc` → the built-in runtime unless a runtime is configured under that name.
+    pub(crate) fn runtime_name(&self, asked: Option<&str>) -> Result<String> {
+        let name = asked.filter(|n| !n.is_empty()).unwrap_or(&self.cfg.default_runtime);
+        if self.cfg.runtimes.contains_key(name) {
+            return Ok(name.to_owned());
+        }
+        match name {
+            BUILT_IN | "runc" => Ok(BUILT_IN.to_owned()),
+            other => Err(Error::InvalidParameter(format!("unknown or invalid runtime name: {other}"))),
+        }
+    }
+
+    /// `Info.Runtimes`: the built-in runtime and every configured one.
+    pub(crate) fn runtimes_info(&self) -> std::collections::BTreeMap<String, berth_api_types::system::Runtime> {
+        let mut out: std::collections::BTreeMap<_, _> = self
+            .cfg
+            .runtimes
+            .iter()
+            .map(|(n, c)| (n.clone(), berth_api_types::system::Runtime { path: Some(c.path.display().to_string()), runtime_args: (!c.args.is_empty()).then(|| c.args.clone()) }))
+            .collect();
+        out.insert(BUILT_IN.to_owned(), berth_api_types::system::Runtime { path: Some("built-in".into()), runtime_args: None });
+        out
+    }
+
+    /// The external binary behind a runtime name, if it is one, and the state root of the
+    /// runtime (each external runtime has its own under the exec root).
+    fn runtime_parts(&self, name: Option<&str>) -> Result<(Option<&RuntimeConfig>, PathBuf)> {
+        let name = self.runtime_name(name)?;
+        Ok(match self.cfg.runtimes.get(&name) {
+            Some(c) => (Some(c), self.cfg.exec_root.join("runtimes").join(&name)),
+            None => (None, self.cfg.runtime_root()),
+        })
+    }
+
+    /// The runtime named `runtime` (a container's `HostConfig.Runtime`).
+    pub(crate) fn backend(&self, runtime: Option<&str>) -> Result<Backend> {
+        let (external, root) = self.runtime_parts(runtime)?;
+        Ok(match external {
+            Some(c) => Backend::External(External { path: c.path.clone(), args: c.args.clone(), root }),
+            None => Backend::BuiltIn(Runtime::new(root)),
+        })
+    }
+
+    /// Fills in the runtime fields of a shim's options.
+    pub(crate) fn shim_runtime(&self, runtime: Option<&str>, opts: &mut ShimOptions) -> Result<()> {
+        let (external, root) = self.runtime_parts(runtime)?;
+        opts.runtime_root = root;
+        opts.runtime_path = external.map(|c| c.path.clone());
+        opts.runtime_args = external.map(|c| c.args.clone()).unwrap_or_default();
+        Ok(())
+    }
+
+    /// Runs `op` on the runtime of a container off the async threads (every runtime call
+    /// touches files or runs a binary).
+    pub(crate) async fn with_backend<T: Send + 'static>(
+        &self,
+        runtime: Option<&str>,
+        id: &str,
+        op: impl FnOnce(&Backend, &ContainerId) -> std::result::Result<T, berth_runtime::Error> + Send + 'static,
+    ) -> Result<std::result::Result<T, berth_runtime::Error>> {
+        let backend = self.backend(runtime)?;
+        let id = ContainerId::parse(id).map_err(|e| Error::Internal(format!("container id {id}: {e}")))?;
+        tokio::task::spawn_blocking(move || op(&backend, &id)).await.map_err(|e| Error::Internal(format!("runtime task: {e}")))
+    }
+}
