@@ -33,21 +33,40 @@ impl ExitRecord {
         serde_json::from_slice(&std::fs::read(path)?).map_err(std::io::Error::other)
     }
 
+    /// Writes the record under the exec root, which does not outlive a reboot: atomically
+    /// (a crashed shim or daemon leaves the old or the new record), without waiting for the
+    /// disk (which only a crash of the whole machine would need, and that ends the container).
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        write_durable(path, &serde_json::to_vec(self).expect("exit record serializes"))
+        write_atomic(path, &serde_json::to_vec(self).expect("exit record serializes"))
     }
 }
 
-/// Replaces `path` with `data` so that after a crash it holds either the old or the new content.
+/// Replaces `path` with `data` so that after a crash, of the machine too, it holds either the
+/// old or the new content.
 pub fn write_durable(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    replace(path, data, true)
+}
+
+/// Replaces `path` with `data` so that a process that crashes leaves the old or the new
+/// content; for files that a reboot removes anyway (the exec root's).
+pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    replace(path, data, false)
+}
+
+fn replace(path: &Path, data: &[u8], sync: bool) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.tmp"));
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(data)?;
-    f.sync_all()?;
+    if sync {
+        f.sync_all()?;
+    }
     std::fs::rename(&tmp, path)?;
-    std::fs::File::open(dir)?.sync_all()
+    if sync {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
