@@ -21,6 +21,15 @@ fn kernel() -> String {
     rustix::system::uname().release().to_string_lossy().into_owned()
 }
 
+/// The host's memory in bytes (`MemTotal`); 0 if /proc/meminfo cannot be read.
+pub(crate) fn machine_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("MemTotal:").and_then(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())))
+        .unwrap_or(0)
+        * 1024
+}
+
 impl Engine {
     pub fn version(&self) -> Version {
         let api = MAX_API_VERSION.to_string();
@@ -48,11 +57,7 @@ impl Engine {
     pub fn info(&self, principal: &Principal) -> Info {
         let ctrs = self.visible(principal);
         let count = |f: &dyn Fn(Status) -> bool| ctrs.iter().filter(|c| f(c.rec().state.status)).count() as i64;
-        let mem_total = std::fs::read_to_string("/proc/meminfo")
-            .ok()
-            .and_then(|s| s.lines().find_map(|l| l.strip_prefix("MemTotal:").and_then(|v| v.trim().trim_end_matches(" kB").parse::<i64>().ok())))
-            .unwrap_or(0)
-            * 1024;
+        let mem_total = machine_memory() as i64;
         let mode = berth_runtime::cgroups::Hierarchies::detect().map(|h| h.mode()).ok();
         let cgroup_version = match mode {
             Some(berth_runtime::cgroups::Mode::V2) => "2",

@@ -16,8 +16,9 @@ fn system_cpu_ns() -> Option<u64> {
     Some(ticks * 10_000_000)
 }
 
-/// Converts the runtime's sample into Docker's shape.
-pub fn docker_shape(s: &berth_runtime::cgroups::stats::Stats) -> ContainerStats {
+/// Converts the runtime's sample into Docker's shape. A memory limit above the machine's
+/// memory (none set) is shown as the machine's memory, as dockerd does.
+pub fn docker_shape(s: &berth_runtime::cgroups::stats::Stats, machine_memory: u64) -> ContainerStats {
     let mut out = ContainerStats::default();
     if let Some(c) = &s.cpu {
         out.cpu_stats = CpuStats {
@@ -38,7 +39,7 @@ pub fn docker_shape(s: &berth_runtime::cgroups::stats::Stats) -> ContainerStats 
             max_usage: (m.usage.max_usage > 0).then_some(m.usage.max_usage),
             stats: Some(m.stat.clone()),
             failcnt: (m.usage.failcnt > 0).then_some(m.usage.failcnt),
-            limit: Some(m.usage.limit),
+            limit: Some(if machine_memory > 0 && m.usage.limit > machine_memory { machine_memory } else { m.usage.limit }),
         };
     }
     if let Some(p) = &s.pids {
@@ -61,7 +62,7 @@ impl Engine {
         };
         let mut out = if live {
             match self.with_backend(runtime.as_deref(), &ctr.id, |rt, id| rt.stats(id)).await? {
-                Ok(s) => docker_shape(&s),
+                Ok(s) => docker_shape(&s, crate::system::machine_memory()),
                 // It ended between the check and the read.
                 Err(_) => ContainerStats::default(),
             }
@@ -74,5 +75,21 @@ impl Engine {
         out.preread = crate::container::record::ZERO_TIME.into();
         out.num_procs = 0;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use berth_runtime::cgroups::stats::{MemoryStats, Stats};
+
+    #[test]
+    fn no_memory_limit_shows_the_machines_memory() {
+        let with_limit = |limit| {
+            let mut s = Stats { memory: Some(MemoryStats::default()), ..Default::default() };
+            s.memory.as_mut().expect("memory").usage.limit = limit;
+            super::docker_shape(&s, 8 << 30).memory_stats.limit
+        };
+        assert_eq!(with_limit(9_223_372_036_854_771_712), Some(8 << 30));
+        assert_eq!(with_limit(64 << 20), Some(64 << 20));
     }
 }
