@@ -1,7 +1,9 @@
 //! `GET /containers/{id}/stats`: a sample of the container's cgroup in Docker's shape (the
 //! runtime's read-only stats API does the reading, for v1, v2 and hybrid hosts alike).
 
-use berth_api_types::container::stats::{BlkioStatEntry, BlkioStats, ContainerStats, CpuStats, CpuUsage, MemoryStats, PidsStats, ThrottlingData};
+use std::collections::BTreeMap;
+
+use berth_api_types::container::stats::{BlkioStatEntry, BlkioStats, ContainerStats, CpuStats, CpuUsage, MemoryStats, NetworkStats, PidsStats, ThrottlingData};
 
 use crate::error::Result;
 use crate::policy::Principal;
@@ -52,13 +54,31 @@ pub fn docker_shape(s: &berth_runtime::cgroups::stats::Stats, machine_memory: u6
     out
 }
 
+/// Per-interface counters of a `/proc/<pid>/net/dev` text, loopback left out (Docker's
+/// `networks`).
+fn parse_net_dev(text: &str) -> BTreeMap<String, NetworkStats> {
+    let mut out = BTreeMap::new();
+    for line in text.lines().skip(2) {
+        let Some((name, counters)) = line.split_once(':') else { continue };
+        let name = name.trim();
+        let v: Vec<u64> = counters.split_whitespace().filter_map(|c| c.parse().ok()).collect();
+        if name == "lo" || v.len() < 12 {
+            continue;
+        }
+        let s = NetworkStats { rx_bytes: v[0], rx_packets: v[1], rx_errors: v[2], rx_dropped: v[3], tx_bytes: v[8], tx_packets: v[9], tx_errors: v[10], tx_dropped: v[11] };
+        out.insert(name.to_owned(), s);
+    }
+    out
+}
+
 impl Engine {
     /// One sample; zeros (with the time) when the container does not run, as Docker answers.
     pub async fn stats(&self, principal: &Principal, key: &str) -> Result<ContainerStats> {
         let ctr = self.find(principal, key)?;
-        let (name, live, runtime) = {
+        let (name, live, runtime, pid, host_net) = {
             let r = ctr.rec();
-            (format!("/{}", r.name), r.state.status.is_live(), r.host_config.runtime.clone())
+            let host_net = r.host_config.network_mode.as_deref() == Some("host");
+            (format!("/{}", r.name), r.state.status.is_live(), r.host_config.runtime.clone(), r.state.pid, host_net)
         };
         let mut out = if live {
             match self.with_backend(runtime.as_deref(), &ctr.id, |rt, id| rt.stats(id)).await? {
@@ -69,6 +89,11 @@ impl Engine {
         } else {
             ContainerStats::default()
         };
+        // The interfaces of the container's own network namespace (the host's are not its).
+        if live && pid > 0 && !host_net {
+            let nets = std::fs::read_to_string(format!("/proc/{pid}/net/dev")).map(|t| parse_net_dev(&t)).unwrap_or_default();
+            out.networks = (!nets.is_empty()).then_some(nets);
+        }
         out.name = Some(name);
         out.id = Some(ctr.id.clone());
         out.read = crate::time::now();
@@ -81,6 +106,15 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use berth_runtime::cgroups::stats::{MemoryStats, Stats};
+
+    #[test]
+    fn interfaces_come_from_net_dev_without_loopback() {
+        let text = "Inter-|   Receive                                                |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n    lo:     100       2    0    0    0     0          0         0      100       2    0    0    0     0       0          0\n  eth0:    5338      36    1    2    0     0          0         0      648       8    3    4    0     0       0          0\n";
+        let n = super::parse_net_dev(text);
+        assert_eq!(n.keys().collect::<Vec<_>>(), ["eth0"]);
+        let e = &n["eth0"];
+        assert_eq!((e.rx_bytes, e.rx_packets, e.rx_errors, e.rx_dropped, e.tx_bytes, e.tx_packets, e.tx_errors, e.tx_dropped), (5338, 36, 1, 2, 648, 8, 3, 4));
+    }
 
     #[test]
     fn no_memory_limit_shows_the_machines_memory() {

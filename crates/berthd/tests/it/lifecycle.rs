@@ -98,6 +98,15 @@ fn events_stats_and_following_logs() {
     assert!(api["cpu_stats"]["cpu_usage"]["total_usage"].as_u64().is_some_and(|v| v > 0), "{api}");
     assert!(api["precpu_stats"]["cpu_usage"]["total_usage"].as_u64().is_some(), "{api}");
     assert_eq!(api["memory_stats"]["limit"], 64 << 20);
+    // The container's own interfaces (eth0 on the default bridge), loopback left out.
+    assert!(api["networks"]["eth0"]["rx_bytes"].is_u64() && api["networks"].get("lo").is_none(), "{api}");
+    d.docker_ok(&["run", "-d", "--name", "quiet", "--network", "none", "busybox", "sleep", "60"]);
+    let api = d.api("GET", "/containers/quiet/stats?stream=0", None).json();
+    assert!(api.get("networks").is_none_or(|n| n.is_null()), "only loopback: no networks, as dockerd: {api}");
+    // No memory limit: the machine's memory, as dockerd shows it.
+    let total: u64 = std::fs::read_to_string("/proc/meminfo").expect("meminfo").lines().find_map(|l| l.strip_prefix("MemTotal:")).and_then(|v| v.trim().trim_end_matches(" kB").parse().ok()).expect("MemTotal");
+    assert_eq!(api["memory_stats"]["limit"].as_u64(), Some(total * 1024), "{api}");
+    d.docker_ok(&["rm", "-f", "quiet"]);
 
     // logs -f streams new lines and ends when the container does.
     let follow = d.docker_cmd(&["logs", "-f", "busy"]).stdout(std::process::Stdio::piped()).spawn().expect("logs -f");
