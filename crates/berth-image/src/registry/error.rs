@@ -79,16 +79,34 @@ fn registry_message(code: &str, message: &str) -> String {
 
 impl RegistryError {
     /// Whether trying again may help: the connection broke, timed out, or the registry
-    /// answered 5xx / 429. Certificate errors and protocol answers are final.
+    /// answered 5xx / 429. Certificate errors, protocol answers, and a registry that cannot be
+    /// reached at all (its name does not resolve, nothing listens) are final, as with dockerd:
+    /// an offline machine gets its error at once, not after seconds of backoff.
     pub fn is_transient(&self) -> bool {
         match self {
-            RegistryError::Transport { source, .. } => !is_tls_error(source.as_ref()),
+            RegistryError::Transport { source, .. } => !is_tls_error(source.as_ref()) && !is_unreachable(source.as_ref()),
             RegistryError::Timeout { .. } => true,
             RegistryError::Status { status, .. } => *status >= 500 || *status == 429,
             RegistryError::BlobSize { .. } => true,
             _ => false,
         }
     }
+}
+
+/// A connection refused, or a name that does not resolve (hyper's connector says "dns error").
+fn is_unreachable(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err.to_string() == "dns error" {
+            return true;
+        }
+        cur = match err.downcast_ref::<io::Error>() {
+            Some(io) if io.kind() == io::ErrorKind::ConnectionRefused => return true,
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    false
 }
 
 fn is_tls_error(e: &(dyn std::error::Error + 'static)) -> bool {
@@ -127,5 +145,16 @@ mod tests {
         let req = http::Request::get(format!("https://127.0.0.1:{port}/v2/")).body(super::super::transport::empty_body()).expect("request");
         let e = t.send("r", "s", req).await.expect_err("TLS to plain HTTP fails");
         assert!(!e.is_transient(), "{e:?}");
+    }
+
+    /// Nothing listening: final at once. (A name that does not resolve is too; testing it
+    /// would send a query to the host's name servers.)
+    #[tokio::test]
+    async fn an_unreachable_registry_is_not_transient() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let t = super::super::transport::Transport::new("/nonexistent".into());
+        let req = http::Request::get(format!("http://127.0.0.1:{port}/v2/")).body(super::super::transport::empty_body()).expect("request");
+        let e = t.send("r", "s", req).await.expect_err("unreachable");
+        assert!(!e.is_transient(), "{}", crate::error_chain(&e));
     }
 }
