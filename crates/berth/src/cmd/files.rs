@@ -67,120 +67,175 @@ pub async fn cp(client: &Client, a: &CpArgs) -> Result<i32> {
     }
 }
 
-/// Renames the first component of every entry from `from` to `to` while copying the tar.
-fn rename_top(input: &[u8], from: &str, to: &str) -> Result<Vec<u8>> {
+/// How the entries of a copied-out archive are renamed on their way to the disk.
+enum Rewrite {
+    Keep,
+    /// `SRC/.`: the contents, without their top directory.
+    StripTop(String),
+    /// To a path that does not exist yet: the top entry takes its name.
+    RenameTop { from: String, to: String },
+}
+
+impl Rewrite {
+    /// The new name of an entry (and of a hard link's target); None drops the entry.
+    fn map(&self, path: &Path) -> Option<PathBuf> {
+        match self {
+            Rewrite::Keep => Some(path.to_owned()),
+            Rewrite::StripTop(top) => {
+                // `dir/.` may come back named under `dir/` or `./` (which reads as relative already).
+                let rest = path.strip_prefix(top).unwrap_or(path);
+                (!rest.as_os_str().is_empty() && rest != Path::new(".")).then(|| rest.to_owned())
+            }
+            Rewrite::RenameTop { from, to } => Some(match path.strip_prefix(from) {
+                Ok(rest) if rest.as_os_str().is_empty() => PathBuf::from(to),
+                Ok(rest) => Path::new(to).join(rest),
+                Err(_) => path.to_owned(),
+            }),
+        }
+    }
+}
+
+/// Copies the tar `input` to `out` entry by entry, renamed by `rw` (nothing is held whole).
+fn rewrite(input: impl Read, out: impl Write, rw: &Rewrite) -> Result<()> {
+    let bad_in = |e: std::io::Error| CliError::new(format!("read the archive: {e}"));
+    let bad_out = |e: std::io::Error| CliError::new(format!("write the archive: {e}"));
     let mut archive = tar::Archive::new(input);
-    let mut out = tar::Builder::new(Vec::new());
-    for entry in archive.entries().map_err(|e| CliError::new(format!("read the archive: {e}")))? {
-        let mut entry = entry.map_err(|e| CliError::new(format!("read the archive: {e}")))?;
-        let path = entry.path().map_err(|e| CliError::new(format!("read the archive: {e}")))?.into_owned();
-        let renamed = match path.strip_prefix(from) {
-            Ok(rest) if rest.as_os_str().is_empty() => PathBuf::from(to),
-            Ok(rest) => Path::new(to).join(rest),
-            Err(_) => path.clone(),
-        };
+    let mut out = tar::Builder::new(out);
+    for entry in archive.entries().map_err(bad_in)? {
+        let mut entry = entry.map_err(bad_in)?;
+        let path = entry.path().map_err(bad_in)?.into_owned();
+        let Some(renamed) = rw.map(&path) else { continue };
         let mut header = entry.header().clone();
-        let link = entry.link_name().ok().flatten().map(|l| l.into_owned());
-        let mut data = Vec::new();
-        entry.read_to_end(&mut data).map_err(|e| CliError::new(format!("read the archive: {e}")))?;
-        match link {
+        match entry.link_name().map_err(bad_in)?.map(|l| l.into_owned()) {
             Some(l) if header.entry_type().is_hard_link() => {
-                let l = match l.strip_prefix(from) {
-                    Ok(rest) => Path::new(to).join(rest),
-                    Err(_) => l,
-                };
+                let l = rw.map(&l).unwrap_or(l);
                 out.append_link(&mut header, &renamed, &l)
             }
             Some(l) => out.append_link(&mut header, &renamed, &l),
-            None => out.append_data(&mut header, &renamed, data.as_slice()),
+            None => out.append_data(&mut header, &renamed, &mut entry),
         }
-        .map_err(|e| CliError::new(format!("write the archive: {e}")))?;
+        .map_err(bad_out)?;
     }
-    out.into_inner().map_err(|e| CliError::new(format!("write the archive: {e}")))
+    out.finish().map_err(bad_out)
+}
+
+/// Extracts the tar `input` below `target_dir`, entry by entry.
+fn unpack(input: impl Read, target_dir: &Path, owners: bool) -> Result<()> {
+    let mut archive = tar::Archive::new(input);
+    archive.set_preserve_permissions(true);
+    archive.set_overwrite(true);
+    archive.set_preserve_ownerships(owners);
+    for entry in archive.entries().map_err(|e| CliError::new(format!("read the archive: {e}")))? {
+        let mut entry = entry.map_err(|e| CliError::new(format!("read the archive: {e}")))?;
+        // unpack_in refuses entries that would land outside `target_dir` (`..`, symlinked parents).
+        entry.unpack_in(target_dir).map_err(|e| CliError::new(format!("extract into {}: {e}", target_dir.display())))?;
+    }
+    Ok(())
+}
+
+/// Renames (when it must) and extracts at once: the renaming writes into a pipe that a second
+/// thread extracts from. The extraction's error comes first (the renaming then only sees the
+/// pipe closed).
+fn rewrite_and_unpack(input: impl Read, rw: Rewrite, target_dir: PathBuf, owners: bool) -> Result<()> {
+    if matches!(rw, Rewrite::Keep) {
+        return unpack(input, &target_dir, owners);
+    }
+    let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| CliError::new(format!("make a pipe: {e}")))?;
+    let extract = std::thread::spawn(move || unpack(std::fs::File::from(r), &target_dir, owners));
+    let renamed = rewrite(input, std::fs::File::from(w), &rw);
+    let extracted = extract.join().unwrap_or_else(|_| Err(CliError::new("the extracting thread failed")));
+    extracted.and(renamed)
+}
+
+/// A blocking reader over response body chunks that an async task forwards.
+struct ChunkReader {
+    rx: tokio::sync::mpsc::Receiver<std::result::Result<bytes::Bytes, String>>,
+    cur: bytes::Bytes,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.cur.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(b)) => self.cur = b,
+                Some(Err(e)) => return Err(std::io::Error::other(e)),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len());
+        buf[..n].copy_from_slice(&self.cur.split_to(n));
+        Ok(n)
+    }
 }
 
 async fn copy_out(client: &Client, a: &CpArgs, ctr: &str, src: &str) -> Result<i32> {
     let resp = client.send(Method::GET, &format!("/containers/{}/archive?path={}", p(ctr), q(src)), None, &[]).await?;
     let header = resp.headers().get("x-docker-container-path-stat").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let st = ContainerPathStat::from_header(&header).map_err(|e| CliError::new(format!("read the stat of {ctr}:{src}: {e}")))?;
-    let mut body = resp.into_body();
-    let mut data = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| CliError::new(format!("read {ctr}:{src}: {e}")))?;
-        if let Some(d) = frame.data_ref() {
-            data.extend_from_slice(d);
-        }
-    }
-    if a.dest == "-" {
-        let mut o = std::io::stdout().lock();
-        return match o.write_all(&data).and_then(|()| o.flush()) {
-            Ok(()) => Ok(0),
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(141),
-            Err(e) => Err(CliError::new(format!("write the archive: {e}"))),
-        };
-    }
+    // Where it goes, decided before a byte is read.
     let src_is_dir = st.mode & MODE_DIR != 0;
     let dest = Path::new(&a.dest);
-    let contents_only = src.ends_with("/.") && src_is_dir;
-    let (target_dir, data) = match std::fs::metadata(dest) {
-        Ok(m) if m.is_dir() => {
-            if contents_only {
-                (dest.to_path_buf(), strip_top(&data, &st.name)?)
-            } else {
-                (dest.to_path_buf(), data)
+    let target = if a.dest == "-" {
+        None
+    } else {
+        let contents_only = src.ends_with("/.") && src_is_dir;
+        Some(match std::fs::metadata(dest) {
+            Ok(m) if m.is_dir() => (dest.to_path_buf(), if contents_only { Rewrite::StripTop(st.name.clone()) } else { Rewrite::Keep }),
+            Ok(_) if src_is_dir => return Err(CliError::new(format!("cannot copy a directory to a file: {}", a.dest))),
+            Ok(_) | Err(_) => {
+                if a.dest.ends_with('/') {
+                    return Err(CliError::new(format!("destination directory \"{}\" must exist", a.dest)));
+                }
+                let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                if !parent.is_dir() {
+                    return Err(CliError::new(format!("destination \"{}\" does not exist or is not a directory", parent.display())));
+                }
+                let name = dest.file_name().and_then(|n| n.to_str()).ok_or_else(|| CliError::new(format!("invalid destination {}", a.dest)))?;
+                (parent.to_path_buf(), Rewrite::RenameTop { from: st.name.clone(), to: name.to_owned() })
             }
-        }
-        Ok(_) if src_is_dir => return Err(CliError::new(format!("cannot copy a directory to a file: {}", a.dest))),
-        Ok(_) | Err(_) => {
-            if a.dest.ends_with('/') {
-                return Err(CliError::new(format!("destination directory \"{}\" must exist", a.dest)));
-            }
-            let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            if !parent.is_dir() {
-                return Err(CliError::new(format!("destination \"{}\" does not exist or is not a directory", parent.display())));
-            }
-            let name = dest.file_name().and_then(|n| n.to_str()).ok_or_else(|| CliError::new(format!("invalid destination {}", a.dest)))?;
-            (parent.to_path_buf(), rename_top(&data, &st.name, name)?)
-        }
+        })
     };
-    let mut archive = tar::Archive::new(data.as_slice());
-    archive.set_preserve_permissions(true);
-    archive.set_overwrite(true);
-    archive.set_preserve_ownerships(a.archive);
-    for entry in archive.entries().map_err(|e| CliError::new(format!("read the archive: {e}")))? {
-        let mut entry = entry.map_err(|e| CliError::new(format!("read the archive: {e}")))?;
-        // unpack_in refuses entries that would land outside `target_dir` (`..`, symlinked parents).
-        entry.unpack_in(&target_dir).map_err(|e| CliError::new(format!("extract into {}: {e}", target_dir.display())))?;
-    }
-    if !a.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        eprintln!("Successfully copied {} to {}", human_size(data.len() as i64), a.dest);
-    }
-    Ok(0)
-}
-
-/// Drops the top directory of every entry (`SRC/.`: the contents, not the directory).
-fn strip_top(input: &[u8], top: &str) -> Result<Vec<u8>> {
-    let mut archive = tar::Archive::new(input);
-    let mut out = tar::Builder::new(Vec::new());
-    for entry in archive.entries().map_err(|e| CliError::new(format!("read the archive: {e}")))? {
-        let mut entry = entry.map_err(|e| CliError::new(format!("read the archive: {e}")))?;
-        let path = entry.path().map_err(|e| CliError::new(format!("read the archive: {e}")))?.into_owned();
-        // `dir/.` may come back named under `dir/` or `./` (which reads as relative already).
-        let rest = path.strip_prefix(top).unwrap_or(&path);
-        if rest.as_os_str().is_empty() || rest == Path::new(".") {
-            continue;
+    // The archive streams from the socket to stdout or the disk: a few chunks in flight, never
+    // the whole of it in memory.
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let count = Arc::new(AtomicU64::new(0));
+    let input = Counting { inner: ChunkReader { rx, cur: bytes::Bytes::new() }, count: count.clone() };
+    let owners = a.archive;
+    let sink = tokio::task::spawn_blocking(move || -> Result<i32> {
+        let mut input = input;
+        match target {
+            None => {
+                let mut o = std::io::stdout().lock();
+                match std::io::copy(&mut input, &mut o).and_then(|_| o.flush()) {
+                    Ok(()) => Ok(0),
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(141),
+                    Err(e) => Err(CliError::new(format!("write the archive: {e}"))),
+                }
+            }
+            Some((dir, rw)) => rewrite_and_unpack(input, rw, dir, owners).map(|()| 0),
         }
-        let mut header = entry.header().clone();
-        let link = entry.link_name().ok().flatten().map(|l| l.into_owned());
-        let mut data = Vec::new();
-        entry.read_to_end(&mut data).map_err(|e| CliError::new(format!("read the archive: {e}")))?;
-        match link {
-            Some(l) => out.append_link(&mut header, rest, &l),
-            None => out.append_data(&mut header, rest, data.as_slice()),
+    });
+    let mut body = resp.into_body();
+    while let Some(frame) = body.frame().await {
+        let chunk = match frame {
+            Ok(f) => match f.into_data() {
+                Ok(d) => Ok(d),
+                Err(_) => continue,
+            },
+            Err(e) => Err(format!("read {ctr}:{src}: {e}")),
+        };
+        let failed = chunk.is_err();
+        // The other side has stopped (an error, or stdout closed): it says why.
+        if tx.send(chunk).await.is_err() || failed {
+            break;
         }
-        .map_err(|e| CliError::new(format!("write the archive: {e}")))?;
     }
-    out.into_inner().map_err(|e| CliError::new(format!("write the archive: {e}")))
+    drop(tx);
+    let code = sink.await.map_err(|e| CliError::new(format!("copy task: {e}")))??;
+    if code == 0 && a.dest != "-" && !a.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprintln!("Successfully copied {} to {}", human_size(count.load(Ordering::Relaxed) as i64), a.dest);
+    }
+    Ok(code)
 }
 
 /// Where a thread leaves what went wrong, for after the upload.
@@ -304,11 +359,13 @@ mod tests {
         h.set_mode(0o644);
         b.append_data(&mut h, "d/f", &b"hi"[..]).unwrap();
         let t = b.into_inner().unwrap();
-        let renamed = rename_top(&t, "d", "e").unwrap();
-        let names: Vec<String> = tar::Archive::new(renamed.as_slice()).entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
-        assert_eq!(names, ["e/f"]);
-        let stripped = strip_top(&t, "d").unwrap();
-        let names: Vec<String> = tar::Archive::new(stripped.as_slice()).entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
-        assert_eq!(names, ["f"]);
+        let names = |rw: Rewrite| {
+            let mut out = Vec::new();
+            rewrite(t.as_slice(), &mut out, &rw).unwrap();
+            tar::Archive::new(out.as_slice()).entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect::<Vec<_>>()
+        };
+        assert_eq!(names(Rewrite::RenameTop { from: "d".into(), to: "e".into() }), ["e/f"]);
+        assert_eq!(names(Rewrite::StripTop("d".into())), ["f"]);
+        assert_eq!(names(Rewrite::Keep), ["d/f"]);
     }
 }
