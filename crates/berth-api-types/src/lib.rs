@@ -19,8 +19,8 @@
 //!
 //! Modules by resource: [`system`] (version, info, events, df, errors), [`container`] (create,
 //! inspect, list, stats, ...), [`exec`], [`image`] (including the progress stream and
-//! `X-Registry-Auth`), [`network`], [`volume`]; plus [`filters`] (the `filters` query parameter)
-//! and [`version`] (API version negotiation bounds).
+//! `X-Registry-Auth`), [`network`], [`volume`]; plus [`filters`] (the `filters` query parameter),
+//! [`platform`] (the `platform` query parameter) and [`version`] (API version negotiation bounds).
 //!
 //! A request flows through them like this: `berth-api` reads the body, deserializes it into (say)
 //! [`container::ContainerCreateRequest`], hands the typed request to the engine, and serializes
@@ -46,6 +46,7 @@ pub mod filters;
 pub mod header;
 pub mod image;
 pub mod network;
+pub mod platform;
 pub mod system;
 pub mod units;
 pub mod version;

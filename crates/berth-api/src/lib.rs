@@ -45,6 +45,9 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Ctx {
     pub engine: Arc<Engine>,
     pub principal: Principal,
+    /// The API version of the request's path (`/v1.41/...`); `None` for an unversioned path,
+    /// which gets the newest behaviour.
+    pub version: Option<ApiVersion>,
 }
 
 /// Serves the API on `listener` for `principal` until `stop` turns true.
@@ -112,8 +115,8 @@ async fn handle(req: Request<Incoming>, engine: Arc<Engine>, principal: Principa
         Ok((Some(v), _)) if v < MIN_API_VERSION => {
             error::bad_request(format!("client version {v} is too old. Minimum supported API version is {MIN_API_VERSION}, please upgrade your client to a newer version"))
         }
-        Ok((_, path)) => {
-            let ctx = Ctx { engine, principal };
+        Ok((version, path)) => {
+            let ctx = Ctx { engine, principal, version };
             let path = path.to_owned();
             routes::route(req, &ctx, &path).instrument(span).await
         }

@@ -129,7 +129,7 @@ impl Engine {
         let platform = if req.platform.is_empty() {
             Platform::host()
         } else {
-            Platform::parse(&req.platform).ok_or_else(|| Error::InvalidParameter(format!("invalid platform {:?}: want os/arch[/variant]", req.platform)))?
+            Platform::parse(&req.platform).map_err(|_| Error::InvalidParameter(format!("invalid platform {:?}: want os/arch[/variant]", req.platform)))?
         };
         let credentials = credentials(req.auth.as_ref())?;
         let key = reference.to_string();

@@ -31,6 +31,10 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     InvalidParameter(String),
+    /// `create --platform` for an image of another platform: dockerd's words and its 404,
+    /// which tells the CLI to pull the image for that platform.
+    #[error("image with reference {reference} was found but does not match the specified platform: wanted {wanted}, actual: {actual}")]
+    PlatformMismatch { reference: String, wanted: String, actual: String },
     #[error("Conflict. The container name \"/{name}\" is already in use by container \"{id}\". You have to remove (or rename) that container to be able to reuse that name.")]
     NameInUse { name: String, id: String },
     #[error("cannot remove container \"/{name}\": container is running: stop the container before removing or force remove")]
@@ -76,7 +80,7 @@ pub enum Error {
 impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::NoSuchContainer(_) | Error::NoSuchImage(_) | Error::NoSuchExec(_) | Error::NotFound(_) => ErrorKind::NotFound,
+            Error::NoSuchContainer(_) | Error::NoSuchImage(_) | Error::NoSuchExec(_) | Error::NotFound(_) | Error::PlatformMismatch { .. } => ErrorKind::NotFound,
             Error::InvalidParameter(_) => ErrorKind::InvalidParameter,
             Error::NameInUse { .. } | Error::RemoveRunning { .. } | Error::NotRunning(_) | Error::Paused(_) | Error::Conflict(_) => ErrorKind::Conflict,
             Error::NotModified(_) => ErrorKind::NotModified,

@@ -346,7 +346,7 @@ impl Engine {
         let platform = if req.platform.is_empty() {
             berth_image::Platform::host()
         } else {
-            berth_image::Platform::parse(&req.platform).ok_or_else(|| Error::InvalidParameter(format!("invalid platform {:?}: want os/arch[/variant]", req.platform)))?
+            berth_image::Platform::parse(&req.platform).map_err(|_| Error::InvalidParameter(format!("invalid platform {:?}: want os/arch[/variant]", req.platform)))?
         };
         let mut config = serde_json::json!({});
         for c in &req.changes {

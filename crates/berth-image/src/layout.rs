@@ -69,68 +69,7 @@ pub enum LayoutError {
     Write { path: PathBuf, #[source] source: io::Error },
 }
 
-/// An OS/architecture/variant triple, as in `--platform linux/arm64/v8`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Platform {
-    pub os: String,
-    pub architecture: String,
-    pub variant: Option<String>,
-}
-
-impl Platform {
-    /// The platform this program runs on, in OCI's (Go's) names.
-    pub fn host() -> Self {
-        let (architecture, variant) = match std::env::consts::ARCH {
-            "x86_64" => ("amd64", None),
-            "x86" => ("386", None),
-            "aarch64" => ("arm64", Some("v8")),
-            "arm" => ("arm", Some("v7")),
-            "powerpc64" if cfg!(target_endian = "little") => ("ppc64le", None),
-            "riscv64" => ("riscv64", None),
-            "s390x" => ("s390x", None),
-            other => (other, None),
-        };
-        Platform { os: "linux".into(), architecture: architecture.into(), variant: variant.map(Into::into) }
-    }
-
-    /// Parses `os/arch[/variant]`; `None` when malformed.
-    pub fn parse(s: &str) -> Option<Self> {
-        let mut parts = s.split('/');
-        let os = parts.next().filter(|p| !p.is_empty())?.to_ascii_lowercase();
-        let architecture = parts.next().filter(|p| !p.is_empty())?.to_ascii_lowercase();
-        let variant = parts.next().map(str::to_ascii_lowercase);
-        if parts.next().is_some() {
-            return None;
-        }
-        Some(Platform { os, architecture, variant })
-    }
-
-    /// Whether a descriptor's platform satisfies this one. A missing variant matches any, and
-    /// arm64's default variant is v8.
-    pub fn matches(&self, os: &str, architecture: &str, variant: Option<&str>) -> bool {
-        let norm = |arch: &str, v: Option<&str>| match (arch, v) {
-            ("arm64", None) => Some("v8".to_owned()),
-            (_, v) => v.map(str::to_owned),
-        };
-        if self.os != os || self.architecture != architecture {
-            return false;
-        }
-        match (norm(&self.architecture, self.variant.as_deref()), norm(architecture, variant)) {
-            (Some(want), Some(have)) => want == have,
-            _ => true,
-        }
-    }
-}
-
-impl std::fmt::Display for Platform {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.os, self.architecture)?;
-        if let Some(v) = &self.variant {
-            write!(f, "/{v}")?;
-        }
-        Ok(())
-    }
-}
+pub use berth_api_types::platform::Platform;
 
 /// Which image of a layout to import, and what to call it.
 #[derive(Debug, Clone)]
@@ -432,25 +371,4 @@ fn export_blob(store: &ImageStore, digest: &Digest, dir: &Path) -> Result<(), La
         let _ = fs::remove_file(&tmp);
     }
     result.map_err(write_err)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn platforms_match_like_docker() {
-        let amd64 = Platform::parse("linux/amd64").expect("parse");
-        assert!(amd64.matches("linux", "amd64", None));
-        assert!(!amd64.matches("linux", "arm64", None));
-        assert!(!amd64.matches("windows", "amd64", None));
-        let arm64 = Platform::parse("linux/arm64").expect("parse");
-        assert!(arm64.matches("linux", "arm64", Some("v8")));
-        let armv7 = Platform::parse("linux/arm/v7").expect("parse");
-        assert!(armv7.matches("linux", "arm", Some("v7")));
-        assert!(!armv7.matches("linux", "arm", Some("v6")));
-        assert!(Platform::parse("linux").is_none());
-        assert!(Platform::parse("linux/arm/v7/x").is_none());
-        assert_eq!(armv7.to_string(), "linux/arm/v7");
-    }
 }

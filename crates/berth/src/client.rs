@@ -138,6 +138,11 @@ impl Client {
         Ok(client)
     }
 
+    /// Whether the negotiated API version is `major.minor` or newer.
+    pub fn api_at_least(&self, major: u32, minor: u32) -> bool {
+        parse_version(&self.api_version).is_some_and(|v| v >= (major, minor))
+    }
+
     fn unreachable(&self, e: &dyn std::fmt::Display) -> CliError {
         CliError::new(format!(
             "Cannot connect to the berth daemon at {} ({e}). Is berthd running? Start it with `systemctl start berthd` or `berthd &` (as root), or name its socket with -H or BERTH_HOST.",

@@ -26,7 +26,7 @@ mod tty;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use cmd::{auth, exec, files, images, inspect, lifecycle, logs, networks, ps, run, system, update, volumes};
+use cmd::{auth, df, exec, files, images, inspect, lifecycle, logs, networks, ps, run, system, update, volumes};
 use error::CliError;
 
 /// docker's help layout: usage, what the command does, then its options (or its commands).
@@ -254,7 +254,7 @@ enum ImageCmd {
 #[derive(Debug, Subcommand)]
 enum SystemCmd {
     /// Show docker disk usage
-    Df(system::DfArgs),
+    Df(df::DfArgs),
     /// Get real time events from the server
     Events(system::EventsArgs),
     /// Display system-wide information
@@ -304,7 +304,7 @@ async fn dispatch(client: &client::Client, cmd: &Cmd) -> error::Result<i32> {
         Cmd::Export(a) | Cmd::Container(ContainerCmd::Export(a)) => files::export(client, a).await,
         Cmd::Port(a) | Cmd::Container(ContainerCmd::Port(a)) => inspect::port(client, a).await,
         Cmd::Update(a) | Cmd::Container(ContainerCmd::Update(a)) => update::update(client, a).await,
-        Cmd::System(SystemCmd::Df(a)) => system::df(client, a).await,
+        Cmd::System(SystemCmd::Df(a)) => df::df(client, a).await,
         Cmd::System(SystemCmd::Prune(a)) => lifecycle::system_prune(client, a).await,
         Cmd::Import(a) | Cmd::Image(ImageCmd::Import(a)) => images::import(client, a).await,
         Cmd::Login(a) => auth::login(client, a).await,

@@ -284,14 +284,32 @@ impl Engine {
     }
 
     /// The image's config as a container Config (Env, Cmd, Entrypoint, ...).
-    fn image_config(&self, image: &berth_image::Image) -> Result<Config> {
+    /// The image's config blob (`config`, `os`, `architecture`, ...).
+    fn image_config_blob(&self, image: &berth_image::Image) -> Result<Value> {
         let data = self.images.content().read_blob(&image.id, 16 << 20).map_err(|e| Error::Internal(format!("read the config of image {}: {}", image.id, crate::error::chain(&e))))?;
-        let v: Value = serde_json::from_slice(&data).map_err(|e| Error::Internal(format!("parse the config of image {}: {e}", image.id)))?;
+        serde_json::from_slice(&data).map_err(|e| Error::Internal(format!("parse the config of image {}: {e}", image.id)))
+    }
+
+    fn image_config(&self, image: &berth_image::Image) -> Result<Config> {
+        let v = self.image_config_blob(image)?;
         Ok(serde_json::from_value(v.get("config").cloned().unwrap_or(Value::Null)).unwrap_or_default())
     }
 
-    /// `POST /containers/create`.
-    pub async fn create(&self, principal: &Principal, name: Option<&str>, req: ContainerCreateRequest) -> Result<ContainerCreateResponse> {
+    /// Refuses `image` (named `reference` by the client) when its config says another platform
+    /// than `want`, as dockerd does for `create --platform`.
+    fn check_image_platform(&self, image: &berth_image::Image, reference: &str, want: &berth_image::Platform) -> Result<()> {
+        let v = self.image_config_blob(image)?;
+        let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+        let have = berth_image::Platform { os: field("os"), architecture: field("architecture"), variant: Some(field("variant")).filter(|v| !v.is_empty()) };
+        if want.accepts(&have) {
+            return Ok(());
+        }
+        Err(Error::PlatformMismatch { reference: reference.to_owned(), wanted: want.to_string(), actual: have.to_string() })
+    }
+
+    /// `POST /containers/create`; `platform` (the `platform` query parameter) is the one the
+    /// image must be of.
+    pub async fn create(&self, principal: &Principal, name: Option<&str>, platform: Option<&berth_image::Platform>, req: ContainerCreateRequest) -> Result<ContainerCreateResponse> {
         let mut host = req.host_config.unwrap_or_default();
         policy::check_create(principal, &host)?;
         spec::check_supported(&host)?;
@@ -308,6 +326,9 @@ impl Engine {
             berth_image::ImageStoreError::NotFound { .. } => Error::NoSuchImage(familiar(&image_name)),
             other => Error::from(other),
         })?;
+        if let Some(want) = platform {
+            self.check_image_platform(&image, &image_name, want)?;
+        }
         let config = merge_config(&req.config, &self.image_config(&image)?);
         health::validate(config.healthcheck.as_ref())?;
         let endpoints = self.endpoints_for_create(&host, req.networking_config.as_ref(), false)?;

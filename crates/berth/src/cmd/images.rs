@@ -41,7 +41,7 @@ pub struct ImagesArgs {
 const IMAGES_TABLE: &str = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
 const IMAGES_DIGESTS_TABLE: &str = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
 
-fn image_headers() -> Value {
+pub fn image_headers() -> Value {
     Value::map(
         [
             ("Containers", "CONTAINERS"),
@@ -95,26 +95,31 @@ pub fn image_rows(list: &[ImageSummary], trunc: bool, digests: bool, now: i64) -
         if pairs.is_empty() {
             pairs.push(("<none>".to_owned(), "<none>".to_owned(), "<none>".to_owned()));
         }
-        let count = |n: i64| if n < 0 { "N/A".to_owned() } else { n.to_string() };
-        let size = |n: i64| if n < 0 { "N/A".to_owned() } else { human_size(n) };
         for (repo, tag, digest) in pairs {
-            rows.push(Value::map([
-                ("Containers", Value::Str(count(i.containers))),
-                ("CreatedAt", Value::Str(go_time(i.created))),
-                ("CreatedSince", Value::Str(format!("{} ago", human_duration(now - i.created)))),
-                // docker fills Digest only for --digests.
-                ("Digest", Value::Str(if digests { digest } else { "<none>".to_owned() })),
-                ("ID", Value::Str(id.clone())),
-                ("Repository", Value::Str(repo)),
-                ("SharedSize", Value::Str(size(i.shared_size))),
-                ("Size", Value::Str(human_size(i.size))),
-                ("Tag", Value::Str(tag)),
-                ("UniqueSize", Value::Str(if i.shared_size < 0 { "N/A".to_owned() } else { human_size(i.size - i.shared_size) })),
-                ("VirtualSize", Value::Str(crate::format::human_size_precise(i.size))),
-            ]));
+            // docker fills Digest only for --digests.
+            rows.push(image_row(i, &id, repo, tag, if digests { digest } else { "<none>".to_owned() }, now));
         }
     }
     rows
+}
+
+/// One image as docker's formatter shows it (`id` as it is to be shown, cut short or not).
+pub fn image_row(i: &ImageSummary, id: &str, repo: String, tag: String, digest: String, now: i64) -> Value {
+    let count = |n: i64| if n < 0 { "N/A".to_owned() } else { n.to_string() };
+    let size = |n: i64| if n < 0 { "N/A".to_owned() } else { human_size(n) };
+    Value::map([
+        ("Containers", Value::Str(count(i.containers))),
+        ("CreatedAt", Value::Str(go_time(i.created))),
+        ("CreatedSince", Value::Str(format!("{} ago", human_duration(now - i.created)))),
+        ("Digest", Value::Str(digest)),
+        ("ID", Value::Str(id.to_owned())),
+        ("Repository", Value::Str(repo)),
+        ("SharedSize", Value::Str(size(i.shared_size))),
+        ("Size", Value::Str(human_size(i.size))),
+        ("Tag", Value::Str(tag)),
+        ("UniqueSize", Value::Str(if i.shared_size < 0 { "N/A".to_owned() } else { human_size(i.size - i.shared_size) })),
+        ("VirtualSize", Value::Str(crate::format::human_size_precise(i.size))),
+    ])
 }
 
 pub async fn images(client: &Client, a: &ImagesArgs) -> Result<i32> {

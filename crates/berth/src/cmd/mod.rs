@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod endpoints;
 pub mod exec;
+pub mod df;
 pub mod files;
 pub mod images;
 pub mod inspect;

@@ -229,13 +229,14 @@ pub struct ContainerOpts {
     /// Disable any container-specified HEALTHCHECK
     #[arg(long = "no-healthcheck")]
     pub no_healthcheck: bool,
+    /// Set platform if server is multi-platform capable
+    #[arg(long, value_name = "string")]
+    pub platform: Option<String>,
     /// Print usage
     #[arg(long, action = ArgAction::Help)]
     pub help: Option<bool>,
 
     // Docker's flags that berth does not support yet: accepted here, refused by name.
-    #[arg(long, hide = true)]
-    pub platform: Option<String>,
     #[arg(long, hide = true)]
     pub gpus: Option<String>,
     #[arg(long = "mac-address", hide = true)]
@@ -245,8 +246,7 @@ pub struct ContainerOpts {
 impl ContainerOpts {
     /// The first flag set that berth does not support yet, by its docker name.
     fn unsupported(&self) -> Option<&'static str> {
-        let set: [(&'static str, bool); 4] = [
-            ("--platform", self.platform.is_some()),
+        let set: [(&'static str, bool); 3] = [
             ("--gpus", self.gpus.is_some()),
             ("--mac-address", self.mac_address.is_some()),
             (

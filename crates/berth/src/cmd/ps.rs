@@ -82,7 +82,8 @@ pub async fn ps(client: &Client, a: &PsArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn headers() -> Value {
+/// The column titles of docker's container formatter.
+pub fn headers() -> Value {
     Value::map(
         [
             ("Command", "COMMAND"),
@@ -159,6 +160,14 @@ struct ListedMount<'a> {
     /// Shown for a mount without a name (a bind mount's host path).
     #[serde(default, borrow)]
     source: Option<Text<'a>>,
+}
+
+impl Listed<'_> {
+    /// Leaves out the size of the image below the container, which `system df -v` does not
+    /// show.
+    pub fn hide_virtual_size(&mut self) {
+        self.size_root_fs = None;
+    }
 }
 
 /// A string of the daemon's answer: borrowed from it, unless JSON escapes in it made the text

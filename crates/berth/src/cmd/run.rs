@@ -6,6 +6,7 @@
 //! the container's status.
 
 use berth_api_types::container::{ContainerCreateResponse, ContainerWaitResponse};
+use berth_api_types::platform::Platform;
 use clap::{ArgAction, Args};
 use http::Method;
 use http_body_util::BodyExt;
@@ -73,18 +74,32 @@ pub fn with_tag(image: &str) -> String {
 async fn create_container(client: &Client, opts: &ContainerOpts, image: &str, command: &[String], run: bool, detach: bool) -> Result<String> {
     let req = opts.to_request(image, command, run, detach)?;
     let body = serde_json::to_vec(&req).expect("a create request serializes");
-    let path = match &opts.name {
-        Some(n) => format!("/containers/create?name={}", q(n)),
-        None => "/containers/create".to_owned(),
-    };
+    let mut query = Vec::new();
+    if let Some(n) = &opts.name {
+        query.push(format!("name={}", q(n)));
+    }
+    // As docker's: the platform is checked here, sent to create in its normal form (API 1.41
+    // added it), and to a pull as it was typed.
+    let platform = opts.platform.as_deref().filter(|p| !p.is_empty());
+    if let Some(p) = platform {
+        let parsed = Platform::parse(p).map_err(|e| CliError::new(format!("error parsing specified platform: {e}")).with_status(125))?;
+        if client.api_at_least(1, 41) {
+            query.push(format!("platform={}", q(&parsed.to_string().to_lowercase())));
+        }
+    }
+    let path = if query.is_empty() { "/containers/create".to_owned() } else { format!("/containers/create?{}", query.join("&")) };
     if opts.pull == "always" {
-        super::images::pull_image(client, image, None, opts.quiet, true).await?;
+        super::images::pull_image(client, image, platform, opts.quiet, true).await?;
     }
     let created: ContainerCreateResponse = match client.json(Method::POST, &path, Some(body.clone())).await {
         Ok(c) => c,
-        Err(e) if e.is_not_found() && e.message.contains("No such image") && opts.pull != "never" => {
-            eprintln!("Unable to find image '{}' locally", with_tag(image));
-            super::images::pull_image(client, image, None, opts.quiet, true).await?;
+        // A missing image, or (with --platform) one of another platform: dockerd answers 404
+        // for both, and docker pulls the image for that platform.
+        Err(e) if e.is_not_found() && (e.message.contains("No such image") || e.message.contains("does not match the specified platform")) && opts.pull == "missing" => {
+            if !opts.quiet {
+                eprintln!("Unable to find image '{}' locally", with_tag(image));
+            }
+            super::images::pull_image(client, image, platform, opts.quiet, true).await?;
             client.json(Method::POST, &path, Some(body)).await?
         }
         Err(e) => return Err(e),

@@ -132,7 +132,7 @@ async fn create(client: &Client, a: &CreateArgs) -> Result<i32> {
 }
 
 /// One volume as docker's formatter shows it.
-fn row(v: &Volume) -> Value {
+pub fn row(v: &Volume) -> Value {
     let mut labels: Vec<String> = v.labels.iter().flatten().map(|(k, v)| format!("{k}={v}")).collect();
     labels.sort();
     let (size, links) = match &v.usage_data {
@@ -157,6 +157,25 @@ fn row(v: &Volume) -> Value {
     ])
 }
 
+/// The column titles of docker's volume formatter.
+pub fn headers() -> Value {
+    Value::map(
+        [
+            ("Availability", "AVAILABILITY"),
+            ("Driver", "DRIVER"),
+            ("Group", "GROUP"),
+            ("Labels", "LABELS"),
+            ("Links", "LINKS"),
+            ("Mountpoint", "MOUNTPOINT"),
+            ("Name", "VOLUME NAME"),
+            ("Scope", "SCOPE"),
+            ("Size", "SIZE"),
+            ("Status", "STATUS"),
+        ]
+        .map(|(k, v)| (k, Value::from(v))),
+    )
+}
+
 async fn ls(client: &Client, a: &LsArgs) -> Result<i32> {
     let src = if a.quiet { "{{.Name}}".to_owned() } else { a.format.clone().unwrap_or_default() };
     let format = ListFormat::parse(&src, "table {{.Driver}}\t{{.Name}}").map_err(|e| CliError::new(e.to_string()))?;
@@ -171,22 +190,7 @@ async fn ls(client: &Client, a: &LsArgs) -> Result<i32> {
     let mut vols = list.volumes;
     vols.sort_by(|x, y| x.name.cmp(&y.name));
     let rows: Vec<Value> = vols.iter().map(row).collect();
-    let headers = Value::map(
-        [
-            ("Availability", "AVAILABILITY"),
-            ("Driver", "DRIVER"),
-            ("Group", "GROUP"),
-            ("Labels", "LABELS"),
-            ("Links", "LINKS"),
-            ("Mountpoint", "MOUNTPOINT"),
-            ("Name", "VOLUME NAME"),
-            ("Scope", "SCOPE"),
-            ("Size", "SIZE"),
-            ("Status", "STATUS"),
-        ]
-        .map(|(k, v)| (k, Value::from(v))),
-    );
-    print!("{}", format.render(&rows, &headers).map_err(|e| CliError::new(e.to_string()))?);
+    print!("{}", format.render(&rows, &headers()).map_err(|e| CliError::new(e.to_string()))?);
     Ok(0)
 }
 

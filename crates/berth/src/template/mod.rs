@@ -350,7 +350,9 @@ fn call(name: &str, args: Vec<Value>, escape_html: bool) -> R<Value> {
         "pad" => {
             want(&args, 3, name)?;
             let n = |v: &Value| v.as_i64().unwrap_or(0).max(0) as usize;
-            Value::Str(format!("{}{}{}", " ".repeat(n(&args[1])), str_of(&args[0]), " ".repeat(n(&args[2]))))
+            let s = str_of(&args[0]);
+            // docker pads only what is there: `labels: {{- pad .Labels 1 0}}` is `labels:` alone.
+            Value::Str(if s.is_empty() { s } else { format!("{}{s}{}", " ".repeat(n(&args[1])), " ".repeat(n(&args[2]))) })
         }
         "truncate" => {
             want(&args, 2, name)?;
@@ -448,6 +450,7 @@ mod tests {
         assert_eq!(render("{{(index .Mounts 1).Source}} {{not .State.Running}} {{and 1 0}} {{or 0 \"x\"}}", INSPECT), "/b false 0 x");
         assert_eq!(render("{{range .Config.Env}}{{println .}}{{end}}", INSPECT), "A=1\nB=2\n");
         assert_eq!(render("{{truncate .Id 2}}{{pad .Id 1 1}}", INSPECT), "ab abc ");
+        assert_eq!(render("x:{{pad .Name 1 0}}.", r#"{"Name":""}"#), "x:.");
         assert_eq!(render("{{if gt .State.Pid 1000}}big{{end}}", INSPECT), "big");
         // One-argument methods (ps's .Label), invisible to json and printing.
         let row = r#"{"Labels":"a=1","()Label":{"a":"1"}}"#;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use berth_testutil::daemon::wait_until;
 
-use crate::{berth_cmd, berth_ok, daemon, text};
+use crate::{berth, berth_cmd, berth_ok, daemon, text};
 
 #[test]
 fn stdin_rm_and_detached_runs() {
@@ -133,4 +133,43 @@ fn events_and_stats() {
     assert!(row.contains(" busy ") && row.contains('%') && row.trim_end().ends_with(" 1"), "{s}");
     let s = berth_ok(&d, &["stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "busy"]);
     assert_eq!(s, "busy 1\n");
+}
+
+#[test]
+fn run_and_create_platform_as_docker() {
+    let d = daemon("platform");
+    // The same output, messages and status as docker's: the local linux/amd64 fixture runs;
+    // for arm64 dockerd's 404 makes both pull (which fails here: no hub), or stop with
+    // --pull never; a specifier that does not parse stops before the daemon is asked.
+    for args in [
+        &["run", "--rm", "--platform", "linux/amd64", "busybox", "echo", "ok"][..],
+        &["run", "--rm", "--platform", "Linux/x86_64", "busybox", "echo", "ok"],
+        &["run", "--rm", "--pull", "never", "--platform", "linux/arm64", "busybox", "true"],
+        &["run", "--rm", "--platform", "linux/arm64", "busybox", "true"],
+        &["run", "--rm", "-q", "--platform", "linux/arm64", "busybox", "true"],
+        &["run", "--rm", "--platform", "nonsense", "busybox", "true"],
+        &["run", "--rm", "--platform", "linux/a b", "busybox", "true"],
+    ] {
+        let b = berth(&d, args);
+        let k = d.docker(args);
+        assert_eq!(
+            (b.status.code(), text(&b.stdout), text(&b.stderr)),
+            (k.status.code(), text(&k.stdout), text(&k.stderr).replace("docker", "berth")),
+            "{args:?}"
+        );
+    }
+    let out = berth(&d, &["run", "--rm", "--pull", "never", "--platform", "linux/arm64", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        text(&out.stderr).contains("image with reference busybox was found but does not match the specified platform: wanted linux/arm64, actual: linux/amd64"),
+        "{}",
+        text(&out.stderr)
+    );
+    // create: the container is made from the image that matches.
+    let id = berth_ok(&d, &["create", "--platform", "linux/amd64", "busybox", "true"]);
+    assert_eq!(berth_ok(&d, &["inspect", "-f", "{{.Id}}", id.trim()]), id);
+    berth_ok(&d, &["rm", id.trim()]);
+    let out = berth(&d, &["create", "--pull", "never", "--platform", "linux/arm64", "busybox", "true"]);
+    assert!(!out.status.success() && text(&out.stderr).contains("does not match the specified platform: wanted linux/arm64"), "{}", text(&out.stderr));
+    assert_eq!(berth_ok(&d, &["ps", "-aq"]), "");
 }

@@ -44,7 +44,6 @@ fn unsupported_flags_are_refused_by_name() {
     for (args, name) in [
         (&["run", "--link", "db:db", "busybox", "true"][..], "--link"),
         (&["run", "--gpus", "all", "busybox", "true"], "--gpus"),
-        (&["create", "--platform", "linux/arm64", "busybox"], "--platform"),
         (&["run", "--no-such-flag", "busybox", "true"], "--no-such-flag"),
     ] {
         let out = berth(&d, args);

@@ -4,7 +4,7 @@ use std::process::Command;
 
 use berth_testutil::daemon::wait_until;
 
-use crate::compare::json_without_nulls;
+use crate::compare::{json_without_nulls, same};
 use crate::{berth, berth_ok, daemon, text};
 
 #[test]
@@ -171,4 +171,31 @@ fn volumes_match_docker() {
     assert_eq!(berth_ok(&d, &["volume", "ls", "-q"]), "");
     let (b, k) = (berth(&d, &["volume", "inspect", "nosuch"]), d.docker(&["volume", "inspect", "nosuch"]));
     assert_eq!((b.status.code(), text(&b.stdout)), (k.status.code(), text(&k.stdout)));
+}
+
+#[test]
+fn system_df_verbose_matches_docker() {
+    let d = daemon("df-v");
+    d.docker_ok(&["volume", "create", "dfvol"]);
+    d.docker_ok(&["run", "-d", "--name", "dfrun", "-v", "dfvol:/data", "--label", "k=v", "-p", "127.0.0.1::80", "busybox", "sh", "-c", "echo hi > /data/f; sleep 300"]);
+    d.docker_ok(&["run", "--name", "dfdone", "busybox", "sh", "-c", "echo written > /f"]);
+    d.docker_ok(&["create", "--name", "dfnew", "busybox", "true"]);
+    d.docker_ok(&["tag", "busybox", "localhost:5000/tools/busybox:1"]);
+    // docker's four tables, its raw and json layouts, and templates over the whole, run once.
+    for args in [
+        &["system", "df", "-v"][..],
+        &["system", "df", "-v", "--format", "table"],
+        &["system", "df", "--verbose", "--format", "json"],
+        &["system", "df", "-v", "--format", "raw"],
+        &["system", "df", "-v", "--format", "{{range .Containers}}{{.Names}}: {{.LocalVolumes}} {{.Size}}\n{{end}}"],
+        &["system", "df", "-v", "--format", "table {{range .Images}}{{.ID}}\t{{.Repository}}{{end}}"],
+        &["system", "df", "-v", "--format", "{{json .Volumes}}"],
+    ] {
+        let out = same(&d, args);
+        assert!(!out.is_empty(), "{args:?}");
+    }
+    let out = same(&d, &["system", "df", "-v"]);
+    for want in ["Images space usage:", "busybox ", "Containers space usage:", "dfrun", "Local Volumes space usage:", "dfvol", "Build cache usage: 0B"] {
+        assert!(out.contains(want), "{want:?} missing:\n{out}");
+    }
 }

@@ -143,3 +143,37 @@ fn update_changes_limits_of_a_running_container_and_system_df_counts() {
     assert!(df.lines().any(|l| l == "Containers 1 1"), "{df}");
     d.docker_ok(&["rm", "-f", "up"]);
 }
+
+#[test]
+fn run_platform_picks_the_local_image_or_is_refused_as_by_dockerd() {
+    let d = daemon("platform");
+    // The fixture is linux/amd64: asked for by that name or another spelling of it, it runs.
+    assert_eq!(d.docker_ok(&["run", "--rm", "--platform", "linux/amd64", "busybox", "echo", "ok"]), "ok\n");
+    assert_eq!(d.docker_ok(&["run", "--rm", "--platform", "linux/x86_64", "busybox", "echo", "ok"]), "ok\n");
+    // Another platform, with --pull never: dockerd's 404 and message, docker's 125.
+    let out = d.docker(&["run", "--rm", "--pull", "never", "--platform", "linux/arm64", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "docker: Error response from daemon: image with reference busybox was found but does not match the specified platform: wanted linux/arm64, actual: linux/amd64\n\nRun 'docker run --help' for more information\n"
+    );
+    // By default the 404 makes docker pull busybox for arm64, which fails here (no hub).
+    let out = d.docker(&["run", "--rm", "--platform", "linux/arm64", "busybox", "true"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(err.starts_with("Unable to find image 'busybox:latest' locally\ndocker: Error response from daemon: "), "{err}");
+    // The API: the daemon normalises, refuses what does not parse with a 400, and reads the
+    // parameter only from API 1.41 on, as dockerd.
+    let body = serde_json::json!({"Image": "busybox", "Cmd": ["true"]});
+    let r = d.api("POST", "/v1.51/containers/create?platform=Linux/X86_64", Some(&body));
+    assert_eq!(r.status, 201, "{}", r.text());
+    d.docker_ok(&["rm", r.json()["Id"].as_str().expect("an ID")]);
+    let r = d.api("POST", "/v1.51/containers/create?platform=linux/arm64/v8", Some(&body));
+    assert_eq!((r.status, r.message()), (404, "image with reference busybox was found but does not match the specified platform: wanted linux/arm64/v8, actual: linux/amd64".to_owned()));
+    let r = d.api("POST", "/v1.51/containers/create?platform=nonsense", Some(&body));
+    assert_eq!((r.status, r.message()), (400, r#""nonsense": unknown operating system or architecture: invalid argument"#.to_owned()));
+    let r = d.api("POST", "/v1.40/containers/create?platform=linux/arm64", Some(&body));
+    assert_eq!(r.status, 201, "{}", r.text());
+    d.docker_ok(&["rm", r.json()["Id"].as_str().expect("an ID")]);
+    assert_eq!(d.docker_ok(&["ps", "-aq"]), "");
+}
