@@ -27,6 +27,8 @@
 //!     default_stop_timeout: 10,
 //!     registry: Default::default(),
 //!     network: Default::default(), // bridge berth0, Docker's address pools, iptables on
+//!     runtimes: Default::default(),  // only the built-in runtime
+//!     default_runtime: "berth".into(),
 //! };
 //! let (engine, _warnings) = Engine::open(cfg).await?;
 //! let list = engine.list(&Principal::Admin, &Default::default())?;
