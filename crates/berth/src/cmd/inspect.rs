@@ -1,8 +1,11 @@
 //! Looking at containers: `inspect` (JSON or `--format`), `top`, `diff`, `stats`.
 
 use berth_api_types::container::{ContainerChange, ContainerStats, ContainerSummary, ContainerTop};
+use std::sync::{Arc, Mutex};
+
 use clap::Args;
 use http::Method;
+use http_body_util::BodyExt;
 use serde::Serialize;
 
 use crate::client::{p, q, Client};
@@ -219,24 +222,63 @@ pub async fn stats(client: &Client, a: &StatsArgs) -> Result<i32> {
     } else {
         a.containers.clone()
     };
+    let render = |samples: &[(String, ContainerStats)]| -> Result<String> {
+        let rows: Vec<Value> = samples.iter().map(|(n, s)| stats_row(n, s, !a.no_trunc)).collect();
+        format.render(&rows, &stats_headers()).map_err(|e| CliError::new(e.to_string()))
+    };
+    if a.no_stream {
+        // One sample each (the daemon takes a second for the CPU delta), all asked at once.
+        let mut set = tokio::task::JoinSet::new();
+        for (i, n) in names.iter().enumerate() {
+            let (c, path) = (client.clone(), format!("/containers/{}/stats?stream=0", p(n)));
+            set.spawn(async move { (i, c.json::<ContainerStats>(Method::GET, &path, None).await) });
+        }
+        let mut got: Vec<Option<ContainerStats>> = vec![None; names.len()];
+        while let Some(done) = set.join_next().await {
+            let (i, s) = done.map_err(|e| CliError::new(format!("stats task: {e}")))?;
+            got[i] = Some(s?);
+        }
+        let samples: Vec<(String, ContainerStats)> = names.iter().cloned().zip(got.into_iter().flatten()).collect();
+        print!("{}", render(&samples)?);
+        return Ok(0);
+    }
+    // Live: one streaming request per container keeps its latest sample; the table is drawn
+    // from those every half second. A container whose stream ends leaves the table.
+    let latest: Arc<Mutex<Vec<Option<ContainerStats>>>> = Arc::new(Mutex::new(vec![None; names.len()]));
+    let live: Arc<Mutex<Vec<bool>>> = Arc::new(Mutex::new(vec![true; names.len()]));
+    for (i, n) in names.iter().enumerate() {
+        let resp = client.send(Method::GET, &format!("/containers/{}/stats?stream=1", p(n)), None, &[]).await?;
+        let (latest, live) = (latest.clone(), live.clone());
+        tokio::spawn(async move {
+            let mut body = resp.into_body();
+            let mut buf = Vec::new();
+            while let Some(Ok(frame)) = body.frame().await {
+                let Ok(data) = frame.into_data() else { continue };
+                buf.extend_from_slice(&data);
+                while let Some(end) = buf.iter().position(|&b| b == b'\n') {
+                    let line: Vec<u8> = buf.drain(..=end).collect();
+                    if let Ok(s) = serde_json::from_slice::<ContainerStats>(&line) {
+                        latest.lock().expect("stats lock")[i] = Some(s);
+                    }
+                }
+            }
+            live.lock().expect("stats lock")[i] = false;
+        });
+    }
+    let terminal = crate::tty::stdout_is_terminal();
     loop {
-        let mut rows = Vec::new();
-        for n in &names {
-            let s: ContainerStats = client.json(Method::GET, &format!("/containers/{}/stats?stream=0", p(n)), None).await?;
-            rows.push(stats_row(n, &s, !a.no_trunc));
-        }
-        let out = format.render(&rows, &stats_headers()).map_err(|e| CliError::new(e.to_string()))?;
-        if a.no_stream {
-            print!("{out}");
-            return Ok(0);
-        }
-        if crate::tty::stdout_is_terminal() {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let samples: Vec<(String, ContainerStats)> = {
+            let (latest, live) = (latest.lock().expect("stats lock"), live.lock().expect("stats lock"));
+            names.iter().zip(latest.iter()).zip(live.iter()).filter(|(_, l)| **l).filter_map(|((n, s), _)| s.clone().map(|s| (n.clone(), s))).collect()
+        };
+        let out = render(&samples)?;
+        if terminal {
             print!("\x1b[2J\x1b[H");
         }
         print!("{out}");
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
 }
 

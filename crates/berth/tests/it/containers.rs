@@ -133,6 +133,19 @@ fn events_and_stats() {
     assert!(row.contains(" busy ") && row.contains('%') && row.trim_end().ends_with(" 1"), "{s}");
     let s = berth_ok(&d, &["stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "busy"]);
     assert_eq!(s, "busy 1\n");
+    // Live: the table is redrawn from each container's stream, whose CPU delta is its own.
+    berth_ok(&d, &["run", "-d", "--name", "spin", "--cpus", "0.5", "busybox", "sh", "-c", "while :; do :; done"]);
+    let s = berth_ok(&d, &["stats", "--no-stream", "--format", "{{.Name}}", "busy", "spin"]);
+    assert_eq!(s, "busy\nspin\n", "one row per container, in the order given");
+    let child = berth_cmd(&d, &["stats", "--format", "{{.Name}} {{.CPUPerc}}", "spin", "busy"]).stdout(Stdio::piped()).spawn().expect("berth stats");
+    std::thread::sleep(Duration::from_millis(3200));
+    let _ = std::process::Command::new("kill").arg(child.id().to_string()).status();
+    let out = child.wait_with_output().expect("berth stats ends");
+    let live = text(&out.stdout);
+    let spins: Vec<f64> = live.lines().filter_map(|l| l.strip_prefix("spin ")).filter_map(|v| v.trim_end_matches('%').parse().ok()).collect();
+    assert!(spins.len() >= 2 && live.lines().filter(|l| l.starts_with("busy ")).count() >= 2, "the table was drawn again: {live}");
+    assert!(spins.last().is_some_and(|c| *c > 5.0), "a busy container shows its CPU share: {live}");
+    berth_ok(&d, &["rm", "-f", "spin"]);
 }
 
 #[test]
