@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (the tests create namespaces, mounts and cgroups)" >&2; exit 1; }
 [ -f ../shared/fixtures/make-image.py ] || { echo "test.sh: ../shared (test fixtures) is missing beside this checkout" >&2; exit 1; }
-# runc: the tests run containers with another OCI runtime too.
-scripts/deps.sh runc
+# runc: the tests run containers with another OCI runtime too; tzdata: times in other zones.
+scripts/deps.sh runc tzdata
 cargo test --workspace --no-fail-fast

@@ -85,32 +85,49 @@ pub fn now_secs() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+/// A Unix instant (nanoseconds) as the clock on the wall shows it in `tz`: the civil date and
+/// time, and the offset in seconds with the zone's abbreviation.
+fn in_zone(nanos: i64, tz: &jiff::tz::TimeZone) -> (jiff::civil::DateTime, i32, String) {
+    let ts = jiff::Timestamp::new(nanos.div_euclid(1_000_000_000), nanos.rem_euclid(1_000_000_000) as i32).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let info = tz.to_offset_info(ts);
+    (tz.to_datetime(ts), info.offset().seconds(), info.abbreviation().to_owned())
 }
 
-/// Go's `time.Time.String()` of a Unix time, in UTC: `2026-11-23 22:40:05 +0000 UTC`.
+/// The user's zone, as Go's `time.Local`: `$TZ`, else /etc/localtime; UTC when neither names one.
+fn local_zone() -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
+/// `+0100` (Go's `-0700`), or `+01:00` with `colon`.
+fn offset_text(secs: i32, colon: bool) -> String {
+    let (sign, a) = if secs < 0 { ('-', -secs) } else { ('+', secs) };
+    if colon {
+        format!("{sign}{:02}:{:02}", a / 3600, a / 60 % 60)
+    } else {
+        format!("{sign}{:02}{:02}", a / 3600, a / 60 % 60)
+    }
+}
+
+/// Go's `time.Time.String()` of a Unix time in the local zone: `2026-11-23 22:40:05 +0000 UTC`.
 pub fn go_time(secs: i64) -> String {
-    let (y, m, d) = civil(secs.div_euclid(86_400));
-    let t = secs.rem_euclid(86_400);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} +0000 UTC", t / 3600, t / 60 % 60, t % 60)
+    go_time_in(secs, &local_zone())
 }
 
-/// RFC 3339 with nanoseconds, as docker prints timestamps of events and logs.
+fn go_time_in(secs: i64, tz: &jiff::tz::TimeZone) -> String {
+    let (t, off, abbr) = in_zone(secs.saturating_mul(1_000_000_000), tz);
+    format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02} {} {abbr}", t.year(), t.month(), t.day(), t.hour(), t.minute(), t.second(), offset_text(off, false))
+}
+
+/// RFC 3339 with nanoseconds in the local zone (`Z` for UTC), as docker prints the times of
+/// events.
 pub fn rfc3339_nanos(nanos: i64) -> String {
-    let secs = nanos.div_euclid(1_000_000_000);
-    let (y, m, d) = civil(secs.div_euclid(86_400));
-    let t = secs.rem_euclid(86_400);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z", t / 3600, t / 60 % 60, t % 60, nanos.rem_euclid(1_000_000_000))
+    rfc3339_nanos_in(nanos, &local_zone())
+}
+
+fn rfc3339_nanos_in(nanos: i64, tz: &jiff::tz::TimeZone) -> String {
+    let (t, off, _) = in_zone(nanos, tz);
+    let zone = if off == 0 { "Z".to_owned() } else { offset_text(off, true) };
+    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}{zone}", t.year(), t.month(), t.day(), t.hour(), t.minute(), t.second(), t.subsec_nanosecond())
 }
 
 /// Parses RFC 3339 (`2026-11-23T22:40:05.123Z`, offsets allowed) into Unix seconds.
@@ -385,11 +402,19 @@ mod tests {
         assert_eq!(ellipsis("sleep 60000000000000000", 20), "sleep 6000000000000…");
         assert_eq!(ellipsis("true", 20), "true");
         assert_eq!(go_quote("sh -c \"echo\"\t"), r#""sh -c \"echo\"\t""#);
-        assert_eq!(go_time(0), "1970-01-01 00:00:00 +0000 UTC");
-        assert_eq!(go_time(1_795_473_605), "2026-11-23 22:40:05 +0000 UTC");
+        let utc = jiff::tz::TimeZone::UTC;
+        assert_eq!(go_time_in(0, &utc), "1970-01-01 00:00:00 +0000 UTC");
+        assert_eq!(go_time_in(1_795_473_605, &utc), "2026-11-23 22:40:05 +0000 UTC");
+        // Other zones, as Go's time.Local prints them.
+        let berlin = jiff::tz::TimeZone::get("Europe/Berlin").expect("tzdata has Europe/Berlin");
+        assert_eq!(go_time_in(1_795_473_605, &berlin), "2026-11-23 23:40:05 +0100 CET");
+        assert_eq!(go_time_in(1_784_000_000, &berlin), "2026-07-14 05:33:20 +0200 CEST");
+        assert_eq!(rfc3339_nanos_in(1_795_473_605_000_000_007, &berlin), "2026-11-23T23:40:05.000000007+01:00");
+        let sao_paulo = jiff::tz::TimeZone::get("America/Sao_Paulo").expect("tzdata has America/Sao_Paulo");
+        assert_eq!(go_time_in(1_795_473_605, &sao_paulo), "2026-11-23 19:40:05 -0300 -03");
         assert_eq!(parse_rfc3339("2026-11-23T22:40:05.123456Z"), Some(1_795_473_605));
         assert_eq!(parse_rfc3339("2026-11-23T23:40:05+01:00"), Some(1_795_473_605));
-        assert_eq!(rfc3339_nanos(1_795_473_605_000_000_007), "2026-11-23T22:40:05.000000007Z");
+        assert_eq!(rfc3339_nanos_in(1_795_473_605_000_000_007, &utc), "2026-11-23T22:40:05.000000007Z");
     }
 
     #[test]

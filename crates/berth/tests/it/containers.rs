@@ -186,3 +186,27 @@ fn run_and_create_platform_as_docker() {
     assert!(!out.status.success() && text(&out.stderr).contains("does not match the specified platform: wanted linux/arm64"), "{}", text(&out.stderr));
     assert_eq!(berth_ok(&d, &["ps", "-aq"]), "");
 }
+
+#[test]
+fn times_print_in_the_local_zone_as_docker_prints_them() {
+    let d = daemon("tz");
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let since = (now() - 1).to_string();
+    berth_ok(&d, &["run", "--name", "tz", "busybox", "true"]);
+    let until = (now() + 1).to_string();
+    std::thread::sleep(Duration::from_millis(2100));
+    for tz in ["Europe/Berlin", "America/Sao_Paulo", "UTC"] {
+        for args in [
+            &["ps", "-a", "--format", "{{.CreatedAt}} {{.Names}}"][..],
+            &["images", "--format", "{{.Repository}} {{.CreatedAt}}"],
+            &["history", "--human=false", "--format", "{{.CreatedAt}}", "busybox"],
+            &["events", "--since", &since, "--until", &until, "--filter", "container=tz"],
+        ] {
+            let b = berth_cmd(&d, args).env("TZ", tz).output().expect("berth");
+            let k = d.docker_cmd(args).env("TZ", tz).output().expect("docker");
+            assert!(k.status.success(), "{args:?}: {}", text(&k.stderr));
+            assert_eq!(text(&b.stdout), text(&k.stdout), "TZ={tz} {args:?}");
+        }
+    }
+    berth_ok(&d, &["rm", "tz"]);
+}
