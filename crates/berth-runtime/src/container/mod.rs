@@ -79,6 +79,8 @@ pub struct Runtime {
 struct Made {
     cgroup: Option<Cgroup>,
     pid: i32,
+    /// The cgroup warm-up child ([`crate::cgroups::warm_up_attach`]), reaped after the launch.
+    warm: Option<crate::sys::clone::Child>,
 }
 
 struct Launched {
@@ -208,12 +210,11 @@ impl Runtime {
 
     fn launch(&self, id: &ContainerId, opts: &CreateOptions, wait_for_start: bool) -> Result<Launched, Error> {
         let hier = crate::cgroups::detect::Hierarchies::detect().map_err(|source| Error::Cgroup { id: id.to_string(), source })?;
-        let warm = if rustix::process::geteuid().is_root() { crate::cgroups::warm_up_attach(&hier) } else { None };
         let plan = spec::load(id.clone(), &opts.bundle)?;
         let sd = StateDir::create(&self.root, id)?;
         let mut made = Made::default();
         let launched = self.launch_in(&plan, &sd, opts, wait_for_start, &hier, &mut made);
-        if let Some(w) = warm {
+        if let Some(w) = made.warm.take() {
             let _ = rustix::process::waitpid(rustix::process::Pid::from_raw(w.pid), rustix::process::WaitOptions::empty());
         }
         match launched {
@@ -250,6 +251,11 @@ impl Runtime {
         let cgroups_path = linux.cgroups_path().as_ref().map(|p| p.to_string_lossy().into_owned());
         let cg: Option<&Cgroup> = match Cgroup::create_in(hier, cgroups_path.as_deref(), id) {
             Ok(cg) => {
+                // Only now: the warm-up holds cgroup_mutex while it waits, which would stall
+                // the directories' creation above.
+                if rustix::process::geteuid().is_root() {
+                    made.warm = crate::cgroups::warm_up_attach(hier);
+                }
                 let cg = made.cgroup.insert(cg);
                 let mut resources = linux.resources().clone().unwrap_or_default();
                 resources.set_devices(Some(crate::devices::cgroup_rules(spec)));
