@@ -243,35 +243,55 @@ pub async fn stats(client: &Client, a: &StatsArgs) -> Result<i32> {
         return Ok(0);
     }
     // Live: one streaming request per container keeps its latest sample; the table is drawn
-    // from those every half second. A container whose stream ends leaves the table.
-    let latest: Arc<Mutex<Vec<Option<ContainerStats>>>> = Arc::new(Mutex::new(vec![None; names.len()]));
-    let live: Arc<Mutex<Vec<bool>>> = Arc::new(Mutex::new(vec![true; names.len()]));
-    for (i, n) in names.iter().enumerate() {
+    // from those every half second. A container whose stream ends leaves the table. Without
+    // names, the events add containers as they start (as they are created, with -a) and drop
+    // them as they die (unless -a) or go.
+    let table: Table = Arc::new(Mutex::new(Vec::new()));
+    let events = if a.containers.is_empty() {
+        let filters = q(r#"{"type":["container"]}"#);
+        Some(client.send(Method::GET, &format!("/events?filters={filters}"), None, &[]).await?)
+    } else {
+        None
+    };
+    for n in &names {
         let resp = client.send(Method::GET, &format!("/containers/{}/stats?stream=1", p(n)), None, &[]).await?;
-        let (latest, live) = (latest.clone(), live.clone());
+        watch(&table, n.clone(), resp);
+    }
+    if let Some(resp) = events {
+        let (client, table, all) = (client.clone(), table.clone(), a.all);
         tokio::spawn(async move {
-            let mut body = resp.into_body();
-            let mut buf = Vec::new();
-            while let Some(Ok(frame)) = body.frame().await {
-                let Ok(data) = frame.into_data() else { continue };
-                buf.extend_from_slice(&data);
-                while let Some(end) = buf.iter().position(|&b| b == b'\n') {
-                    let line: Vec<u8> = buf.drain(..=end).collect();
-                    if let Ok(s) = serde_json::from_slice::<ContainerStats>(&line) {
-                        latest.lock().expect("stats lock")[i] = Some(s);
+            each_line(resp, |line| {
+                let Ok(e) = serde_json::from_slice::<serde_json::Value>(line) else { return };
+                let id = e["Actor"]["ID"].as_str().or(e["id"].as_str()).unwrap_or("").to_owned();
+                let action = e["Action"].as_str().or(e["status"].as_str()).unwrap_or("");
+                match action {
+                    "start" | "create" if action == "start" || all => {
+                        let known = table.lock().expect("stats lock").iter().any(|en| en.id_or_name == id && !en.gone);
+                        if !known && !id.is_empty() {
+                            let (client, table) = (client.clone(), table.clone());
+                            tokio::spawn(async move {
+                                if let Ok(resp) = client.send(Method::GET, &format!("/containers/{}/stats?stream=1", p(&id)), None, &[]).await {
+                                    watch(&table, id, resp);
+                                }
+                            });
+                        }
                     }
+                    "die" | "destroy" if action == "destroy" || !all => {
+                        for en in table.lock().expect("stats lock").iter_mut().filter(|en| en.id_or_name == id) {
+                            en.gone = true;
+                        }
+                    }
+                    _ => {}
                 }
-            }
-            live.lock().expect("stats lock")[i] = false;
+            })
+            .await;
         });
     }
     let terminal = crate::tty::stdout_is_terminal();
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        let samples: Vec<(String, ContainerStats)> = {
-            let (latest, live) = (latest.lock().expect("stats lock"), live.lock().expect("stats lock"));
-            names.iter().zip(latest.iter()).zip(live.iter()).filter(|(_, l)| **l).filter_map(|((n, s), _)| s.clone().map(|s| (n.clone(), s))).collect()
-        };
+        let samples: Vec<(String, ContainerStats)> =
+            table.lock().expect("stats lock").iter().filter(|en| !en.gone).filter_map(|en| en.sample.clone().map(|s| (en.id_or_name.clone(), s))).collect();
         let out = render(&samples)?;
         if terminal {
             print!("\x1b[2J\x1b[H");
@@ -279,6 +299,49 @@ pub async fn stats(client: &Client, a: &StatsArgs) -> Result<i32> {
         print!("{out}");
         use std::io::Write;
         let _ = std::io::stdout().flush();
+    }
+}
+
+/// One row of the live stats table.
+struct Entry {
+    /// As given, or the id of a container the list or the events brought.
+    id_or_name: String,
+    sample: Option<ContainerStats>,
+    gone: bool,
+}
+
+type Table = Arc<Mutex<Vec<Entry>>>;
+
+/// Adds a row and keeps its sample current from the streaming stats answer `resp`.
+fn watch(table: &Table, id_or_name: String, resp: http::Response<hyper::body::Incoming>) {
+    let i = {
+        let mut t = table.lock().expect("stats lock");
+        t.push(Entry { id_or_name, sample: None, gone: false });
+        t.len() - 1
+    };
+    let table = table.clone();
+    tokio::spawn(async move {
+        each_line(resp, |line| {
+            if let Ok(s) = serde_json::from_slice::<ContainerStats>(line) {
+                table.lock().expect("stats lock")[i].sample = Some(s);
+            }
+        })
+        .await;
+        table.lock().expect("stats lock")[i].gone = true;
+    });
+}
+
+/// Calls `f` with each line of a streaming answer until it ends.
+async fn each_line(resp: http::Response<hyper::body::Incoming>, mut f: impl FnMut(&[u8])) {
+    let mut body = resp.into_body();
+    let mut buf = Vec::new();
+    while let Some(Ok(frame)) = body.frame().await {
+        let Ok(data) = frame.into_data() else { continue };
+        buf.extend_from_slice(&data);
+        while let Some(end) = buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=end).collect();
+            f(&line);
+        }
     }
 }
 

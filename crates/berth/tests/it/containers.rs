@@ -146,6 +146,19 @@ fn events_and_stats() {
     assert!(spins.len() >= 2 && live.lines().filter(|l| l.starts_with("busy ")).count() >= 2, "the table was drawn again: {live}");
     assert!(spins.last().is_some_and(|c| *c > 5.0), "a busy container shows its CPU share: {live}");
     berth_ok(&d, &["rm", "-f", "spin"]);
+    // Without names the live table follows the events: a container that starts joins it, one
+    // that dies leaves it.
+    let child = berth_cmd(&d, &["stats", "--format", "table {{.Name}}"]).stdout(Stdio::piped()).spawn().expect("berth stats");
+    std::thread::sleep(Duration::from_millis(1800));
+    berth_ok(&d, &["run", "-d", "--name", "late", "busybox", "sleep", "60"]);
+    berth_ok(&d, &["kill", "busy"]);
+    std::thread::sleep(Duration::from_millis(2500));
+    let _ = std::process::Command::new("kill").arg(child.id().to_string()).status();
+    let out = text(&child.wait_with_output().expect("berth stats ends").stdout);
+    let tables: Vec<&str> = out.split("NAME\n").filter(|t| !t.is_empty()).collect();
+    assert!(tables.first().is_some_and(|t| t.lines().any(|l| l == "busy")), "busy at first: {out}");
+    assert_eq!(tables.last().map(|t| t.lines().collect::<Vec<_>>()), Some(vec!["late"]), "late joined, busy left: {out}");
+    berth_ok(&d, &["rm", "-f", "late"]);
 }
 
 #[test]
