@@ -311,6 +311,17 @@ impl ListFormat {
         }
     }
 
+    /// Makes a field the rows do not have an error naming docker's formatter type (its lists
+    /// execute templates over Go structs); `typed` is the format as the user gave it.
+    pub fn fields_of(self, type_name: &'static str, prefix: &'static str, typed: &str) -> ListFormat {
+        let strict = crate::template::Strict::Fields { type_name, prefix };
+        match self {
+            ListFormat::Table(t) => ListFormat::Table(t.strict(strict, typed)),
+            ListFormat::Raw(t) => ListFormat::Raw(t.strict(strict, typed)),
+            json => json,
+        }
+    }
+
     /// Whether the template uses `field` (`.Size`: docker then asks the daemon for sizes),
     /// directly or through `{{json .}}`, which shows every field; `json` alone does not.
     pub fn wants(&self, field: &str, raw: &str) -> bool {

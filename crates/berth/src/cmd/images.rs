@@ -125,7 +125,7 @@ pub fn image_row(i: &ImageSummary, id: &str, repo: String, tag: String, digest: 
 pub async fn images(client: &Client, a: &ImagesArgs) -> Result<i32> {
     let default = if a.digests { IMAGES_DIGESTS_TABLE } else { IMAGES_TABLE };
     let src = if a.quiet { "{{.ID}}".to_owned() } else { a.format.clone().unwrap_or_default() };
-    let format = ListFormat::parse(&src, default).map_err(|e| CliError::new(e.to_string()))?;
+    let format = ListFormat::parse(&src, default).map_err(|e| CliError::new(e.to_string()))?.fields_of("*formatter.imageContext", "template parsing error: ", &src);
     let mut filters = a.filter.clone();
     if let Some(r) = &a.reference {
         filters.push(format!("reference={r}"));

@@ -42,9 +42,17 @@ pub fn print_inspected(items: &[Value], format: Option<&str>) -> Result<()> {
     match format.unwrap_or("") {
         "" | "json" => println!("{}", pretty(&items.to_vec())),
         f => {
-            let t = Template::parse(f).map_err(|e| CliError::new(e.to_string()))?;
+            // Docker executes inspect templates with missingkey=error.
+            let t = Template::parse(f).map_err(|e| CliError::new(e.to_string()))?.strict(crate::template::Strict::MapKeys, f);
             for i in items {
-                println!("{}", t.render(i).map_err(|e| CliError::new(e.to_string()))?);
+                match t.render(i) {
+                    Ok(out) => println!("{out}"),
+                    Err(e) => {
+                        // docker ends the line it was writing before it says why.
+                        println!();
+                        return Err(CliError::new(e.to_string()));
+                    }
+                }
             }
         }
     }
@@ -215,7 +223,9 @@ fn stats_headers() -> Value {
 }
 
 pub async fn stats(client: &Client, a: &StatsArgs) -> Result<i32> {
-    let format = ListFormat::parse(a.format.as_deref().unwrap_or(""), STATS_TABLE).map_err(|e| CliError::new(e.to_string()))?;
+    let format = ListFormat::parse(a.format.as_deref().unwrap_or(""), STATS_TABLE)
+        .map_err(|e| CliError::new(e.to_string()))?
+        .fields_of("*container.statsContext", "template parsing error: ", a.format.as_deref().unwrap_or(""));
     let names: Vec<String> = if a.containers.is_empty() {
         let list: Vec<ContainerSummary> = client.json(Method::GET, &format!("/containers/json?all={}", u8::from(a.all)), None).await?;
         list.into_iter().map(|c| c.id).collect()

@@ -290,7 +290,9 @@ fn headers() -> Value {
 fn render_list(mut networks: Vec<Network>, a: &LsArgs) -> Result<String> {
     // As docker's: -q replaces only the default table; an explicit template still counts.
     let default = if a.quiet { "{{.ID}}" } else { TABLE };
-    let format = ListFormat::parse(a.format.as_deref().unwrap_or(""), default).map_err(|e| CliError::new(e.to_string()))?;
+    let format = ListFormat::parse(a.format.as_deref().unwrap_or(""), default)
+        .map_err(|e| CliError::new(e.to_string()))?
+        .fields_of("*network.networkContext", "template parsing error: ", a.format.as_deref().unwrap_or(""));
     networks.sort_by(|x, y| natural_cmp(&x.name, &y.name));
     let rows: Vec<Value> = networks.iter().map(|n| row(n, !a.no_trunc)).collect();
     format.render(&rows, &headers()).map_err(|e| CliError::new(e.to_string()))

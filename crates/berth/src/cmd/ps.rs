@@ -62,7 +62,7 @@ pub async fn ps(client: &Client, a: &PsArgs) -> Result<i32> {
     let format_flag = a.format.clone().unwrap_or_default();
     let default = if a.size { format!("{DEFAULT_TABLE}\t{{{{.Size}}}}") } else { DEFAULT_TABLE.to_owned() };
     let fmt_src = if a.quiet { "{{.ID}}".to_owned() } else { format_flag.clone() };
-    let format = ListFormat::parse(&fmt_src, &default).map_err(|e| CliError::new(e.to_string()))?;
+    let format = ListFormat::parse(&fmt_src, &default).map_err(|e| CliError::new(e.to_string()))?.fields_of("*formatter.ContainerContext", "failed to execute template: ", &fmt_src);
     let size = a.size || (!a.quiet && format.wants(".Size", &format_flag));
     let limit = if a.latest { 1 } else { a.last };
     let mut path = format!("/containers/json?all={}&size={}", u8::from(a.all || limit > 0), u8::from(size));

@@ -178,7 +178,7 @@ pub fn headers() -> Value {
 
 async fn ls(client: &Client, a: &LsArgs) -> Result<i32> {
     let src = if a.quiet { "{{.Name}}".to_owned() } else { a.format.clone().unwrap_or_default() };
-    let format = ListFormat::parse(&src, "table {{.Driver}}\t{{.Name}}").map_err(|e| CliError::new(e.to_string()))?;
+    let format = ListFormat::parse(&src, "table {{.Driver}}\t{{.Name}}").map_err(|e| CliError::new(e.to_string()))?.fields_of("*formatter.volumeContext", "template parsing error: ", &src);
     let mut path = "/volumes".to_owned();
     if !a.filter.is_empty() {
         path.push_str(&format!("?filters={}", q(&super::ps::filters_json(&a.filter)?)));

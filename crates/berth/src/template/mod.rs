@@ -36,13 +36,39 @@ impl std::fmt::Display for TemplateError {
 #[derive(Debug, Clone)]
 pub struct Template {
     nodes: Vec<Node>,
+    strict: Strict,
+    /// The text as the user typed it, for the positions in errors.
+    source: String,
+}
+
+/// What looking up a name that is not there does. Docker executes its templates over Go
+/// structs (lists) or maps with `missingkey=error` (inspect), so a wrong name is an error there.
+#[derive(Debug, Clone, Default)]
+pub enum Strict {
+    /// `<no value>`.
+    #[default]
+    Lenient,
+    /// `inspect`: docker runs the template over its typed struct first, where a name that is
+    /// no field fails and a key missing from one of the struct's maps (labels, options...)
+    /// gives `<no value>`; the failure then repeats over the raw JSON with missingkey=error.
+    MapKeys,
+    /// The rows of a list: the formatter's type, named as docker names it, has no such field.
+    /// `prefix` is how the command introduces the error.
+    Fields { type_name: &'static str, prefix: &'static str },
 }
 
 type R<T> = Result<T, TemplateError>;
 
 impl Template {
     pub fn parse(src: &str) -> R<Template> {
-        parse::parse(src).map(|nodes| Template { nodes }).map_err(|e| TemplateError(format!("template parsing error: {e}")))
+        parse::parse(src).map(|nodes| Template { nodes, strict: Strict::Lenient, source: src.to_owned() }).map_err(|e| TemplateError(format!("template parsing error: {e}")))
+    }
+
+    /// Makes a wrong name an error, as docker's; `source` is the text as the user typed it.
+    pub fn strict(mut self, strict: Strict, source: &str) -> Template {
+        self.strict = strict;
+        self.source = source.to_owned();
+        self
     }
 
     /// Executes the template with `data` as `.` and `$`.
@@ -59,8 +85,10 @@ impl Template {
     }
 
     fn render_into(&self, data: &Value, escape_html: bool, out: &mut String) -> R<()> {
-        let mut ex = Exec { out, vars: Vec::new(), root: data, escape_html };
-        ex.walk(&self.nodes, data).map_err(|e| TemplateError(format!("template: executing: {e}")))
+        let mut ex = Exec { out, vars: Vec::new(), root: data, escape_html, strict: &self.strict, source: &self.source, complete_error: false };
+        let done = ex.walk(&self.nodes, data);
+        let complete = ex.complete_error;
+        done.map_err(|e| if complete { e } else { TemplateError(format!("template: executing: {e}")) })
     }
 
     /// The top-level fields of the data that rendering can read (`ID` and `Label` for
@@ -108,6 +136,10 @@ struct Exec<'a> {
     vars: Vec<(String, Value)>,
     root: &'a Value,
     escape_html: bool,
+    strict: &'a Strict,
+    source: &'a str,
+    /// The error returned is already worded as docker words it.
+    complete_error: bool,
 }
 
 impl<'a> Exec<'a> {
@@ -237,7 +269,7 @@ impl<'a> Exec<'a> {
         'a: 'v,
     {
         Ok(match a {
-            Arg::Field(path) => Cow::Borrowed(field(dot, path)),
+            Arg::Field(path) => Cow::Borrowed(self.lookup(dot, path)?),
             Arg::Var(name, path) => match self.vars.iter().rev().find(|(n, _)| n == name) {
                 Some((_, v)) => Cow::Owned(field(v, path).clone()),
                 None if name == "$" => Cow::Borrowed(field(self.root, path)),
@@ -254,6 +286,56 @@ impl<'a> Exec<'a> {
                 Cow::Owned(v) => Cow::Owned(field(&v, path).clone()),
             },
         })
+    }
+}
+
+/// Fields of docker's inspect structs that are Go maps with keys of the user's choosing: a key
+/// missing there is no error.
+const FREE_MAPS: &[&str] = &[
+    "Labels", "Options", "DriverOpts", "Annotations", "ExposedPorts", "Volumes", "Ports", "PortBindings", "Networks", "Containers", "Sysctls",
+    "StorageOpt", "Tmpfs", "Data", "Status",
+];
+
+impl Exec<'_> {
+    /// The value at `path` under `dot`, or docker's error for a name that is not there.
+    fn lookup<'v>(&mut self, dot: &'v Value, path: &[String]) -> R<&'v Value> {
+        match self.strict {
+            Strict::Lenient => {}
+            Strict::MapKeys => {
+                let mut cur = dot;
+                let mut parent: Option<&str> = None;
+                for k in path {
+                    let next = cur.get(k);
+                    let free_map = parent.is_some_and(|p| FREE_MAPS.contains(&p));
+                    if matches!(cur, Value::Map(_)) && matches!(next, Value::Missing) && !free_map {
+                        return Err(self.missing(path, "template parsing error: ", &format!("map has no entry for key {k:?}")));
+                    }
+                    cur = next;
+                    parent = Some(k);
+                }
+                return Ok(cur);
+            }
+            Strict::Fields { type_name, prefix } => {
+                if let Some(first) = path.first().filter(|_| std::ptr::eq(dot, self.root)) {
+                    if matches!(dot.get(first), Value::Missing) && matches!(dot.get(&format!("{METHOD_PREFIX}{first}")), Value::Missing) {
+                        return Err(self.missing(path, prefix, &format!("can't evaluate field {first} in type {type_name}")));
+                    }
+                }
+            }
+        }
+        Ok(field(dot, path))
+    }
+
+    /// Go's execution error for the field chain `path`, at the position of the chain's last
+    /// name in the text as typed: `template: :1:9: executing "" at <.Config.Nope>: …`.
+    fn missing(&mut self, path: &[String], prefix: &str, reason: &str) -> TemplateError {
+        self.complete_error = true;
+        let chain = format!(".{}", path.join("."));
+        let last = path.last().map_or(0, |l| l.len() + 1);
+        let at = self.source.find(&chain).map_or(0, |i| i + chain.len() - last);
+        let line = 1 + self.source[..at].matches('\n').count();
+        let col = at - self.source[..at].rfind('\n').map_or(0, |n| n + 1);
+        TemplateError(format!("{prefix}template: :{line}:{col}: executing \"\" at <{chain}>: {reason}"))
     }
 }
 

@@ -154,3 +154,28 @@ fn help_in_dockers_shape() {
         assert_eq!(text(&b.stderr), text(&k.stderr).replace("docker", "berth"), "{args:?}");
     }
 }
+
+#[test]
+fn a_field_that_is_not_there_fails_as_in_docker() {
+    let d = daemon("tmplerr");
+    berth_ok(&d, &["create", "--name", "t1", "--label", "a=b", "busybox", "true"]);
+    berth_ok(&d, &["volume", "create", "v1"]);
+    // Lists run templates over Go structs: a wrong name fails, naming the formatter's type and
+    // where the name is in the text. Inspect fails for a wrong field, not for a missing label.
+    for args in [
+        &["ps", "-a", "--format", "{{.Foo}}"][..],
+        &["ps", "-a", "--format", "table {{.Names}}\\t{{.Config.Nope}}"],
+        &["images", "--format", "{{.Repository}} {{.Foo}}"],
+        &["network", "ls", "--format", "{{.Foo}}"],
+        &["volume", "ls", "--format", "{{.Foo}}"],
+        &["stats", "--no-stream", "--format", "{{.Foo}}", "t1"],
+        &["inspect", "-f", "{{.Config.Foo}} {{.Id}}", "t1"],
+        &["inspect", "-f", "{{.Config.Labels.nope}}|{{.Config.Labels.a}}|{{.State.Status}}", "t1"],
+        &["ps", "-a", "--format", "{{.Label \"nope\"}}|{{.Names}}"],
+    ] {
+        let (b, k) = (berth(&d, args), d.docker(args));
+        assert_eq!((b.status.code(), text(&b.stdout), text(&b.stderr)), (k.status.code(), text(&k.stdout), text(&k.stderr)), "{args:?}");
+    }
+    berth_ok(&d, &["rm", "t1"]);
+    berth_ok(&d, &["volume", "rm", "v1"]);
+}
