@@ -136,12 +136,20 @@ impl Restart {
     pub fn of(p: Option<&RestartPolicy>) -> Result<Restart> {
         let name = p.and_then(|p| p.name.as_deref()).unwrap_or("");
         let max = p.and_then(|p| p.maximum_retry_count).unwrap_or(0);
+        // dockerd's checks and words.
+        let only_on_failure = || {
+            let negative = if max < 0 { " and cannot be negative" } else { "" };
+            Err(Error::InvalidParameter(format!("invalid restart policy: maximum retry count can only be used with 'on-failure'{negative}")))
+        };
         match name {
-            "" | "no" => Ok(Restart::No),
+            "" => Ok(Restart::No),
+            "no" | "always" | "unless-stopped" if max != 0 => only_on_failure(),
+            "no" => Ok(Restart::No),
             "always" => Ok(Restart::Always),
             "unless-stopped" => Ok(Restart::UnlessStopped),
+            "on-failure" if max < 0 => Err(Error::InvalidParameter("invalid restart policy: maximum retry count cannot be negative".into())),
             "on-failure" => Ok(Restart::OnFailure((max > 0).then_some(max))),
-            _ => Err(Error::InvalidParameter(format!("invalid restart policy {name:?}: want no, always, unless-stopped or on-failure"))),
+            _ => Err(Error::InvalidParameter(format!("invalid restart policy: unknown policy '{name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"))),
         }
     }
 }
@@ -1194,6 +1202,11 @@ mod tests {
         assert_eq!(Restart::of(None).expect("none"), Restart::No);
         assert_eq!(Restart::of(Some(&p("on-failure", 3))).expect("of"), Restart::OnFailure(Some(3)));
         assert_eq!(Restart::of(Some(&p("unless-stopped", 0))).expect("us"), Restart::UnlessStopped);
-        assert!(Restart::of(Some(&p("sometimes", 0))).is_err());
+        let err = |name, n| Restart::of(Some(&p(name, n))).expect_err("refused").to_string();
+        assert_eq!(err("sometimes", 0), "invalid restart policy: unknown policy 'sometimes'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'");
+        assert_eq!(err("always", 3), "invalid restart policy: maximum retry count can only be used with 'on-failure'");
+        assert_eq!(err("no", -1), "invalid restart policy: maximum retry count can only be used with 'on-failure' and cannot be negative");
+        assert_eq!(err("on-failure", -2), "invalid restart policy: maximum retry count cannot be negative");
+        assert_eq!(Restart::of(Some(&p("", 5))).expect("empty name, any count"), Restart::No);
     }
 }

@@ -516,23 +516,22 @@ pub fn ram_in_bytes(s: &str) -> Result<i64, String> {
     Ok((n * mult as f64) as i64)
 }
 
-/// `no`, `always`, `unless-stopped`, `on-failure[:N]`.
+/// `NAME[:COUNT]`, split as docker's CLI does: only a missing name before the colon and a
+/// count that is not a number are its errors; the daemon judges the name and the count's use.
 pub fn restart_policy(s: &str) -> Result<RestartPolicy, String> {
+    if s.is_empty() {
+        return Ok(RestartPolicy { name: Some("no".to_owned()), maximum_retry_count: Some(0) });
+    }
     let (name, count) = match s.split_once(':') {
+        Some(("", _)) => return Err("invalid restart policy format: no policy provided before colon".to_owned()),
         Some((n, c)) => (n, Some(c)),
         None => (s, None),
     };
-    match (name, count) {
-        ("no" | "always" | "unless-stopped", None) | ("", None) => {
-            Ok(RestartPolicy { name: Some(if name.is_empty() { "no" } else { name }.to_owned()), maximum_retry_count: Some(0) })
-        }
-        ("on-failure", c) => {
-            let n = c.map(|c| c.parse::<i64>().map_err(|_| format!("invalid restart policy format: maximum retry count must be an integer: {s}"))).transpose()?;
-            Ok(RestartPolicy { name: Some("on-failure".to_owned()), maximum_retry_count: Some(n.unwrap_or(0)) })
-        }
-        (_, Some(_)) => Err(format!("invalid restart policy format: maximum retry count can only be used with 'on-failure': {s}")),
-        _ => Err(format!("invalid restart policy format: unknown policy '{name}'")),
-    }
+    let count = match count.filter(|c| !c.is_empty()) {
+        Some(c) => c.parse::<i64>().map_err(|_| "invalid restart policy format: maximum retry count must be an integer".to_owned())?,
+        None => 0,
+    };
+    Ok(RestartPolicy { name: Some(name.to_owned()), maximum_retry_count: Some(count) })
 }
 
 /// `nofile=1024:2048` or `nofile=1024`.
@@ -617,8 +616,11 @@ mod tests {
         assert_eq!(ram_in_bytes("100"), Ok(100));
         assert!(ram_in_bytes("lots").is_err());
         assert_eq!(restart_policy("on-failure:3").unwrap().maximum_retry_count, Some(3));
-        assert!(restart_policy("always:3").is_err());
-        assert!(restart_policy("sometimes").is_err());
+        // The daemon judges names and where a count may go; the CLI only splits.
+        assert_eq!(restart_policy("sometimes").unwrap().name.as_deref(), Some("sometimes"));
+        assert_eq!(restart_policy("always:3").unwrap().maximum_retry_count, Some(3));
+        assert_eq!(restart_policy(":3").unwrap_err(), "invalid restart policy format: no policy provided before colon");
+        assert_eq!(restart_policy("on-failure:x").unwrap_err(), "invalid restart policy format: maximum retry count must be an integer");
         assert_eq!(parse_ulimit("nofile=1024:2048").unwrap(), Ulimit { name: "nofile".into(), soft: 1024, hard: 2048 });
         assert_eq!(parse_ulimit("nproc=10").unwrap().hard, 10);
         assert_eq!(parse_device("/dev/fuse").unwrap().path_in_container.as_deref(), Some("/dev/fuse"));
