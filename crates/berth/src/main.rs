@@ -352,6 +352,17 @@ fn main() {
         let _ = docker_help(Cli::command()).print_help();
         return;
     };
+    // The image takes hyphen values (its command's flags follow it), so a flag berth does not
+    // know lands there: it is the unknown flag docker names.
+    if let Cmd::Run(run::RunArgs { image_and_command: i, .. })
+    | Cmd::Container(ContainerCmd::Run(run::RunArgs { image_and_command: i, .. }))
+    | Cmd::Create(run::CreateArgs { image_and_command: i, .. })
+    | Cmd::Container(ContainerCmd::Create(run::CreateArgs { image_and_command: i, .. })) = &cmd
+    {
+        if let Some(flag) = i.first().filter(|f| f.starts_with('-') && f.len() > 1) {
+            std::process::exit(unknown_flag(flag));
+        }
+    }
     let rt = match tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -424,14 +435,7 @@ fn usage_error(e: &clap::Error) -> i32 {
             let _ = e.print();
             0
         }
-        ErrorKind::UnknownArgument if arg.starts_with('-') => {
-            let what = match arg.strip_prefix("--") {
-                Some(_) => format!("unknown flag: {arg}"),
-                None => format!("unknown shorthand flag: '{}' in {arg}", arg.chars().nth(1).unwrap_or('-')),
-            };
-            eprintln!("{what}\n\nUsage:  {usage}\n\nRun 'berth {path} --help' for more information");
-            125
-        }
+        ErrorKind::UnknownArgument if arg.starts_with('-') => unknown_flag(&arg),
         ErrorKind::UnknownArgument | ErrorKind::MissingRequiredArgument | ErrorKind::TooFewValues | ErrorKind::WrongNumberOfValues
             if !path.is_empty() =>
         {
@@ -444,6 +448,20 @@ fn usage_error(e: &clap::Error) -> i32 {
             125
         }
     }
+}
+
+/// docker's error for a flag the command does not have (`--bogus`, or `-Z` in a group); 125.
+fn unknown_flag(arg: &str) -> i32 {
+    let (path, cmd) = command_path();
+    let usage = cmd.clone().render_usage().to_string();
+    let usage = usage.trim_start_matches("Usage:").trim();
+    let flag = arg.split('=').next().unwrap_or(arg);
+    let what = match flag.strip_prefix("--") {
+        Some(_) => format!("unknown flag: {flag}"),
+        None => format!("unknown shorthand flag: '{}' in {flag}", flag.chars().nth(1).unwrap_or('-')),
+    };
+    eprintln!("{what}\n\nUsage:  {usage}\n\nRun 'berth {path} --help' for more information");
+    125
 }
 
 /// docker's words for a wrong number of arguments to `cmd` (`requires 2 arguments`, `requires
@@ -493,6 +511,12 @@ fn report(cmd: &Cmd, e: &CliError) -> i32 {
     if e.message.is_empty() {
         // Nothing to say (a closed pipe): the status tells.
         return e.status_for(cmd.failure_status());
+    }
+    // docker's create says what the daemon (or the platform's parse) answered as it is, with
+    // status 1; only its own flag errors read as run's do.
+    if matches!(cmd, Cmd::Create(_) | Cmd::Container(ContainerCmd::Create(_))) && e.status != Some(125) {
+        eprintln!("{e}");
+        return e.status.unwrap_or(1);
     }
     match cmd.help_hint() {
         Some(name) => eprintln!("berth: {e}\n\nRun 'berth {name} --help' for more information"),

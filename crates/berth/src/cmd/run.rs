@@ -82,7 +82,7 @@ async fn create_container(client: &Client, opts: &ContainerOpts, image: &str, co
     // added it), and to a pull as it was typed.
     let platform = opts.platform.as_deref().filter(|p| !p.is_empty());
     if let Some(p) = platform {
-        let parsed = Platform::parse(p).map_err(|e| CliError::new(format!("error parsing specified platform: {e}")).with_status(125))?;
+        let parsed = Platform::parse(p).map_err(|e| CliError::new(format!("error parsing specified platform: {e}")))?;
         if client.api_at_least(1, 41) {
             query.push(format!("platform={}", q(&parsed.to_string().to_lowercase())));
         }

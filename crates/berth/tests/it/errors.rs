@@ -179,3 +179,26 @@ fn a_field_that_is_not_there_fails_as_in_docker() {
     berth_ok(&d, &["rm", "t1"]);
     berth_ok(&d, &["volume", "rm", "v1"]);
 }
+
+#[test]
+fn create_and_run_errors_read_as_dockers() {
+    let d = daemon("createerr");
+    // create says what the daemon answered as it is (status 1); its own flag errors and all of
+    // run's read `…: error` and point at --help (125); a flag berth does not know is named.
+    for args in [
+        &["create", "--pull", "never", "nosuch"][..],
+        &["create", "--platform", "nonsense", "busybox"],
+        &["run", "--platform", "nonsense", "busybox"],
+        &["create", "--bogus", "busybox"],
+        &["run", "-Z", "busybox"],
+        &["run", "--bogus=3", "busybox"],
+        &["create", "--restart", "bogus", "busybox"],
+        &["run", "--restart", "always:3", "busybox"],
+        &["create", "--restart", ":3", "busybox"],
+        &["create", "--pull", "bogus", "busybox"],
+    ] {
+        let (b, k) = (berth(&d, args), d.docker(args));
+        let berth_words = text(&b.stderr).replace("berth", "docker");
+        assert_eq!((b.status.code(), berth_words.as_str()), (k.status.code(), text(&k.stderr).as_str()), "{args:?}");
+    }
+}
