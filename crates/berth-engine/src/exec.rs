@@ -161,13 +161,14 @@ impl Engine {
         std::fs::write(&pfile, serde_json::to_vec(&process).expect("process serializes")).map_err(Error::io("write the exec's process", &pfile))?;
         let tty = cfg.tty == Some(true);
         let stdin = !detach && cfg.attach_stdin == Some(true);
-        let mut opts = ShimOptions {
+        let (runtime_root, runtime_path, runtime_args) = self.shim_runtime(rec.host_config.runtime.as_deref())?;
+        let opts = ShimOptions {
             id: berth_runtime::ContainerId::parse(&rec.id).map_err(|e| Error::Internal(e.to_string()))?,
             bundle: self.cfg.run_dir(&rec.id).join("bundle"),
             state_dir: dir.join("shim"),
-            runtime_root: std::path::PathBuf::new(),
-            runtime_path: None,
-            runtime_args: Vec::new(),
+            runtime_root,
+            runtime_path,
+            runtime_args,
             log: LogDriver::None,
             tty,
             open_stdin: stdin,
@@ -175,7 +176,6 @@ impl Engine {
             exec_process: Some(pfile),
             log_rotate: None,
         };
-        self.shim_runtime(rec.host_config.runtime.as_deref(), &mut opts)?;
         shim::launch(self.cfg.shim_bin.clone(), opts.clone(), rec.id.clone()).await?;
         let sock = opts.socket_path();
         let shim_pid: i32 = std::fs::read_to_string(opts.pid_path()).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);

@@ -425,22 +425,21 @@ impl Engine {
             "none" => LogDriver::None,
             _ => LogDriver::JsonFile(self.log_path(&rec.id)),
         };
-        let mut opts = ShimOptions {
+        let (runtime_root, runtime_path, runtime_args) = self.shim_runtime(rec.host_config.runtime.as_deref())?;
+        Ok(ShimOptions {
             id: berth_runtime::ContainerId::parse(&rec.id).map_err(|e| Error::Internal(format!("container id {}: {e}", rec.id)))?,
             bundle: run.join("bundle"),
             state_dir: run.join("shim"),
-            runtime_root: PathBuf::new(),
-            runtime_path: None,
-            runtime_args: Vec::new(),
+            runtime_root,
+            runtime_path,
+            runtime_args,
             log,
             tty: rec.config.tty == Some(true),
             open_stdin: rec.config.open_stdin == Some(true),
             hold: true,
             exec_process: None,
             log_rotate: settings.rotate,
-        };
-        self.shim_runtime(rec.host_config.runtime.as_deref(), &mut opts)?;
-        Ok(opts)
+        })
     }
 
     /// Docker's LogPath: `<data-root>/containers/<id>/<id>-json.log`.

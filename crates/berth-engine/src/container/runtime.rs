@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 
 use berth_runtime::{Backend, ContainerId, External, Runtime};
-use berth_shim::ShimOptions;
 
 use crate::error::{Error, Result};
 use crate::Engine;
@@ -66,13 +65,11 @@ impl Engine {
         })
     }
 
-    /// Fills in the runtime fields of a shim's options.
-    pub(crate) fn shim_runtime(&self, runtime: Option<&str>, opts: &mut ShimOptions) -> Result<()> {
+    /// The runtime fields of a shim's options: the state root, and the binary with its global
+    /// options for an external runtime.
+    pub(crate) fn shim_runtime(&self, runtime: Option<&str>) -> Result<(PathBuf, Option<PathBuf>, Vec<String>)> {
         let (external, root) = self.runtime_parts(runtime)?;
-        opts.runtime_root = root;
-        opts.runtime_path = external.map(|c| c.path.clone());
-        opts.runtime_args = external.map(|c| c.args.clone()).unwrap_or_default();
-        Ok(())
+        Ok((root, external.map(|c| c.path.clone()), external.map(|c| c.args.clone()).unwrap_or_default()))
     }
 
     /// Runs `op` on the runtime of a container off the async threads (every runtime call
