@@ -21,13 +21,17 @@ fn kernel() -> String {
     rustix::system::uname().release().to_string_lossy().into_owned()
 }
 
-/// The host's memory in bytes (`MemTotal`); 0 if /proc/meminfo cannot be read.
+/// The host's memory in bytes (`MemTotal`), read once, as dockerd does; 0 if /proc/meminfo
+/// cannot be read.
 pub(crate) fn machine_memory() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("MemTotal:").and_then(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())))
-        .unwrap_or(0)
-        * 1024
+    static TOTAL: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TOTAL.get_or_init(|| {
+        std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|s| s.lines().find_map(|l| l.strip_prefix("MemTotal:").and_then(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())))
+            .unwrap_or(0)
+            * 1024
+    })
 }
 
 impl Engine {

@@ -93,9 +93,11 @@ fn in_zone(nanos: i64, tz: &jiff::tz::TimeZone) -> (jiff::civil::DateTime, i32, 
     (tz.to_datetime(ts), info.offset().seconds(), info.abbreviation().to_owned())
 }
 
-/// The user's zone, as Go's `time.Local`: `$TZ`, else /etc/localtime; UTC when neither names one.
-fn local_zone() -> jiff::tz::TimeZone {
-    jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC)
+/// The user's zone, as Go's `time.Local`: `$TZ`, else /etc/localtime; UTC when neither names
+/// one. Looked up once per run, not once per row.
+fn local_zone() -> &'static jiff::tz::TimeZone {
+    static LOCAL: std::sync::OnceLock<jiff::tz::TimeZone> = std::sync::OnceLock::new();
+    LOCAL.get_or_init(|| jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC))
 }
 
 /// `+0100` (Go's `-0700`), or `+01:00` with `colon`.
@@ -110,7 +112,7 @@ fn offset_text(secs: i32, colon: bool) -> String {
 
 /// Go's `time.Time.String()` of a Unix time in the local zone: `2026-11-23 22:40:05 +0000 UTC`.
 pub fn go_time(secs: i64) -> String {
-    go_time_in(secs, &local_zone())
+    go_time_in(secs, local_zone())
 }
 
 fn go_time_in(secs: i64, tz: &jiff::tz::TimeZone) -> String {
@@ -121,7 +123,7 @@ fn go_time_in(secs: i64, tz: &jiff::tz::TimeZone) -> String {
 /// RFC 3339 with nanoseconds in the local zone (`Z` for UTC), as docker prints the times of
 /// events.
 pub fn rfc3339_nanos(nanos: i64) -> String {
-    rfc3339_nanos_in(nanos, &local_zone())
+    rfc3339_nanos_in(nanos, local_zone())
 }
 
 fn rfc3339_nanos_in(nanos: i64, tz: &jiff::tz::TimeZone) -> String {
