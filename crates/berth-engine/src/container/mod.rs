@@ -291,23 +291,16 @@ impl Engine {
         self.events.publish("container", action, &ctr.id, attrs);
     }
 
-    /// The image's config as a container Config (Env, Cmd, Entrypoint, ...).
     /// The image's config blob (`config`, `os`, `architecture`, ...).
     fn image_config_blob(&self, image: &berth_image::Image) -> Result<Value> {
         let data = self.images.content().read_blob(&image.id, 16 << 20).map_err(|e| Error::Internal(format!("read the config of image {}: {}", image.id, crate::error::chain(&e))))?;
         serde_json::from_slice(&data).map_err(|e| Error::Internal(format!("parse the config of image {}: {e}", image.id)))
     }
 
-    fn image_config(&self, image: &berth_image::Image) -> Result<Config> {
-        let v = self.image_config_blob(image)?;
-        Ok(serde_json::from_value(v.get("config").cloned().unwrap_or(Value::Null)).unwrap_or_default())
-    }
-
-    /// Refuses `image` (named `reference` by the client) when its config says another platform
-    /// than `want`, as dockerd does for `create --platform`.
-    fn check_image_platform(&self, image: &berth_image::Image, reference: &str, want: &berth_image::Platform) -> Result<()> {
-        let v = self.image_config_blob(image)?;
-        let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    /// Refuses an image whose config (`blob`) says another platform than `want`, as dockerd
+    /// does for `create --platform`; `reference` is the image as the client named it.
+    fn check_image_platform(blob: &Value, reference: &str, want: &berth_image::Platform) -> Result<()> {
+        let field = |k: &str| blob.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
         let have = berth_image::Platform { os: field("os"), architecture: field("architecture"), variant: Some(field("variant")).filter(|v| !v.is_empty()) };
         if want.accepts(&have) {
             return Ok(());
@@ -334,10 +327,12 @@ impl Engine {
             berth_image::ImageStoreError::NotFound { .. } => Error::NoSuchImage(familiar(&image_name)),
             other => Error::from(other),
         })?;
+        let blob = self.image_config_blob(&image)?;
         if let Some(want) = platform {
-            self.check_image_platform(&image, &image_name, want)?;
+            Self::check_image_platform(&blob, &image_name, want)?;
         }
-        let config = merge_config(&req.config, &self.image_config(&image)?);
+        let image_config: Config = serde_json::from_value(blob.get("config").cloned().unwrap_or(Value::Null)).unwrap_or_default();
+        let config = merge_config(&req.config, &image_config);
         health::validate(config.healthcheck.as_ref())?;
         let endpoints = self.endpoints_for_create(&host, req.networking_config.as_ref(), false)?;
         let warnings = crate::network::check_ports(&host, &config)?;
