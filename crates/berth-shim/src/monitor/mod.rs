@@ -253,8 +253,12 @@ impl Monitor {
         if let Some(e) = shim_ends {
             m.take_pipes(e);
         }
+        // Watch the container's init from here on; one that has already ended (a race with a
+        // kill or rm) gets no exec that would wait for a start that can no longer come.
+        let gone = |what| Error::Runtime { id: opts.id.to_string(), source: Box::new(berth_runtime::Error::WrongState { id: opts.id.to_string(), status: "not running".into(), what }) };
+        let init = opts.backend().init_pid(&opts.id).map_err(|source| Error::Runtime { id: opts.id.to_string(), source: Box::new(source) })?;
+        m.container_pidfd = Some(open_pidfd(init).map_err(|_| gone("its init has ended"))?);
         m.held = Some(Held::Exec { child_ends, console });
-        m.container_pidfd = opts.backend().init_pid(&opts.id).ok().filter(|&p| p > 0).and_then(|p| open_pidfd(p).ok());
         Ok(m)
     }
 

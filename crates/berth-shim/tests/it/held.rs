@@ -96,3 +96,23 @@ fn a_held_exec_killed_before_start_records_that_it_never_ran() {
     assert_eq!(s.connect().request(&json!({"op": "kill", "signal": 9}))["ok"], true);
     s.wait_exit();
 }
+
+#[test]
+fn an_exec_in_a_container_that_has_ended_is_refused_and_leaves_no_shim() {
+    let mut s = Shim::new("execgone");
+    s.start(&config(&["sleep", "1000"], false), &["--log-driver", "none"]);
+    assert_eq!(s.connect().request(&json!({"op": "kill", "signal": 9}))["ok"], true);
+    s.wait_exit();
+    // A health probe racing `rm -f` asks for this: it must fail now, not wait for a start forever.
+    let exec_dir = s.dir.join("exec3");
+    std::fs::create_dir_all(&exec_dir).expect("exec dir");
+    let out = start_held_exec(&s, &exec_dir, &json!({"args": ["true"], "cwd": "/", "user": {"uid": 0, "gid": 0}}));
+    assert!(!out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&s.id), "the error names the container: {err}");
+    assert!(!exec_dir.join("state/shim.sock").exists(), "no control socket is left");
+    let monitors = Command::new("pgrep").arg("-f").arg(exec_dir.join("process.json")).output().expect("pgrep");
+    assert!(monitors.stdout.is_empty(), "no exec monitor is left: {monitors:?}");
+    let left = s.leftovers();
+    assert!(left.is_empty(), "{left:?}");
+}
