@@ -59,6 +59,7 @@ for name, sock in daemons.items():
     up = time.perf_counter() - t0
     shims = ""
     if name == "berthd":
+        time.sleep(0.5)  # each shim moves into its small image once its container is 200 ms old
         kib = [rss_kib(int(p)) for p in subprocess.run(["pgrep", "-f", "berth-shim-serve"], stdout=subprocess.PIPE, text=True).stdout.split()]
         shims = f"; shim RSS median {statistics.median(kib)/1024:.2f} MiB over {len(kib)} shims" if kib else ""
     t0 = time.perf_counter()

@@ -38,6 +38,10 @@ const REQUEST_MAX: usize = 64 * 1024;
 const STDIN_MAX: usize = 64 * 1024;
 /// How long output is still read after the init ended.
 const DRAIN: Duration = Duration::from_secs(2);
+/// How long a started container is served from the full image before the shim moves into the
+/// small one: most `run --rm` containers end sooner, and then the two execs (into the small
+/// image and back to finish) would cost more than their whole life.
+const YOUNG: Duration = Duration::from_millis(200);
 
 /// The monitor's entry point, in the detached process (`berth-shim __monitor`): report to the
 /// launcher, serve the container until it ends, return the process exit code.
@@ -60,11 +64,15 @@ pub fn run(opts: &ShimOptions) -> i32 {
             if m.held.is_some() {
                 // Serve attach requests until `start` (this image can start; the small one
                 // cannot), then continue as usual.
-                m.pump(true);
+                m.pump(Until::Started);
                 if m.held.is_some() || m.cancelled {
                     m.serve_and_finish();
                     return 0;
                 }
+            }
+            if m.pump(Until::EndedOr(Instant::now() + YOUNG)) {
+                m.finish_here();
+                return 0;
             }
             // Only the loop's code should stay resident: continue in a fresh image of this
             // binary. Should that fail, serve from this one.
@@ -155,6 +163,17 @@ enum Slot {
     Output(usize),
     Stdin,
     Client(usize),
+}
+
+/// When [`Monitor::pump`] returns.
+#[derive(Clone, Copy)]
+enum Until {
+    /// A held start has happened.
+    Started,
+    /// The process has ended and its output is drained.
+    Ended,
+    /// That, or the instant has come while the process still runs.
+    EndedOr(Instant),
 }
 
 /// What a shim started with `--hold` does on `start`.
@@ -286,7 +305,7 @@ impl Monitor {
                 Backend::BuiltIn(_) => StateDir::new(&opts.runtime_root, &opts.id).load().ok().and_then(|s| s.cgroup).and_then(|p| Cgroup::open(&p).ok()),
                 Backend::External(_) => Cgroup::of_process(pid).ok(),
             };
-            let oom_kills = cgroup.as_ref().map(oom_kill_count).unwrap_or(0);
+            let oom_kills = cgroup.as_ref().and_then(|c| c.oom_kills().ok()).unwrap_or(0);
             let finish = FinishInfo::new(opts, cgroup.map(|c| c.paths()), oom_kills)?;
             let mut m = Monitor::new(opts, pid, Some(pidfd), listener, log, finish);
             match (console.as_ref(), shim_ends) {
@@ -380,22 +399,27 @@ impl Monitor {
     /// Serves the container until it has ended and its output is drained; returns what
     /// [`finish`] needs.
     fn serve(mut self) -> (FinishInfo, Option<ExitRecord>) {
-        self.pump(false);
+        self.pump(Until::Ended);
         self.end()
     }
 
-    /// The poll loop: until the process has ended and its output is drained, or, with
-    /// `until_started`, until a held start has happened.
-    fn pump(&mut self, until_started: bool) {
+    /// The poll loop, until `until`; true when it ended because the process has ended (and its
+    /// output is drained) or a held exec was cancelled.
+    fn pump(&mut self, until: Until) -> bool {
         let mut buf = vec![0u8; READ_BUF];
         let mut drain_until: Option<Instant> = None;
         loop {
-            if self.cancelled || (until_started && self.held.is_none()) {
-                return;
+            if self.cancelled {
+                return true;
+            }
+            match until {
+                Until::Started if self.held.is_none() => return false,
+                Until::EndedOr(at) if self.status.is_none() && Instant::now() >= at => return false,
+                _ => {}
             }
             if let Some(d) = drain_until {
                 if self.outputs.is_empty() || Instant::now() >= d {
-                    break;
+                    return true;
                 }
             }
             let mut slots = Vec::new();
@@ -431,7 +455,12 @@ impl Monitor {
                 slots.push(Slot::Client(i));
                 fds.push(PollFd::new(&c.sock, flags));
             }
-            let timeout = drain_until.map(|d| {
+            let wake = match (drain_until, until) {
+                (Some(d), _) => Some(d),
+                (None, Until::EndedOr(at)) => Some(at),
+                (None, _) => None,
+            };
+            let timeout = wake.map(|d| {
                 let left = d.saturating_duration_since(Instant::now());
                 rustix::time::Timespec { tv_sec: left.as_secs() as i64, tv_nsec: i64::from(left.subsec_nanos()) }
             });
@@ -476,9 +505,15 @@ impl Monitor {
 
     /// Serves the container in this image, then ends it: the path when the small serving
     /// binary cannot be executed.
-    pub fn serve_and_finish(self) {
+    pub fn serve_and_finish(mut self) {
+        self.pump(Until::Ended);
+        self.finish_here();
+    }
+
+    /// Ends what [`Monitor::pump`] has served to its end, in this image.
+    fn finish_here(self) {
         let opts = self.opts.clone();
-        let (info, exit) = self.serve();
+        let (info, exit) = self.end();
         finish(&opts, &info, exit);
     }
 
@@ -720,8 +755,4 @@ impl Monitor {
 fn open_pidfd(pid: i32) -> Result<OwnedFd, Error> {
     let p = Pid::from_raw(pid).ok_or(Error::Sys { what: "process pid", source: std::io::ErrorKind::InvalidData.into() })?;
     rustix::process::pidfd_open(p, PidfdFlags::empty()).map_err(|e| Error::Sys { what: "open the process's pidfd", source: e.into() })
-}
-
-fn oom_kill_count(cg: &Cgroup) -> u64 {
-    cg.stats().ok().and_then(|s| s.memory).and_then(|m| m.events.get("oom_kill").copied()).unwrap_or(0)
 }
