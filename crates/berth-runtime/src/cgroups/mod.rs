@@ -533,6 +533,17 @@ impl Cgroup {
         stats::collect(self)
     }
 
+    /// The memory controller's count of OOM kills (v1 memory.oom_control, v2 memory.events):
+    /// one file, where [`Cgroup::stats`] reads every controller's.
+    pub fn oom_kills(&self) -> Result<u64, CgroupError> {
+        let (Some(v), Some(dir)) = (self.layout().place(Controller::Memory), self.dir_of(Controller::Memory)) else { return Ok(0) };
+        let file = match v {
+            Version::V1 => "memory.oom_control",
+            Version::V2 => "memory.events",
+        };
+        Ok(stats::flat_keyed(&read_file(&dir.join(file))?).get("oom_kill").copied().unwrap_or(0))
+    }
+
     /// Signals every process. SIGKILL uses v2's cgroup.kill where the kernel has it (it also
     /// catches processes forking meanwhile); otherwise each pid is signalled, ignoring those
     /// that exited meanwhile.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use std::os::unix::net::UnixStream;
 
-use super::{oom_kill_count, Client, Mode, Monitor, Output};
+use super::{Client, Mode, Monitor, Output};
 use crate::exit::ExitRecord;
 use crate::log::{JsonLog, Stream};
 use crate::{LogDriver, ShimOptions};
@@ -156,7 +156,7 @@ pub fn finish_inherited(wire: &str) -> i32 {
 pub(super) fn finish(opts: &ShimOptions, info: &FinishInfo, exit: Option<ExitRecord>) {
     let cgroup = info.cgroup.as_ref().and_then(|p| Cgroup::open(p).ok());
     if let Some(mut e) = exit {
-        e.oom_killed = e.oom_killed || cgroup.as_ref().map(oom_kill_count).unwrap_or(0) > info.oom_kills;
+        e.oom_killed = e.oom_killed || cgroup.as_ref().and_then(|c| c.oom_kills().ok()).unwrap_or(0) > info.oom_kills;
         let _ = e.write(&opts.exit_path());
     }
     if opts.exec_process.is_none() {
