@@ -523,19 +523,39 @@ impl Engine {
     }
 
     async fn launch_mounted(self: &Arc<Self>, ctr: &Arc<Ctr>, bundle: &std::path::Path, rootfs: &std::path::Path, shim_dir: &std::path::Path, volumes: Vec<(PathBuf, String, bool)>) -> Result<()> {
-        let netns = self.network_up(ctr).await?;
-        // The record now holds the addresses the container got.
+        let (netns, mut wiring) = match self.network_up(ctr).await? {
+            Some((ns, w)) => (Some(ns), Some(w)),
+            None => (None, None),
+        };
+        // The record now holds the addresses the container got. Its links are made while the
+        // shim creates the container, unless the container sets sysctls of its interfaces.
         let rec = &ctr.rec().clone();
-        let mut facts = self.facts(rec, rootfs, netns)?;
-        facts.volumes = volumes;
-        let config = spec::build(rec, &facts)?;
-        let cfg_path = bundle.join("config.json");
-        std::fs::write(&cfg_path, serde_json::to_vec(&config).expect("spec serializes")).map_err(Error::io("write the bundle's config.json", &cfg_path))?;
-        let opts = self.shim_options(rec)?;
-        let pid = shim::launch(self.cfg.shim_bin.clone(), opts.clone(), rec.id.clone()).await?;
+        if rec.host_config.sysctls.as_ref().is_some_and(|s| s.keys().any(|k| k.starts_with("net."))) {
+            if let Some(w) = wiring.take() {
+                w.done().await?;
+            }
+        }
+        let launched = async {
+            let mut facts = self.facts(rec, rootfs, netns)?;
+            facts.volumes = volumes;
+            let config = spec::build(rec, &facts)?;
+            let cfg_path = bundle.join("config.json");
+            std::fs::write(&cfg_path, serde_json::to_vec(&config).expect("spec serializes")).map_err(Error::io("write the bundle's config.json", &cfg_path))?;
+            let opts = self.shim_options(rec)?;
+            let pid = shim::launch(self.cfg.shim_bin.clone(), opts.clone(), rec.id.clone()).await?;
+            Ok::<_, Error>((opts, pid))
+        }
+        .await;
+        // Nothing may undo the network while its links are still being made.
+        let wired = match wiring {
+            Some(w) => w.done().await,
+            None => Ok(()),
+        };
+        let (opts, pid) = launched?;
         let sock = opts.socket_path();
         let shim_pid: i32 = std::fs::read_to_string(opts.pid_path()).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
         let started = async {
+            wired?;
             let pending = std::mem::take(&mut *ctr.pending.lock().unwrap_or_else(|p| p.into_inner()));
             for p in pending {
                 let req = Request::Attach { stdin: p.streams.stdin, stdout: p.streams.stdout, stderr: p.streams.stderr, stdin_once: p.streams.stdin_once };
@@ -615,14 +635,20 @@ impl Engine {
                 None => Some(self.seccomp_for(None, &caps)?),
             }
         };
-        let extra_masked = std::fs::read_dir("/sys/devices/system/cpu")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path().join("thermal_throttle"))
-            .filter(|p| p.exists())
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
+        // The host's CPUs do not change while the daemon runs: looked up once.
+        static THERMAL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        let extra_masked = THERMAL
+            .get_or_init(|| {
+                std::fs::read_dir("/sys/devices/system/cpu")
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.path().join("thermal_throttle"))
+                    .filter(|p| p.exists())
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .collect()
+            })
+            .clone();
         Ok(spec::Facts {
             uid,
             gid,

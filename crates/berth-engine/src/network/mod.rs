@@ -57,6 +57,17 @@ impl Default for NetConfig {
     }
 }
 
+/// The links and name server of a container being started, made in the background by
+/// [`Engine::network_up`].
+pub(crate) struct Wiring(tokio::task::JoinHandle<Result<()>>);
+
+impl Wiring {
+    /// Waits until the links are made; their error, if any.
+    pub(crate) async fn done(self) -> Result<()> {
+        self.0.await.map_err(|e| Error::Internal(format!("network setup: {e}")))?
+    }
+}
+
 /// A network's record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Net {
@@ -642,9 +653,11 @@ impl Engine {
         self.networks.apply_firewall(&self.port_rules())
     }
 
-    /// Gives a container about to start its namespace, links, addresses, published ports and
-    /// name server. Returns the namespace to join, or None when it has no bridge networks.
-    pub(crate) async fn network_up(self: &Arc<Self>, ctr: &Arc<Ctr>) -> Result<Option<PathBuf>> {
+    /// Gives a container about to start its namespace, addresses and published ports, and starts
+    /// making its links and name server in the background: the shim can create the container
+    /// meanwhile, as long as [`Wiring::done`] comes before the container runs. Returns the
+    /// namespace to join, or None when it has no bridge networks.
+    pub(crate) async fn network_up(self: &Arc<Self>, ctr: &Arc<Ctr>) -> Result<Option<(PathBuf, Wiring)>> {
         let (empty, host) = {
             let r = ctr.rec();
             (r.endpoints.is_empty(), r.host_config.clone())
@@ -659,17 +672,28 @@ impl Engine {
         }
         let engine = self.clone();
         let c = ctr.clone();
-        let up = tokio::task::spawn_blocking(move || engine.network_up_blocking(&c)).await.map_err(|e| Error::Internal(format!("network setup: {e}")))?;
-        match up {
-            Ok(p) => Ok(Some(p)),
+        let planned = tokio::task::spawn_blocking(move || engine.network_plan(&c)).await.map_err(|e| Error::Internal(format!("network setup: {e}")))?;
+        let (ns, order) = match planned {
+            Ok(p) => p,
             Err(e) => {
                 self.network_down(&ctr.id);
-                Err(e)
+                return Err(e);
             }
-        }
+        };
+        let (engine, c, path) = (self.clone(), ctr.clone(), ns.clone());
+        let wiring = tokio::task::spawn_blocking(move || {
+            for (net_id, ifname) in &order {
+                engine.endpoint_wire(&c, &path, net_id, ifname)?;
+            }
+            engine.serve_dns(&c, &path);
+            Ok(())
+        });
+        Ok(Some((ns, Wiring(wiring))))
     }
 
-    fn network_up_blocking(self: &Arc<Self>, ctr: &Arc<Ctr>) -> Result<PathBuf> {
+    /// The namespace, every endpoint's address (in the record) and the published ports; returns
+    /// the namespace and the endpoints' networks and interface names, eth0 first.
+    fn network_plan(self: &Arc<Self>, ctr: &Arc<Ctr>) -> Result<(PathBuf, Vec<(String, String)>)> {
         let id = ctr.id.clone();
         let ns = Networks::netns_path(&self.cfg.run_dir(&id));
         berth_runtime::netns::create(&ns).map_err(Error::io("create the network namespace", &ns))?;
@@ -684,17 +708,29 @@ impl Engine {
         };
         let mut endpoints: Vec<(String, Endpoint)> = endpoints.into_iter().collect();
         endpoints.sort_by_key(|(id, _)| Some(id) != primary.as_ref());
+        let mut order = Vec::new();
         for (i, (net_id, ep)) in endpoints.into_iter().enumerate() {
-            self.endpoint_up(ctr, &ns, &net_id, ep, &format!("eth{i}"))?;
+            let ifname = format!("eth{i}");
+            self.endpoint_address(ctr, &net_id, ep, &ifname)?;
+            order.push((net_id, ifname));
         }
         self.publish_ports(ctr)?;
-        self.serve_dns(ctr, &ns);
-        Ok(ns)
+        Ok((ns, order))
     }
 
     /// Makes one endpoint: an address on `net_id`, a veth pair, the container end `ifname`.
-    fn endpoint_up(&self, ctr: &Arc<Ctr>, ns: &Path, net_id: &str, mut ep: Endpoint, ifname: &str) -> Result<()> {
-        let net = self.networks.get(net_id).ok_or_else(|| Error::NotFound(format!("network {net_id} not found: the container's network was removed; disconnect it and connect it to another")))?;
+    fn endpoint_up(&self, ctr: &Arc<Ctr>, ns: &Path, net_id: &str, ep: Endpoint, ifname: &str) -> Result<()> {
+        self.endpoint_address(ctr, net_id, ep, ifname)?;
+        self.endpoint_wire(ctr, ns, net_id, ifname)
+    }
+
+    fn network_of(&self, net_id: &str) -> Result<Net> {
+        self.networks.get(net_id).ok_or_else(|| Error::NotFound(format!("network {net_id} not found: the container's network was removed; disconnect it and connect it to another")))
+    }
+
+    /// Gives the endpoint on `net_id` its addresses and names and records it.
+    fn endpoint_address(&self, ctr: &Arc<Ctr>, net_id: &str, mut ep: Endpoint, ifname: &str) -> Result<()> {
+        let net = self.network_of(net_id)?;
         let (subnet, gw) = (net.subnet.expect("bridge networks have subnets"), net.gateway.expect("and gateways"));
         {
             let _g = lock(&self.networks.alloc);
@@ -717,9 +753,18 @@ impl Engine {
             ep.ifname = ifname.to_owned();
             ep.host_if = format!("veth{}", random_hex(7));
             ep.endpoint_id = crate::container::record::new_id();
-            ctr.rec().endpoints.insert(net_id.to_owned(), ep.clone());
+            ctr.rec().endpoints.insert(net_id.to_owned(), ep);
         }
-        let ip = ep.ip.expect("set above");
+        Ok(())
+    }
+
+    /// Makes the veth pair of the recorded endpoint on `net_id`, the container end `ifname` in
+    /// the namespace `ns` with its addresses and routes.
+    fn endpoint_wire(&self, ctr: &Arc<Ctr>, ns: &Path, net_id: &str, ifname: &str) -> Result<()> {
+        let net = self.network_of(net_id)?;
+        let ep = ctr.rec().endpoints.get(net_id).cloned().ok_or_else(|| Error::Internal(format!("container {} has no address on network {net_id}", &ctr.id[..12])))?;
+        let (subnet, gw) = (net.subnet.expect("bridge networks have subnets"), net.gateway.expect("and gateways"));
+        let ip = ep.ip.expect("given by endpoint_address");
         let alias = format!("berth:{}:{}", self.networks.cfg.bridge, ctr.id);
         link::attach(&link::Veth {
             netns: ns,
