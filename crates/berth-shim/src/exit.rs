@@ -57,13 +57,16 @@ fn replace(path: &Path, data: &[u8], sync: bool) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.tmp"));
+    // A rename over an existing file that a crash loses leaves that file, complete (it was
+    // synced when written): still the old content. Only a new name needs its directory synced.
+    let new_name = sync && !path.exists();
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(data)?;
     if sync {
-        f.sync_all()?;
+        f.sync_data()?;
     }
     std::fs::rename(&tmp, path)?;
-    if sync {
+    if new_name {
         std::fs::File::open(dir)?.sync_all()?;
     }
     Ok(())
