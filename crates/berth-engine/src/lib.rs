@@ -76,6 +76,9 @@ pub struct Engine {
     kernel: (u32, u32),
     /// A cgroup v2-only host (containers get a private cgroup namespace, as Docker does).
     pure_cgroup2: bool,
+    /// The daemon's cgroups, where the host has v1 hierarchies: a start warms up the kernel's
+    /// cgroup move through them ([`berth_runtime::cgroups::warm_up_attach_this_thread`]).
+    v1_cgroups: Option<Arc<berth_runtime::cgroups::Hierarchies>>,
     /// Docker's default seccomp profile in OCI form, by the capability set it was made for.
     seccomp_cache: Mutex<HashMap<Vec<String>, serde_json::Value>>,
 }
@@ -117,7 +120,9 @@ impl Engine {
             warnings.push(format!("a container record could not be read ({why}); it was moved aside to {}", path.display()));
         }
         let kernel = rustix::system::uname().release().to_str().ok().and_then(berth_runtime::seccomp::parse_kernel_release).unwrap_or((0, 0));
-        let pure_cgroup2 = berth_runtime::cgroups::Hierarchies::detect().map(|h| h.mode() == berth_runtime::cgroups::Mode::V2).unwrap_or(false);
+        let hierarchies = berth_runtime::cgroups::Hierarchies::detect().ok();
+        let pure_cgroup2 = hierarchies.as_ref().is_some_and(|h| h.mode() == berth_runtime::cgroups::Mode::V2);
+        let v1_cgroups = hierarchies.filter(|h| !h.v1.is_empty() && rustix::process::geteuid().is_root()).map(Arc::new);
         let registry = berth_image::registry::Registry::new(cfg.registry.clone());
         let data_root = cfg.data_root.clone();
         let net_cfg = cfg.network.clone();
@@ -138,6 +143,7 @@ impl Engine {
             shutting_down: AtomicBool::new(false),
             kernel,
             pure_cgroup2,
+            v1_cgroups,
             seccomp_cache: Mutex::new(HashMap::new()),
         });
         for r in loaded.records {

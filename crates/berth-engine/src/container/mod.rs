@@ -495,6 +495,12 @@ impl Engine {
     /// Mounts the root, writes the bundle, starts a held shim, connects waiting attaches, then
     /// lets the container run.
     async fn launch(self: &Arc<Self>, ctr: &Arc<Ctr>) -> Result<()> {
+        if let Some(h) = &self.v1_cgroups {
+            // The init's move into its v1 cgroups waits for the kernel (an RCU grace period,
+            // 5-15 ms here); started now, that wait overlaps the network and the shim's start.
+            let h = h.clone();
+            tokio::task::spawn_blocking(move || berth_runtime::cgroups::warm_up_attach_this_thread(&h));
+        }
         let rec = ctr.rec().clone();
         let run = self.cfg.run_dir(&rec.id);
         let bundle = run.join("bundle");

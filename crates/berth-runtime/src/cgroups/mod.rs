@@ -99,6 +99,21 @@ pub fn warm_up_attach(h: &Hierarchies) -> Option<crate::sys::clone::Child> {
     .ok()
 }
 
+/// [`warm_up_attach`] for a caller that is about to start a container (a daemon, before its
+/// shim): the calling thread moves itself (by its thread id, which takes the same global lock
+/// as a process move) into the v1 cgroup it is already in, and returns once the kernel's wait
+/// is over. Run it on a thread of its own; the move started this way is still in effect when
+/// the container's init is moved a few milliseconds later. Does nothing on a pure v2 host.
+pub fn warm_up_attach_this_thread(h: &Hierarchies) {
+    let Some(v1) = h.v1.first() else { return };
+    let own = v1.own.strip_prefix(&v1.mount_root).unwrap_or(&v1.own);
+    let own = own.strip_prefix("/").unwrap_or(own);
+    let tasks = v1.mount_dir.join(own).join("tasks");
+    if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&tasks) {
+        let _ = std::io::Write::write_all(&mut f, rustix::thread::gettid().as_raw_nonzero().to_string().as_bytes());
+    }
+}
+
 /// What [`Cgroup::paths`] returns and [`Cgroup::open`] takes: the runtime keeps it in its
 /// state file. Paths are absolute directories.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
