@@ -193,6 +193,9 @@ fn none_has_only_loopback_and_container_mode_shares() {
     assert!(hosts.contains(&format!("{gw}\tgw\n")), "{hosts}");
     let out = d.docker(&["network", "connect", "bridge", "owner"]);
     assert!(!out.status.success(), "connected twice to bridge");
+    // Sysctls of the container's own interface: its links exist before the runtime sets them.
+    let set = d.docker_ok(&["run", "--rm", "--sysctl", "net.ipv4.conf.eth0.rp_filter=2", "--sysctl", "net.ipv4.ip_unprivileged_port_start=80", "busybox", "cat", "/proc/sys/net/ipv4/conf/eth0/rp_filter", "/proc/sys/net/ipv4/ip_unprivileged_port_start"]);
+    assert_eq!(set.split_whitespace().collect::<Vec<_>>(), ["2", "80"], "{set}");
     // ports with modes that have no ports of their own: refused, or discarded with a warning
     let out = d.docker(&["create", "-p", "80", "--network", "none", "busybox", "true"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("conflicting options: port publishing and the container type network mode"), "{out:?}");
