@@ -1,7 +1,7 @@
 //! Starting a shim that outlives its caller: the caller runs `berth-shim __detach …`, which
-//! starts `berth-shim __monitor …` in a new session and exits at once (the double fork), so the
-//! monitor is nobody's child but init's. The monitor reports one line on the pipe that was its
-//! stdout, `ok PID` or `error MESSAGE`, then points its stdio at /dev/null.
+//! forks the monitor and exits at once (the double fork), so the monitor, in a new session, is
+//! nobody's child but init's. The monitor reports one line on the pipe that was its stdout,
+//! `ok PID` or `error MESSAGE`, then points its stdio at /dev/null.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::{AsFd, OwnedFd};
@@ -13,8 +13,6 @@ use crate::ShimOptions;
 
 /// The hidden subcommand of the short-lived intermediate process.
 pub const DETACH_ARG: &str = "__detach";
-/// The hidden subcommand of the monitor itself.
-pub const MONITOR_ARG: &str = "__monitor";
 
 /// Starts a detached shim from the binary `shim_bin`; returns the container's pid once it runs.
 pub fn launch(shim_bin: &Path, opts: &ShimOptions) -> Result<i32, Error> {
@@ -47,15 +45,15 @@ fn parse_report(line: &str) -> Result<i32, Error> {
     }
 }
 
-/// The intermediate process: start the monitor with our stdout (the report pipe) and exit.
-pub fn intermediate(shim_bin: &Path, opts: &ShimOptions) -> std::io::Result<()> {
-    Command::new(shim_bin)
-        .arg(MONITOR_ARG)
-        .args(opts.to_args())
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map(drop)
+/// The intermediate process: fork the monitor, which keeps our stdout (the report pipe), and
+/// exit. The monitor runs on in this image: this process has one thread, and executing the
+/// binary again would only cost its start once more.
+pub fn intermediate(opts: &ShimOptions) -> std::io::Result<()> {
+    berth_runtime::sys::clone::fork_plain(|| {
+        let code = crate::monitor::run(opts);
+        berth_runtime::sys::process::exit_now(code)
+    })
+    .map(drop)
 }
 
 /// The monitor's half of the report: our stdout, moved off fd 1 before fd 1 becomes /dev/null.

@@ -17,10 +17,9 @@ struct Cli {
 enum Cmd {
     /// Start a container under a detached shim; print its pid.
     Start(StartArgs),
+    /// The intermediate process of `start`: forks the monitor and exits.
     #[command(name = "__detach", hide = true)]
     Detach(StartArgs),
-    #[command(name = "__monitor", hide = true)]
-    Monitor(StartArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -121,7 +120,6 @@ fn main() -> ExitCode {
     let (cmd, start) = match cli.cmd {
         Cmd::Start(a) => ("start", a),
         Cmd::Detach(a) => ("detach", a),
-        Cmd::Monitor(a) => ("monitor", a),
     };
     let opts = match start.resolve() {
         Ok(o) => o,
@@ -148,10 +146,9 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        "detach" => match berth_shim::detach::intermediate(&exe, &opts) {
+        _ => match berth_shim::detach::intermediate(&opts) {
             Ok(()) => ExitCode::SUCCESS,
             Err(_) => ExitCode::FAILURE,
         },
-        _ => ExitCode::from(berth_shim::monitor::run(&opts) as u8),
     }
 }

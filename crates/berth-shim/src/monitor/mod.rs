@@ -43,8 +43,8 @@ const DRAIN: Duration = Duration::from_secs(2);
 /// image and back to finish) would cost more than their whole life.
 const YOUNG: Duration = Duration::from_millis(200);
 
-/// The monitor's entry point, in the detached process (`berth-shim __monitor`): report to the
-/// launcher, serve the container until it ends, return the process exit code.
+/// The monitor's entry point, in the detached process (forked by `berth-shim __detach`):
+/// report to the launcher, serve the container until it ends, return the process exit code.
 pub fn run(opts: &ShimOptions) -> i32 {
     let _ = rustix::process::setsid();
     // Hold no directory busy (the caller's may be unmounted later); paths are absolute.
