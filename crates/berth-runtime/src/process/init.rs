@@ -335,6 +335,19 @@ fn steps(
         rustix::process::set_parent_process_death_signal(None).step("clear parent death signal")?;
     }
     sync.send(&FromChild::Ready).step("report ready")?;
+    // Privileges, in the order the kernel needs them: the bounding set and, without
+    // no_new_privs, the seccomp filter while CAP_SYS_ADMIN is still held. Loading Docker's
+    // profile costs the kernel over a millisecond, so a filter that allows everything left to do
+    // here is loaded while the caller starts us (as runc does); a failure is reported then.
+    let caps = CapPlan::from(h.caps);
+    let seccomp: Option<Filter> = h.seccomp.clone().map(Filter::from);
+    let nnp = process.no_new_privileges() == Some(true);
+    let start_hooks = h.container.as_ref().is_some_and(|c| c.spec.hooks().as_ref().and_then(|hk| hk.start_container().as_ref()).is_some_and(|v| !v.is_empty()));
+    let early = !nnp && !start_hooks && seccomp.as_ref().is_some_and(|f| f.allows_init_tail() && !f.needs_listener());
+    let loaded_early = early.then(|| {
+        caps.apply_bounding().map_err(|e| InitFail::msg("drop bounding capabilities", e.to_string()))?;
+        load_seccomp(seccomp.as_ref(), sync)
+    });
     let chan: &Channel = match &listener {
         None => {
             wait_continue(sync, &joined)?;
@@ -361,13 +374,14 @@ fn steps(
         }
     }
 
-    // Privileges, in the order the kernel needs them.
-    let caps = CapPlan::from(h.caps);
-    let seccomp: Option<Filter> = h.seccomp.clone().map(Filter::from);
-    caps.apply_bounding().map_err(|e| InitFail::msg("drop bounding capabilities", e.to_string()))?;
-    let nnp = process.no_new_privileges() == Some(true);
-    if !nnp {
-        load_seccomp(seccomp.as_ref(), chan)?;
+    match loaded_early {
+        Some(loaded) => loaded?,
+        None => {
+            caps.apply_bounding().map_err(|e| InitFail::msg("drop bounding capabilities", e.to_string()))?;
+            if !nnp {
+                load_seccomp(seccomp.as_ref(), chan)?;
+            }
+        }
     }
     set_user(process, h.in_userns)?;
     caps.apply_rest().map_err(|e| InitFail::msg("set capabilities", e.to_string()))?;

@@ -106,12 +106,23 @@ pub enum SeccompError {
     },
 }
 
+/// The syscalls a container's init makes between waiting for its start and executing the
+/// user's program: what a filter must allow for [`Filter::allows_init_tail`].
+const INIT_TAIL: &[&str] = &[
+    "accept", "accept4", "recvmsg", "recvfrom", "read", "sendmsg", "sendto", "write", "close", "close_range", "fcntl",
+    "prctl", "capget", "capset", "setgroups", "setresgid", "setresuid", "setgid", "setuid", "open", "openat", "openat2",
+    "fchdir", "stat", "newfstatat", "statx", "fstat", "getdents64", "lseek", "rt_sigprocmask", "rt_sigaction",
+    "rt_sigreturn", "sigaltstack", "brk", "mmap", "munmap", "mremap", "madvise", "futex", "getpid", "gettid", "poll",
+    "ppoll", "execve", "execveat", "exit", "exit_group",
+];
+
 /// A filter compiled once, in the runtime's parent, before fork. Loading it needs no libseccomp.
 #[derive(Clone)]
 pub struct Filter {
     program: Vec<SockFilter>,
     flags: u64,
     needs_listener: bool,
+    allows_init_tail: bool,
     skipped_syscalls: Vec<String>,
 }
 
@@ -156,6 +167,13 @@ impl Filter {
         self.needs_listener
     }
 
+    /// Whether the profile allows, whatever their arguments, every syscall a container's init
+    /// makes from waiting for its start to executing the user's program: the init may then load
+    /// it while it waits, instead of after the start (Docker's default profile does).
+    pub fn allows_init_tail(&self) -> bool {
+        self.allows_init_tail
+    }
+
     /// Number of BPF instructions in the program.
     pub fn instructions(&self) -> usize {
         self.program.len()
@@ -191,11 +209,12 @@ pub struct FilterWire {
     bpf: Vec<u8>,
     flags: u64,
     needs_listener: bool,
+    allows_init_tail: bool,
 }
 
 impl From<&Filter> for FilterWire {
     fn from(f: &Filter) -> Self {
-        FilterWire { bpf: f.to_bpf_bytes(), flags: f.flags, needs_listener: f.needs_listener }
+        FilterWire { bpf: f.to_bpf_bytes(), flags: f.flags, needs_listener: f.needs_listener, allows_init_tail: f.allows_init_tail }
     }
 }
 
@@ -211,7 +230,7 @@ impl From<FilterWire> for Filter {
                 k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
             })
             .collect();
-        Filter { program, flags: w.flags, needs_listener: w.needs_listener, skipped_syscalls: Vec::new() }
+        Filter { program, flags: w.flags, needs_listener: w.needs_listener, allows_init_tail: w.allows_init_tail, skipped_syscalls: Vec::new() }
     }
 }
 
@@ -231,7 +250,8 @@ struct Cached {
 pub fn compile_cached(spec: &LinuxSeccomp, dir: &std::path::Path) -> Result<Filter, SeccompError> {
     use std::hash::{Hash, Hasher};
     let version = libseccomp::ScmpVersion::current().map(|v| format!("{}.{}.{}", v.major, v.minor, v.micro)).unwrap_or_default();
-    let key = format!("{} {version} {}", env!("CARGO_PKG_VERSION"), serde_json::to_string(spec).unwrap_or_default());
+    // The format's version too: an entry written by an older build lacks fields.
+    let key = format!("{} 2 {version} {}", env!("CARGO_PKG_VERSION"), serde_json::to_string(spec).unwrap_or_default());
     let mut h = std::collections::hash_map::DefaultHasher::new();
     key.hash(&mut h);
     let path = dir.join(format!("{:016x}.json", h.finish()));
@@ -317,7 +337,20 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<Filter, SeccompError> {
         program,
         flags: kernel_flags(spec.flags().as_deref().unwrap_or_default(), needs_listener),
         needs_listener,
+        allows_init_tail: allows_unconditionally(spec, INIT_TAIL),
         skipped_syscalls,
+    })
+}
+
+/// Whether `spec` lets every syscall in `names` through whatever its arguments: every rule that
+/// names one allows it, and one of them (or the default action) does so without conditions.
+fn allows_unconditionally(spec: &LinuxSeccomp, names: &[&str]) -> bool {
+    let allows = |a: LinuxSeccompAction| matches!(a, LinuxSeccompAction::ScmpActAllow | LinuxSeccompAction::ScmpActLog);
+    let rules = spec.syscalls().as_deref().unwrap_or_default();
+    names.iter().all(|name| {
+        let naming: Vec<_> = rules.iter().filter(|r| r.names().iter().any(|n| n == name)).collect();
+        naming.iter().all(|r| allows(r.action()))
+            && (allows(spec.default_action()) || naming.iter().any(|r| r.args().as_deref().unwrap_or_default().is_empty()))
     })
 }
 

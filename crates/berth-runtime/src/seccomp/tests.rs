@@ -211,3 +211,17 @@ fn a_cached_program_is_the_compiled_one_and_only_for_its_own_profile() {
     assert_eq!(compile_cached(&default, &dir).expect("after damage").to_bpf_bytes(), fresh.to_bpf_bytes());
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
+
+#[test]
+fn only_a_profile_that_allows_the_inits_last_steps_may_load_early() {
+    assert!(compile(&docker_default(&DOCKER_CAPS)).expect("compile").allows_init_tail(), "Docker's profile allows them");
+    let blocks_capset = spec(r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["capset"],"action":"SCMP_ACT_ERRNO"}]}"#);
+    assert!(!compile(&blocks_capset).expect("compile").allows_init_tail());
+    let conditional = spec(r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["prctl"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":24,"op":"SCMP_CMP_EQ"}]}]}"#);
+    assert!(!compile(&conditional).expect("compile").allows_init_tail(), "prctl refused with some arguments");
+    let everything = spec(r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}"#);
+    let f = compile(&everything).expect("compile");
+    assert!(f.allows_init_tail());
+    // The verdict crosses the init's re-execution with the program.
+    assert!(Filter::from(FilterWire::from(&f)).allows_init_tail());
+}

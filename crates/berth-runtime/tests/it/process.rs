@@ -44,6 +44,25 @@ fn docker_seccomp_profile_blocks_unshare_with_eperm() {
 }
 
 #[test]
+fn a_profile_that_refuses_the_inits_waiting_is_loaded_after_the_start() {
+    // Docker's profile is loaded while the init waits for its start; this one refuses the
+    // syscalls of that wait, so the init must load it only once started, in `run` and in
+    // `create` + `start` alike.
+    let t = Test::new("seccomp-late");
+    let mut cfg = docker_config(&["sh", "-c", "grep Seccomp: /proc/self/status; sleep 30"]);
+    cfg["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["accept", "accept4", "recvmsg", "recvfrom"], "action": "SCMP_ACT_ERRNO"}]});
+    let mut quick = cfg.clone();
+    quick["process"]["args"] = json!(["grep", "Seccomp:", "/proc/self/status"]);
+    assert_eq!(status_field(t.run_config(&quick).ok(), "Seccomp"), "2");
+    let b = t.bundle(&cfg);
+    let id = t.id("late");
+    let pid = t.start_detached(&b, &id);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the container runs");
+    assert_eq!(status_field(&status, "Seccomp"), "2");
+    t.rt(&["kill", &id, "KILL"]);
+}
+
+#[test]
 fn user_groups_and_umask_apply() {
     let t = Test::new("user");
     let mut cfg = docker_config(&["sh", "-c", "id -u; id -g; grep Groups /proc/self/status; umask; touch /tmp/f; stat -c %a /tmp/f"]);
