@@ -758,8 +758,12 @@ impl Engine {
             r.state.status = Status::Exited;
             r.state.pid = 0;
             r.state.shim_pid = 0;
-            if let Err(e) = r.save(&self.cfg.containers_dir()) {
-                tracing::error!(container = &id[..12], error = %crate::error::chain(&e), "save the container record");
+            // An auto-removed container's record is deleted next; should the daemon die first,
+            // the one on disk still says running, and the next daemon ends and removes it.
+            if r.host_config.auto_remove != Some(true) {
+                if let Err(e) = r.save(&self.cfg.containers_dir()) {
+                    tracing::error!(container = &id[..12], error = %crate::error::chain(&e), "save the container record");
+                }
             }
             (r.state.exit_code, Restart::of(r.host_config.restart_policy.as_ref()).unwrap_or(Restart::No), r.stopped_by_user, r.state.started_at.clone())
         };
