@@ -495,12 +495,6 @@ impl Engine {
     /// Mounts the root, writes the bundle, starts a held shim, connects waiting attaches, then
     /// lets the container run.
     async fn launch(self: &Arc<Self>, ctr: &Arc<Ctr>) -> Result<()> {
-        if let Some(h) = &self.v1_cgroups {
-            // The init's move into its v1 cgroups waits for the kernel (an RCU grace period,
-            // 5-15 ms here); started now, that wait overlaps the network and the shim's start.
-            let h = h.clone();
-            tokio::task::spawn_blocking(move || berth_runtime::cgroups::warm_up_attach_this_thread(&h));
-        }
         let rec = ctr.rec().clone();
         let run = self.cfg.run_dir(&rec.id);
         let bundle = run.join("bundle");
@@ -520,15 +514,30 @@ impl Engine {
                 return Err(e);
             }
         };
-        let launched = self.launch_mounted(ctr, &bundle, &rootfs, &shim_dir, volumes).await;
+        let mut early = EarlyCgroups::start(self, &rec);
+        let launched = self.launch_mounted(ctr, &bundle, &rootfs, &shim_dir, volumes, &mut early).await;
         if launched.is_err() {
+            early.undo().await;
             self.release_volumes(&rec.volumes);
             self.cleanup_run_dir(&rec.id);
         }
         launched
     }
 
-    async fn launch_mounted(self: &Arc<Self>, ctr: &Arc<Ctr>, bundle: &std::path::Path, rootfs: &std::path::Path, shim_dir: &std::path::Path, volumes: Vec<(PathBuf, String, bool)>) -> Result<()> {
+    /// The cgroup path of a container (OCI `linux.cgroupsPath`).
+    fn cgroups_path(&self, id: &str) -> String {
+        format!("/{}/{}", self.cfg.cgroup_parent.trim_matches('/'), id)
+    }
+
+    async fn launch_mounted(
+        self: &Arc<Self>,
+        ctr: &Arc<Ctr>,
+        bundle: &std::path::Path,
+        rootfs: &std::path::Path,
+        shim_dir: &std::path::Path,
+        volumes: Vec<(PathBuf, String, bool)>,
+        early: &mut EarlyCgroups,
+    ) -> Result<()> {
         let (netns, mut wiring) = match self.network_up(ctr).await? {
             Some((ns, w)) => (Some(ns), Some(w)),
             None => (None, None),
@@ -548,6 +557,7 @@ impl Engine {
             let cfg_path = bundle.join("config.json");
             std::fs::write(&cfg_path, serde_json::to_vec(&config).expect("spec serializes")).map_err(Error::io("write the bundle's config.json", &cfg_path))?;
             let opts = self.shim_options(rec)?;
+            early.ready().await;
             let pid = shim::launch(self.cfg.shim_bin.clone(), opts.clone(), rec.id.clone()).await?;
             Ok::<_, Error>((opts, pid))
         }
@@ -660,7 +670,7 @@ impl Engine {
             gid,
             additional_gids,
             etc_files,
-            cgroups_path: format!("/{}/{}", self.cfg.cgroup_parent.trim_matches('/'), rec.id),
+            cgroups_path: self.cgroups_path(&rec.id),
             join,
             seccomp,
             extra_masked,
@@ -1183,6 +1193,46 @@ fn familiar(name: &str) -> String {
     match berth_image::ImageRef::parse(name) {
         Ok(r) => r.familiar(),
         Err(_) => name.to_owned(),
+    }
+}
+
+/// The v1 cgroup directories of a container being started, made by the daemon ahead of its shim
+/// (the built-in runtime joins directories that exist), so that the kernel's wait for the first
+/// move into a v1 cgroup (an RCU grace period, 5-15 ms here) can start at once: that wait holds
+/// the cgroup mutex, which making a directory needs too, so it starts once they are made.
+/// Another runtime gets the early wait only.
+pub(crate) struct EarlyCgroups {
+    task: Option<tokio::task::JoinHandle<Option<berth_runtime::cgroups::SavedPaths>>>,
+    made: Option<berth_runtime::cgroups::SavedPaths>,
+}
+
+impl EarlyCgroups {
+    fn start(engine: &Engine, rec: &Record) -> EarlyCgroups {
+        let Some(h) = engine.v1_cgroups.clone() else { return EarlyCgroups { task: None, made: None } };
+        let built_in = engine.runtime_name(rec.host_config.runtime.as_deref()).is_ok_and(|n| n == runtime::BUILT_IN);
+        let (path, id) = (engine.cgroups_path(&rec.id), rec.id.clone());
+        let task = tokio::task::spawn_blocking(move || {
+            let made = built_in.then(|| berth_runtime::cgroups::Cgroup::create_in(&h, Some(&path), &id).ok().map(|c| c.paths())).flatten();
+            std::thread::spawn(move || berth_runtime::cgroups::warm_up_attach_this_thread(&h));
+            made
+        });
+        EarlyCgroups { task: Some(task), made: None }
+    }
+
+    /// Waits until the directories are made: the shim must find them.
+    async fn ready(&mut self) {
+        if let Some(t) = self.task.take() {
+            self.made = t.await.ok().flatten();
+        }
+    }
+
+    /// Removes the directories of a container that did not start (its runtime, if it ran,
+    /// removed them already).
+    async fn undo(mut self) {
+        self.ready().await;
+        if let Some(cg) = self.made.take().and_then(|p| berth_runtime::cgroups::Cgroup::open(&p).ok()) {
+            let _ = cg.destroy();
+        }
     }
 }
 
