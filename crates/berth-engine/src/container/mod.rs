@@ -496,6 +496,15 @@ impl Engine {
     /// lets the container run.
     async fn launch(self: &Arc<Self>, ctr: &Arc<Ctr>) -> Result<()> {
         let rec = ctr.rec().clone();
+        let mut early = EarlyCgroups::start(self, &rec);
+        let launched = self.launch_with(ctr, &rec, &mut early).await;
+        if launched.is_err() {
+            early.undo().await;
+        }
+        launched
+    }
+
+    async fn launch_with(self: &Arc<Self>, ctr: &Arc<Ctr>, rec: &Record, early: &mut EarlyCgroups) -> Result<()> {
         let run = self.cfg.run_dir(&rec.id);
         let bundle = run.join("bundle");
         let rootfs = bundle.join("rootfs");
@@ -514,10 +523,8 @@ impl Engine {
                 return Err(e);
             }
         };
-        let mut early = EarlyCgroups::start(self, &rec);
-        let launched = self.launch_mounted(ctr, &bundle, &rootfs, &shim_dir, volumes, &mut early).await;
+        let launched = self.launch_mounted(ctr, &bundle, &rootfs, &shim_dir, volumes, early).await;
         if launched.is_err() {
-            early.undo().await;
             self.release_volumes(&rec.volumes);
             self.cleanup_run_dir(&rec.id);
         }
