@@ -314,6 +314,8 @@ impl Engine {
         let mut host = req.host_config.unwrap_or_default();
         policy::check_create(principal, &host)?;
         spec::check_supported(&host)?;
+        // The limits as dockerd checks them at create (a 1k memory limit is refused here).
+        spec::limits(&host.resources)?;
         host.runtime = Some(self.runtime_name(host.runtime.as_deref())?);
         let restart = Restart::of(host.restart_policy.as_ref())?;
         if host.auto_remove == Some(true) && restart != Restart::No {

@@ -93,6 +93,16 @@ fn docker_defaults_inside_the_container() {
     assert_eq!(out, "CapEff:\t0000000000000001\nNoNewPrivs:\t1\n");
     let out = d.docker_ok(&["run", "--rm", "--memory", "64m", "--pids-limit", "42", "busybox", "sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max"]);
     assert_eq!(out, "67108864\n42\n");
+    // Limits are checked at create, as dockerd checks them, not first at start.
+    for (args, says) in [(&["--memory", "1k"][..], "Minimum memory limit allowed is 6MB"), (&["--memory", "8m", "--memory-swap", "4m"][..], "Minimum memoryswap limit should be larger than memory limit")] {
+        let mut cmd = vec!["create"];
+        cmd.extend_from_slice(args);
+        cmd.extend(["busybox", "true"]);
+        let out = d.docker(&cmd);
+        assert_eq!(out.status.code(), Some(1), "docker create's status for a daemon error: {out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(says), "{out:?}");
+    }
+    assert_eq!(d.docker_ok(&["ps", "-aq", "--filter", "status=created"]).trim(), "", "no container was made");
 }
 
 #[test]
