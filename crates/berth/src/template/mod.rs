@@ -378,7 +378,13 @@ fn call(name: &str, args: Vec<Value>, escape_html: bool) -> R<Value> {
             let mut cur = it.next().ok_or_else(|| TemplateError("wrong number of args for index".to_owned()))?;
             for key in it {
                 cur = match (&cur, &key) {
-                    (Value::Map(_), Value::Str(k)) => cur.get(k).clone(),
+                    // Docker's typed maps of strings (labels, options) give their zero value,
+                    // "", for a key they lack; with no other sign of the type, a map whose
+                    // values are all strings is taken for one.
+                    (Value::Map(m), Value::Str(k)) => match cur.get(k) {
+                        Value::Missing if m.iter().all(|(_, v)| matches!(v, Value::Str(_))) => Value::Str(String::new()),
+                        v => v.clone(),
+                    },
                     (Value::List(l), k) => {
                         let i = k.as_i64().ok_or_else(|| TemplateError(format!("cannot index slice with {k}")))?;
                         l.get(usize::try_from(i).unwrap_or(usize::MAX)).cloned().ok_or_else(|| TemplateError(format!("index out of range: {i}")))?
@@ -521,6 +527,9 @@ mod tests {
         assert_eq!(render("{{json .Config}}", INSPECT), r#"{"Env":["A=1","B=2"],"Labels":{"k":"v","com.x":"y"},"Cmd":null}"#);
         assert_eq!(render("{{range .Mounts}}{{.Source}}:{{.Destination}} {{end}}", INSPECT), "/a:/x /b:/y ");
         assert_eq!(render(r#"{{index .Config.Labels "com.x"}}"#, INSPECT), "y");
+        // A label that is not there: a Go map of strings gives "", as docker prints it.
+        assert_eq!(render(r#"[{{index .Config.Labels "nope"}}]"#, INSPECT), "[]");
+        assert_eq!(render(r#"[{{index .State "nope"}}]"#, INSPECT), "[<no value>]");
         assert_eq!(render(r#"{{if eq .State.Status "running" "paused"}}up{{else}}down{{end}}"#, INSPECT), "up");
         assert_eq!(render("{{.Config.Env}} {{.Config.Labels}} {{.Nope}} {{.Config.Cmd}}", INSPECT), "[A=1 B=2] map[com.x:y k:v] <no value> <nil>");
         assert_eq!(render("{{range $i, $e := .Config.Env}}{{$i}}={{$e}};{{end}}", INSPECT), "0=A=1;1=B=2;");

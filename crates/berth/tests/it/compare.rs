@@ -134,7 +134,7 @@ fn ps_inspect_and_logs_match_docker() {
         &["ps", "-a", "-s", "--format", "{{.Names}} {{.Size}}"],
         &["inspect", "web"],
         &["inspect", "-f", "{{.State.Pid}} {{.State.Status}} {{.Name}} {{.State.Running}}", "web"],
-        &["inspect", "-f", "{{json .Config.Labels}} {{index .Config.Labels \"tier\"}} {{.Config.Labels}}", "web"],
+        &["inspect", "-f", "{{json .Config.Labels}} {{index .Config.Labels \"tier\"}} [{{index .Config.Labels \"nope\"}}] {{.Config.Labels}}", "web"],
         &["inspect", "-f", "{{range .Config.Env}}[{{.}}]{{end}} {{len .Config.Cmd}}", "fresh"],
         &["inspect", "-f", "{{if eq .State.ExitCode 3}}three{{else}}other{{end}} {{.State.ExitCode}}", "three"],
         &["inspect", "--type", "container", "-f", "{{.Id}}", "three", "fresh"],
