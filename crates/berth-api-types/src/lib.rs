@@ -20,7 +20,8 @@
 //! Modules by resource: [`system`] (version, info, events, df, errors), [`container`] (create,
 //! inspect, list, stats, ...), [`exec`], [`image`] (including the progress stream and
 //! `X-Registry-Auth`), [`network`], [`volume`]; plus [`filters`] (the `filters` query parameter),
-//! [`platform`] (the `platform` query parameter) and [`version`] (API version negotiation bounds).
+//! [`platform`] (the `platform` query parameter), [`version`] (API version negotiation bounds)
+//! and [`body`] (archive bodies read on blocking threads).
 //!
 //! A request flows through them like this: `berth-api` reads the body, deserializes it into (say)
 //! [`container::ContainerCreateRequest`], hands the typed request to the engine, and serializes
@@ -39,6 +40,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod body;
 pub mod container;
 pub mod error;
 pub mod exec;

@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use berth_api_types::body::ChunkReader;
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::BodyExt;
@@ -88,34 +89,12 @@ pub fn frame(stream: u8, data: &[u8]) -> Bytes {
     Bytes::from(b)
 }
 
-/// A blocking reader over the request body, for the engine's tar reader on the blocking pool.
-pub struct BodyReader {
-    rx: tokio::sync::mpsc::Receiver<Result<bytes::Bytes, String>>,
-    cur: bytes::Bytes,
-}
-
-impl std::io::Read for BodyReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.cur.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(Ok(b)) => self.cur = b,
-                Some(Err(e)) => return Err(std::io::Error::other(e)),
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.cur.len());
-        buf[..n].copy_from_slice(&self.cur[..n]);
-        let _ = self.cur.split_to(n);
-        Ok(n)
-    }
-}
-
 /// The most of a refused request's body that is read and dropped.
 const DRAIN_MAX: u64 = 256 << 20;
 
 /// The request body as a blocking reader, fed by a task, for the engine's readers on the
 /// blocking pool.
-pub fn body_reader(req: http::Request<hyper::body::Incoming>) -> BodyReader {
+pub fn body_reader(req: http::Request<hyper::body::Incoming>) -> ChunkReader {
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     let mut body = req.into_body();
     tokio::spawn(async move {
@@ -144,7 +123,7 @@ pub fn body_reader(req: http::Request<hyper::body::Incoming>) -> BodyReader {
             }
         }
     });
-    BodyReader { rx, cur: bytes::Bytes::new() }
+    ChunkReader::new(rx)
 }
 
 /// A buffered blocking writer into the streaming body fed by `tx` (archives written on the

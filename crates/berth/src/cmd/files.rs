@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use berth_api_types::body::ChunkReader;
 use berth_api_types::container::ContainerPathStat;
 use clap::Args;
 use http::{Method, StatusCode};
@@ -147,27 +148,6 @@ fn rewrite_and_unpack(input: impl Read, rw: Rewrite, target_dir: PathBuf, owners
     extracted.and(renamed)
 }
 
-/// A blocking reader over response body chunks that an async task forwards.
-struct ChunkReader {
-    rx: tokio::sync::mpsc::Receiver<std::result::Result<bytes::Bytes, String>>,
-    cur: bytes::Bytes,
-}
-
-impl Read for ChunkReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.cur.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(Ok(b)) => self.cur = b,
-                Some(Err(e)) => return Err(std::io::Error::other(e)),
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.cur.len());
-        buf[..n].copy_from_slice(&self.cur.split_to(n));
-        Ok(n)
-    }
-}
-
 async fn copy_out(client: &Client, a: &CpArgs, ctr: &str, src: &str) -> Result<i32> {
     let resp = client.send(Method::GET, &format!("/containers/{}/archive?path={}", p(ctr), q(src)), None, &[]).await?;
     let header = resp.headers().get("x-docker-container-path-stat").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
@@ -199,7 +179,7 @@ async fn copy_out(client: &Client, a: &CpArgs, ctr: &str, src: &str) -> Result<i
     // the whole of it in memory.
     let (tx, rx) = tokio::sync::mpsc::channel(8);
     let count = Arc::new(AtomicU64::new(0));
-    let input = Counting { inner: ChunkReader { rx, cur: bytes::Bytes::new() }, count: count.clone() };
+    let input = Counting { inner: ChunkReader::new(rx), count: count.clone() };
     let owners = a.archive;
     let sink = tokio::task::spawn_blocking(move || -> Result<i32> {
         let mut input = input;
