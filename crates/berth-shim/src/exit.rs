@@ -37,34 +37,24 @@ impl ExitRecord {
     /// (a crashed shim or daemon leaves the old or the new record), without waiting for the
     /// disk (which only a crash of the whole machine would need, and that ends the container).
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        write_atomic(path, &serde_json::to_vec(self).expect("exit record serializes"))
+        berth_runtime::state::write_atomic(path, &serde_json::to_vec(self).expect("exit record serializes"))
     }
 }
 
 /// Replaces `path` with `data` so that after a crash, of the machine too, it holds either the
 /// old or the new content.
+/// (Files that a reboot removes anyway, the exec root's, use the runtime's
+/// [`berth_runtime::state::write_atomic`], which does not sync.)
 pub fn write_durable(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    replace(path, data, true)
-}
-
-/// Replaces `path` with `data` so that a process that crashes leaves the old or the new
-/// content; for files that a reboot removes anyway (the exec root's).
-pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    replace(path, data, false)
-}
-
-fn replace(path: &Path, data: &[u8], sync: bool) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.tmp"));
     // A rename over an existing file that a crash loses leaves that file, complete (it was
     // synced when written): still the old content. Only a new name needs its directory synced.
-    let new_name = sync && !path.exists();
+    let new_name = !path.exists();
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(data)?;
-    if sync {
-        f.sync_data()?;
-    }
+    f.sync_data()?;
     std::fs::rename(&tmp, path)?;
     if new_name {
         std::fs::File::open(dir)?.sync_all()?;

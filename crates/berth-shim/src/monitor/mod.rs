@@ -232,7 +232,7 @@ impl Monitor {
                 m.start_held()?;
             }
             let pid_path = opts.pid_path();
-            crate::exit::write_atomic(&pid_path, std::process::id().to_string().as_bytes()).map_err(Error::io("write the shim pid file", &pid_path))?;
+            berth_runtime::state::write_atomic(&pid_path, std::process::id().to_string().as_bytes()).map_err(Error::io("write the shim pid file", &pid_path))?;
             Ok(m)
         });
         if started.is_err() {
