@@ -86,10 +86,7 @@ pub enum CgroupError {
 /// follows finds the lock ready. Nothing to do on a pure v2 host, where the init is born in its
 /// cgroup. Returns the child, for the caller to reap.
 pub fn warm_up_attach(h: &Hierarchies) -> Option<crate::sys::clone::Child> {
-    let v1 = h.v1.first()?;
-    let own = v1.own.strip_prefix(&v1.mount_root).unwrap_or(&v1.own);
-    let own = own.strip_prefix("/").unwrap_or(own);
-    let procs = v1.mount_dir.join(own).join("cgroup.procs");
+    let procs = own_v1_file(h, "cgroup.procs")?;
     crate::sys::clone::fork_child(0, None, || {
         if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&procs) {
             let _ = std::io::Write::write_all(&mut f, b"0");
@@ -105,13 +102,19 @@ pub fn warm_up_attach(h: &Hierarchies) -> Option<crate::sys::clone::Child> {
 /// is over. Run it on a thread of its own; the move started this way is still in effect when
 /// the container's init is moved a few milliseconds later. Does nothing on a pure v2 host.
 pub fn warm_up_attach_this_thread(h: &Hierarchies) {
-    let Some(v1) = h.v1.first() else { return };
-    let own = v1.own.strip_prefix(&v1.mount_root).unwrap_or(&v1.own);
-    let own = own.strip_prefix("/").unwrap_or(own);
-    let tasks = v1.mount_dir.join(own).join("tasks");
+    let Some(tasks) = own_v1_file(h, "tasks") else { return };
     if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&tasks) {
         let _ = std::io::Write::write_all(&mut f, rustix::thread::gettid().as_raw_nonzero().to_string().as_bytes());
     }
+}
+
+/// `file` of the cgroup this process is in, in the first v1 hierarchy (any will do for the
+/// warm-ups: the lock they take is global).
+fn own_v1_file(h: &Hierarchies, file: &str) -> Option<PathBuf> {
+    let v1 = h.v1.first()?;
+    let own = v1.own.strip_prefix(&v1.mount_root).unwrap_or(&v1.own);
+    let own = own.strip_prefix("/").unwrap_or(own);
+    Some(v1.mount_dir.join(own).join(file))
 }
 
 /// What [`Cgroup::paths`] returns and [`Cgroup::open`] takes: the runtime keeps it in its
