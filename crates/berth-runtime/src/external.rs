@@ -37,70 +37,50 @@ pub struct External {
     pub root: PathBuf,
 }
 
+/// Numbers the log files of calls made at once from this process.
+static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 impl External {
-    fn log_path(&self) -> PathBuf {
-        self.root.join("berth-runtime-log.json")
-    }
-
-    fn command(&self, op: &str) -> Command {
-        let mut c = Command::new(&self.path);
-        c.args(&self.args).arg("--root").arg(&self.root).arg("--log").arg(self.log_path()).args(["--log-format", "json", op]);
-        c
-    }
-
-    /// Runs `cmd` to the end. `stdio_inherited`: the binary's stdio is the caller's (a
-    /// container's, for create and exec), so its error comes from the log file only.
-    fn run(&self, id: &ContainerId, op: &'static str, mut cmd: Command, input: Option<&[u8]>, stdio_inherited: bool) -> Result<Vec<u8>, Error> {
+    /// Runs `op ARGS… ID` to the end. `stdio_inherited`: the binary's stdio is the caller's (a
+    /// container's, for create and exec), so its error comes from its log only.
+    fn run(&self, id: &ContainerId, op: &'static str, args: &[&std::ffi::OsStr], input: Option<&[u8]>, stdio_inherited: bool) -> Result<Vec<u8>, Error> {
         let failed = |message: String| Error::External { id: id.to_string(), runtime: self.path.clone(), op, message };
         std::fs::create_dir_all(&self.root).map_err(|e| failed(format!("create its root {}: {e}", self.root.display())))?;
-        // Only this call's messages: a failure names its own cause.
-        let _ = std::fs::remove_file(self.log_path());
-        if !stdio_inherited {
-            cmd.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
-        }
-        let mut child = cmd.spawn().map_err(|e| failed(format!("run it: {e}")))?;
-        if let (Some(data), Some(mut stdin)) = (input, child.stdin.take()) {
-            stdin.write_all(data).map_err(|e| failed(format!("write its input: {e}")))?;
-        }
-        let out = child.wait_with_output().map_err(|e| failed(format!("wait for it: {e}")))?;
-        if out.status.success() {
-            return Ok(out.stdout);
-        }
-        let logged = std::fs::read_to_string(self.log_path()).map(|t| error_from_log(&t)).unwrap_or_default();
-        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-        let message = [logged, stderr].into_iter().find(|m| !m.is_empty()).unwrap_or_else(|| format!("it exited with {}", out.status));
-        Err(failed(message))
+        // A log of this call's own: calls for other containers may run at once, and a failure
+        // names its own cause.
+        let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = self.root.join(format!("log-{}-{n}.json", std::process::id()));
+        let mut cmd = Command::new(&self.path);
+        cmd.args(&self.args).arg("--root").arg(&self.root).arg("--log").arg(&log).args(["--log-format", "json", op]).args(args).arg(id.as_str());
+        let ran = run_logged(cmd, input, stdio_inherited, &log).map_err(failed);
+        let _ = std::fs::remove_file(&log);
+        ran
     }
 
     /// `create --bundle B --pid-file P [--console-socket S] ID`; returns the init's pid.
     pub fn create(&self, id: &ContainerId, opts: &CreateOptions, pid_file: &Path) -> Result<i32, Error> {
-        let mut c = self.command("create");
-        c.arg("--bundle").arg(&opts.bundle).arg("--pid-file").arg(pid_file);
+        let mut args = vec!["--bundle".as_ref(), opts.bundle.as_os_str(), "--pid-file".as_ref(), pid_file.as_os_str()];
         if let Some(s) = &opts.console_socket {
-            c.arg("--console-socket").arg(s);
+            args.extend(["--console-socket".as_ref(), s.as_os_str()]);
         }
-        c.arg(id.as_str());
-        self.run(id, "create", c, None, true)?;
+        self.run(id, "create", &args, None, true)?;
         read_pid(id, pid_file)
     }
 
     /// `exec --detach --process F --pid-file P [--console-socket S] ID` of a process already in
     /// a file; returns its pid.
     pub fn exec(&self, id: &ContainerId, process_file: &Path, console_socket: Option<&Path>, pid_file: &Path) -> Result<i32, Error> {
-        let mut c = self.command("exec");
-        c.arg("--detach").arg("--process").arg(process_file).arg("--pid-file").arg(pid_file);
+        let mut args = vec!["--detach".as_ref(), "--process".as_ref(), process_file.as_os_str(), "--pid-file".as_ref(), pid_file.as_os_str()];
         if let Some(s) = console_socket {
-            c.arg("--console-socket").arg(s);
+            args.extend(["--console-socket".as_ref(), s.as_os_str()]);
         }
-        c.arg(id.as_str());
-        self.run(id, "exec", c, None, true)?;
+        self.run(id, "exec", &args, None, true)?;
         read_pid(id, pid_file)
     }
 
     fn simple(&self, id: &ContainerId, op: &'static str, extra: &[&str]) -> Result<Vec<u8>, Error> {
-        let mut c = self.command(op);
-        c.args(extra).arg(id.as_str());
-        self.run(id, op, c, None, false)
+        let args: Vec<&std::ffi::OsStr> = extra.iter().map(|a| a.as_ref()).collect();
+        self.run(id, op, &args, None, false)
     }
 
     pub fn start(&self, id: &ContainerId) -> Result<(), Error> {
@@ -122,9 +102,7 @@ impl External {
     /// `update --resources -` with the OCI resources on stdin.
     pub fn update(&self, id: &ContainerId, resources: &LinuxResources) -> Result<(), Error> {
         let json = serde_json::to_vec(resources).map_err(|e| Error::InvalidConfig(format!("resources: {e}")))?;
-        let mut c = self.command("update");
-        c.args(["--resources", "-"]).arg(id.as_str());
-        self.run(id, "update", c, Some(&json), false).map(drop)
+        self.run(id, "update", &["--resources".as_ref(), "-".as_ref()], Some(&json), false).map(drop)
     }
 
     /// The init's pid, from `state ID`.
@@ -142,6 +120,24 @@ impl External {
         let pid = self.init_pid(id)?;
         Cgroup::of_process(pid).map_err(|source| Error::Cgroup { id: id.to_string(), source })
     }
+}
+
+/// Runs the binary's `cmd` to the end; its error from `log`, else from its stderr.
+fn run_logged(mut cmd: Command, input: Option<&[u8]>, stdio_inherited: bool, log: &Path) -> Result<Vec<u8>, String> {
+    if !stdio_inherited {
+        cmd.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
+    }
+    let mut child = cmd.spawn().map_err(|e| format!("run it: {e}"))?;
+    if let (Some(data), Some(mut stdin)) = (input, child.stdin.take()) {
+        stdin.write_all(data).map_err(|e| format!("write its input: {e}"))?;
+    }
+    let out = child.wait_with_output().map_err(|e| format!("wait for it: {e}"))?;
+    if out.status.success() {
+        return Ok(out.stdout);
+    }
+    let logged = std::fs::read_to_string(log).map(|t| error_from_log(&t)).unwrap_or_default();
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+    Err([logged, stderr].into_iter().find(|m| !m.is_empty()).unwrap_or_else(|| format!("it exited with {}", out.status)))
 }
 
 /// The message of the last error a runtime logged in its JSON log (runc, crun and youki write
