@@ -274,6 +274,25 @@ pub async fn read_all(mut body: Incoming) -> Result<Bytes> {
     Ok(Bytes::from(buf))
 }
 
+/// Reads a streaming answer of newline-ended lines (events, stats, progress) to its end or
+/// until `f` says stop (`Ok(false)`), calling `f` with each line, its newline included.
+/// Returns what followed the last newline; `what` names the stream in a read error.
+pub async fn read_lines(mut body: Incoming, what: &str, mut f: impl FnMut(&[u8]) -> Result<bool>) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| CliError::new(format!("read {what}: {e}")))?;
+        let Some(data) = frame.data_ref() else { continue };
+        buf.extend_from_slice(data);
+        while let Some(nl) = buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=nl).collect();
+            if !f(&line)? {
+                return Ok(buf);
+            }
+        }
+    }
+    Ok(buf)
+}
+
 /// `1.51` → (1, 51).
 fn parse_version(v: &str) -> Option<(u32, u32)> {
     let (a, b) = v.split_once('.')?;

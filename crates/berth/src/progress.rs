@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use berth_api_types::image::ProgressMessage;
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use crate::error::{CliError, Result};
@@ -114,8 +113,7 @@ fn bar(m: &ProgressMessage) -> String {
 
 /// Reads a progress stream to its end, showing each message; the last `aux` value is returned
 /// (push's digest, for instance).
-pub async fn follow<W: Write>(mut body: Incoming, display: &mut Display<W>) -> Result<Option<serde_json::Value>> {
-    let mut buf: Vec<u8> = Vec::new();
+pub async fn follow<W: Write>(body: Incoming, display: &mut Display<W>) -> Result<Option<serde_json::Value>> {
     let mut aux = None;
     let mut handle = |line: &[u8], display: &mut Display<W>| -> Result<()> {
         let line = String::from_utf8_lossy(line);
@@ -129,16 +127,8 @@ pub async fn follow<W: Write>(mut body: Incoming, display: &mut Display<W>) -> R
         }
         display.show(&m)
     };
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| CliError::new(format!("read the daemon's progress: {e}")))?;
-        let Some(data) = frame.data_ref() else { continue };
-        buf.extend_from_slice(data);
-        while let Some(nl) = buf.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = buf.drain(..=nl).collect();
-            handle(&line, display)?;
-        }
-    }
-    handle(&buf, display)?;
+    let rest = crate::client::read_lines(body, "the daemon's progress", |line| handle(line, display).map(|()| true)).await?;
+    handle(&rest, display)?;
     Ok(aux)
 }
 

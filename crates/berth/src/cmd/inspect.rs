@@ -5,7 +5,6 @@ use std::sync::{Arc, Mutex};
 
 use clap::Args;
 use http::Method;
-use http_body_util::BodyExt;
 use serde::Serialize;
 
 use crate::client::{p, q, Client};
@@ -341,18 +340,13 @@ fn watch(table: &Table, id_or_name: String, resp: http::Response<hyper::body::In
     });
 }
 
-/// Calls `f` with each line of a streaming answer until it ends.
+/// Calls `f` with each line of a streaming answer until it ends (or fails).
 async fn each_line(resp: http::Response<hyper::body::Incoming>, mut f: impl FnMut(&[u8])) {
-    let mut body = resp.into_body();
-    let mut buf = Vec::new();
-    while let Some(Ok(frame)) = body.frame().await {
-        let Ok(data) = frame.into_data() else { continue };
-        buf.extend_from_slice(&data);
-        while let Some(end) = buf.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = buf.drain(..=end).collect();
-            f(&line);
-        }
-    }
+    let _ = crate::client::read_lines(resp.into_body(), "stats", |line| {
+        f(line);
+        Ok(true)
+    })
+    .await;
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 
 use clap::Args;
 use http::Method;
-use http_body_util::BodyExt;
 
 use crate::client::{q, Client, CLIENT_API_VERSION};
 use crate::error::{CliError, Result};
@@ -208,30 +207,24 @@ pub async fn events(client: &Client, a: &EventsArgs) -> Result<i32> {
         parts.push(format!("filters={}", q(&super::ps::filters_json(&a.filter)?)));
     }
     let path = if parts.is_empty() { "/events".to_owned() } else { format!("/events?{}", parts.join("&")) };
-    let mut body = client.send(Method::GET, &path, None, &[]).await?.into_body();
-    let mut buf = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| CliError::new(format!("read events: {e}")))?;
-        let Some(d) = frame.data_ref() else { continue };
-        buf.extend_from_slice(d);
-        while let Some(nl) = buf.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = buf.drain(..=nl).collect();
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            let e = docker_order(serde_json::from_slice(&line).map_err(|e| CliError::new(format!("read events: {e}")))?);
-            let text = match &template {
-                Some(t) => t.render(&e).map_err(|e| CliError::new(e.to_string()))?,
-                None => event_line(&e),
-            };
-            use std::io::Write;
-            let mut o = std::io::stdout().lock();
-            if writeln!(o, "{text}").and_then(|()| o.flush()).is_err() {
-                return Ok(141);
-            }
+    let body = client.send(Method::GET, &path, None, &[]).await?.into_body();
+    let mut reader_gone = false;
+    crate::client::read_lines(body, "events", |line| {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(true);
         }
-    }
-    Ok(0)
+        let e = docker_order(serde_json::from_slice(line).map_err(|e| CliError::new(format!("read events: {e}")))?);
+        let text = match &template {
+            Some(t) => t.render(&e).map_err(|e| CliError::new(e.to_string()))?,
+            None => event_line(&e),
+        };
+        use std::io::Write;
+        let mut o = std::io::stdout().lock();
+        reader_gone = writeln!(o, "{text}").and_then(|()| o.flush()).is_err();
+        Ok(!reader_gone)
+    })
+    .await?;
+    Ok(if reader_gone { 141 } else { 0 })
 }
 
 #[cfg(test)]
