@@ -232,7 +232,7 @@ impl Flags {
     /// `--add-runtime` (and daemon.json `runtimes`) resolved to binaries that exist, and the
     /// default runtime's canonical name.
     fn runtimes(&self) -> anyhow::Result<(BTreeMap<String, berth_engine::container::runtime::RuntimeConfig>, String)> {
-        use berth_engine::container::runtime::{RuntimeConfig, BUILT_IN};
+        use berth_engine::container::runtime::{canonical_name, RuntimeConfig, BUILT_IN};
         let mut out = BTreeMap::new();
         for r in &self.add_runtime {
             let (name, path) = r.split_once('=').with_context(|| format!("invalid --add-runtime {r:?}: want NAME=PATH"))?;
@@ -256,10 +256,9 @@ impl Flags {
                 bail!("--add-runtime: the runtime {name:?} is given twice");
             }
         }
-        let default = match self.default_runtime.as_deref().unwrap_or(BUILT_IN) {
-            n if out.contains_key(n) => n.to_owned(),
-            BUILT_IN | "runc" => BUILT_IN.to_owned(),
-            n => bail!("--default-runtime {n}: no such runtime (known: {})", std::iter::once(BUILT_IN).chain(out.keys().map(String::as_str)).collect::<Vec<_>>().join(", ")),
+        let asked = self.default_runtime.as_deref().unwrap_or(BUILT_IN);
+        let Some(default) = canonical_name(asked, &out) else {
+            bail!("--default-runtime {asked}: no such runtime (known: {})", std::iter::once(BUILT_IN).chain(out.keys().map(String::as_str)).collect::<Vec<_>>().join(", "))
         };
         Ok((out, default))
     }

@@ -20,18 +20,23 @@ pub struct RuntimeConfig {
     pub args: Vec<String>,
 }
 
+/// The canonical name of the runtime `name` among the `configured` ones: a configured name is
+/// itself; `berth`, and `runc` unless a runtime is configured under that name, are the
+/// built-in runtime; anything else is None.
+pub fn canonical_name(name: &str, configured: &std::collections::BTreeMap<String, RuntimeConfig>) -> Option<String> {
+    match name {
+        n if configured.contains_key(n) => Some(n.to_owned()),
+        BUILT_IN | "runc" => Some(BUILT_IN.to_owned()),
+        _ => None,
+    }
+}
+
 impl Engine {
-    /// The runtime a create asks for, by its canonical name: none → the daemon's default;
-    /// `runc` → the built-in runtime unless a runtime is configured under that name.
+    /// The runtime a create asks for, by its canonical name ([`canonical_name`]); none → the
+    /// daemon's default.
     pub(crate) fn runtime_name(&self, asked: Option<&str>) -> Result<String> {
         let name = asked.filter(|n| !n.is_empty()).unwrap_or(&self.cfg.default_runtime);
-        if self.cfg.runtimes.contains_key(name) {
-            return Ok(name.to_owned());
-        }
-        match name {
-            BUILT_IN | "runc" => Ok(BUILT_IN.to_owned()),
-            other => Err(Error::InvalidParameter(format!("unknown or invalid runtime name: {other}"))),
-        }
+        canonical_name(name, &self.cfg.runtimes).ok_or_else(|| Error::InvalidParameter(format!("unknown or invalid runtime name: {name}")))
     }
 
     /// `Info.Runtimes`: the built-in runtime and every configured one.
