@@ -100,11 +100,27 @@ impl Snapshot {
     }
 
     /// Mounts the overlay on `target` (an existing directory), one `lowerdir+` per layer.
-    pub fn mount(&self, target: &Path) -> Result<(), SnapshotError> {
+    ///
+    /// `volatile` is for a snapshot that no crash may outlive (an auto-removed container's):
+    /// overlayfs then omits every sync of the upper filesystem, including the whole-filesystem
+    /// sync its unmount does otherwise (milliseconds here, and more while the disk is busy).
+    /// The kernel marks such a work directory and refuses to mount it again. The mark of an
+    /// earlier volatile mount is removed first: that mount is gone, and only a crash could have
+    /// left its upper directory unsynced, after which an auto-removed container is deleted.
+    pub fn mount(&self, target: &Path, volatile: bool) -> Result<(), SnapshotError> {
         let err = |step: &'static str| {
             move |e: rustix::io::Errno| SnapshotError::Mount { target: target.to_owned(), step, source: e.into() }
         };
+        let mark = self.work().join("work/incompat/volatile");
+        match fs::remove_dir_all(&mark) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => return Err(SnapshotError::Prepare { path: mark, source }),
+        }
         let fs_fd = rustix::mount::fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC).map_err(err("open overlay filesystem"))?;
+        if volatile {
+            rustix::mount::fsconfig_set_flag(&fs_fd, "volatile").map_err(err("set volatile"))?;
+        }
         for lower in &self.lowers {
             rustix::mount::fsconfig_set_string(&fs_fd, "lowerdir+", lower).map_err(err("add lower layer"))?;
         }

@@ -230,7 +230,7 @@ impl Engine {
             .map_err(|source| Error::Snapshot { id: id.clone(), what: "prepare the root filesystem", source })?;
         let mnt = self.cfg.exec_root.join("m").join(&id[..16]);
         std::fs::create_dir_all(&mnt).map_err(Error::io("create a mount point", &mnt))?;
-        snap.mount(&mnt).map_err(|source| Error::Snapshot { id: id.clone(), what: "mount the root filesystem", source })?;
+        snap.mount(&mnt, false).map_err(|source| Error::Snapshot { id: id.clone(), what: "mount the root filesystem", source })?;
         let m = mnt.clone();
         let result = join(tokio::task::spawn_blocking(move || f(&m, &shown)).await);
         if berth_image::snapshot::unmount(&mnt, false).is_err() {

@@ -517,7 +517,9 @@ impl Engine {
         let image = self.images.lookup(&rec.image).map_err(|_| Error::Conflict(format!("the image {} of container {} is gone", rec.image_name, &rec.id[..12])))?;
         let snap = berth_image::Snapshot::prepare(Record::dir(&self.cfg.containers_dir(), &rec.id).join("fs"), self.images.lower_dirs(&image))
             .map_err(|source| Error::Snapshot { id: rec.id.clone(), what: "prepare the root filesystem", source })?;
-        snap.mount(&rootfs).map_err(|source| Error::Snapshot { id: rec.id.clone(), what: "mount the root filesystem", source })?;
+        // An auto-removed container's layer is deleted after its one run, or after a crash.
+        let volatile = rec.host_config.auto_remove == Some(true);
+        snap.mount(&rootfs, volatile).map_err(|source| Error::Snapshot { id: rec.id.clone(), what: "mount the root filesystem", source })?;
         let volumes = match self.prepare_volumes(&rec.volumes, &rootfs) {
             Ok(v) => v,
             Err(e) => {

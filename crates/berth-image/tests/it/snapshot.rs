@@ -19,9 +19,46 @@ impl Drop for Mounted {
 }
 
 pub fn mount(snap: &Snapshot, target: &Path) -> Mounted {
+    mount_as(snap, target, false)
+}
+
+fn mount_as(snap: &Snapshot, target: &Path, volatile: bool) -> Mounted {
     fs::create_dir_all(target).expect("mountpoint");
-    snap.mount(target).expect("mount overlay");
+    snap.mount(target, volatile).expect("mount overlay");
     Mounted(target.to_owned())
+}
+
+fn mount_options(target: &Path) -> String {
+    let mounts = fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    let t = target.to_str().expect("utf-8 path");
+    mounts.lines().find(|l| l.split(' ').nth(4) == Some(t)).unwrap_or_else(|| panic!("{t} is not mounted")).to_owned()
+}
+
+#[test]
+fn a_volatile_snapshot_skips_syncs_and_mounts_again_after_a_clean_unmount() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut l = Layer::new();
+    l.file("base", b"lower");
+    unpack_layer_to(&dir.path().join("layers"), "l0", &l.finish()[..]).expect("unpack");
+    let snap = Snapshot::prepare(dir.path().join("snap"), vec![dir.path().join("layers/l0")]).expect("prepare");
+    let merged = dir.path().join("merged");
+    let mark = snap.work().join("work/incompat/volatile");
+    {
+        let _m = mount_as(&snap, &merged, true);
+        assert!(mount_options(&merged).contains("volatile"), "{}", mount_options(&merged));
+        assert!(mark.is_dir(), "the kernel marks a volatile work directory");
+        fs::write(merged.join("written"), b"upper").expect("write through overlay");
+    }
+    assert!(mark.is_dir(), "the mark outlives the unmount");
+    // A second start of the same container, and a plain mount (docker cp of a stopped
+    // container) both work: the mark of the cleanly unmounted volatile mount goes first.
+    for volatile in [true, false] {
+        let _m = mount_as(&snap, &merged, volatile);
+        assert_eq!(mount_options(&merged).contains("volatile"), volatile);
+        assert_eq!(fs::read(merged.join("written")).expect("earlier write"), b"upper");
+        assert_eq!(fs::read(merged.join("base")).expect("lower file"), b"lower");
+    }
+    snap.remove().expect("remove snapshot");
 }
 
 #[test]
