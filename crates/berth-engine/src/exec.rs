@@ -189,7 +189,7 @@ impl Engine {
                     // The held shim would wait for ever: cancel it.
                     let _ = shim::request(&sock, &Request::Kill { signal: 9 }, exec_id, "cancel exec").await;
                     shim::wait_gone(&sock, shim_pid).await;
-                    let _ = std::fs::remove_dir_all(&dir);
+                    let _ = self.trash.discard(&dir);
                     return Err(e);
                 }
             }
@@ -199,7 +199,7 @@ impl Engine {
             Ok(r) => r,
             Err(e) => {
                 shim::wait_gone(&sock, shim_pid).await;
-                let _ = std::fs::remove_dir_all(&dir);
+                let _ = self.trash.discard(&dir);
                 let mut st = exec.state();
                 let m = crate::error::chain(&e);
                 st.exit_code = Some(if m.contains("not found") || m.contains("No such file") { 127 } else { 126 });
@@ -224,7 +224,7 @@ impl Engine {
                 st.running = false;
                 st.exit_code = Some(code);
             }
-            let _ = std::fs::remove_dir_all(&dir);
+            let _ = engine.trash.discard(&dir);
             if let Ok(ctr) = engine.find(&Principal::Admin, &exec2.container) {
                 engine.container_event(&ctr, "exec_die", &[("execID", exec2.id.clone()), ("exitCode", code.to_string())]);
             }

@@ -49,6 +49,7 @@ pub mod network;
 pub mod policy;
 pub mod system;
 pub mod time;
+mod trash;
 pub mod volumes;
 
 use std::collections::HashMap;
@@ -81,6 +82,8 @@ pub struct Engine {
     v1_cgroups: Option<Arc<berth_runtime::cgroups::Hierarchies>>,
     /// Docker's default seccomp profile in OCI form, by the capability set it was made for.
     seccomp_cache: Mutex<HashMap<Vec<String>, serde_json::Value>>,
+    /// Where removed containers' directories go to be deleted after the removal is reported.
+    trash: trash::Trash,
 }
 
 impl Engine {
@@ -92,6 +95,7 @@ impl Engine {
             std::fs::create_dir_all(&d).map_err(Error::io("create the directory", &d))?;
         }
         let _ = std::fs::remove_dir_all(cfg.data_root.join("tmp"));
+        let trash = trash::Trash::open(&[&cfg.data_root, &cfg.exec_root]).map_err(|(path, source)| Error::Io { what: "open the trash directory", path, source })?;
         if !cfg.shim_bin.exists() {
             return Err(Error::Io {
                 what: "find berth-shim (install it next to berthd)",
@@ -145,6 +149,7 @@ impl Engine {
             pure_cgroup2,
             v1_cgroups,
             seccomp_cache: Mutex::new(HashMap::new()),
+            trash,
         });
         for r in loaded.records {
             engine.insert(container::Ctr::new(r));

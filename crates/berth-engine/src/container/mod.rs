@@ -23,6 +23,7 @@ pub mod user;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -78,6 +79,8 @@ pub struct Ctr {
     pub(crate) op: tokio::sync::Mutex<()>,
     life: watch::Sender<Life>,
     pending: Mutex<Vec<PendingAttach>>,
+    /// A forced removal waits for this container's end.
+    removing: AtomicBool,
 }
 
 impl Ctr {
@@ -89,6 +92,7 @@ impl Ctr {
             op: tokio::sync::Mutex::new(()),
             life: watch::channel(Life { exits: 0, exit_code, removed: false }).0,
             pending: Mutex::new(Vec::new()),
+            removing: AtomicBool::new(false),
         })
     }
 
@@ -512,7 +516,7 @@ impl Engine {
         let rootfs = bundle.join("rootfs");
         let shim_dir = run.join("shim");
         // Whatever an earlier run left (a crash between steps) goes first.
-        self.cleanup_run_dir(&rec.id);
+        self.cleanup_run_dir(&rec.id, false);
         std::fs::create_dir_all(&rootfs).map_err(Error::io("create the bundle", &rootfs))?;
         let image = self.images.lookup(&rec.image).map_err(|_| Error::Conflict(format!("the image {} of container {} is gone", rec.image_name, &rec.id[..12])))?;
         let snap = berth_image::Snapshot::prepare(Record::dir(&self.cfg.containers_dir(), &rec.id).join("fs"), self.images.lower_dirs(&image))
@@ -523,14 +527,14 @@ impl Engine {
         let volumes = match self.prepare_volumes(&rec.volumes, &rootfs) {
             Ok(v) => v,
             Err(e) => {
-                self.cleanup_run_dir(&rec.id);
+                self.cleanup_run_dir(&rec.id, false);
                 return Err(e);
             }
         };
         let launched = self.launch_mounted(ctr, &bundle, &rootfs, &shim_dir, volumes, early).await;
         if launched.is_err() {
             self.release_volumes(&rec.volumes);
-            self.cleanup_run_dir(&rec.id);
+            self.cleanup_run_dir(&rec.id, false);
         }
         launched
     }
@@ -722,8 +726,10 @@ impl Engine {
         Ok(v)
     }
 
-    /// Unmounts the root and removes the bundle and shim state of `id`.
-    fn cleanup_run_dir(&self, id: &str) {
+    /// Unmounts the root and removes the bundle and shim state of `id`. `going` says the
+    /// container's layer is about to be deleted (a removal, an auto-removed container): its
+    /// root is then detached at once and ends in the background (see below).
+    fn cleanup_run_dir(&self, id: &str, going: bool) {
         self.network_down(id);
         let run = self.cfg.run_dir(id);
         // Exec shims still held (never started) would wait for ever: end them. The pid is
@@ -737,9 +743,24 @@ impl Engine {
             }
         }
         let rootfs = run.join("bundle/rootfs");
-        while berth_image::snapshot::unmount(&rootfs, false).is_ok() {}
-        let _ = berth_image::snapshot::unmount(&rootfs, true);
-        let _ = std::fs::remove_dir_all(&run);
+        if going {
+            // Each mount on the root is detached, and its last reference dropped by the trash's
+            // thread: the sync of the upper filesystem that ends a plain overlay runs there,
+            // before the layer it would have saved is deleted.
+            while let Ok(top) = rustix::fs::open(&rootfs, rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty()) {
+                if berth_image::snapshot::unmount(&rootfs, true).is_err() {
+                    break;
+                }
+                self.trash.release(top);
+            }
+        } else {
+            // Done before this returns: the same layer may be mounted again next.
+            while berth_image::snapshot::unmount(&rootfs, false).is_ok() {}
+            let _ = berth_image::snapshot::unmount(&rootfs, true);
+        }
+        if let Err(e) = self.trash.discard(&run) {
+            tracing::warn!(container = &id[..12.min(id.len())], path = %run.display(), error = %e, "remove the container's run directory");
+        }
     }
 
     /// Watches the shim `shim_pid` of `ctr` and records the container's end when it goes.
@@ -757,7 +778,8 @@ impl Engine {
         let exit = berth_shim::exit::ExitRecord::read(&self.cfg.run_dir(&id).join("shim/exit.json")).ok();
         // Exec shims of this container are gone with it (their processes shared its pid
         // namespace); only the records remain.
-        self.cleanup_run_dir(&id);
+        let going = ctr.removing.load(Ordering::SeqCst) || ctr.rec().host_config.auto_remove == Some(true);
+        self.cleanup_run_dir(&id, going);
         let (code, restart, stopped_by_user, started_at) = {
             let mut r = ctr.rec();
             if !r.state.status.is_live() {
@@ -1021,6 +1043,7 @@ impl Engine {
                 return Err(Error::RemoveRunning { name });
             }
             ctr.rec().stopped_by_user = true;
+            ctr.removing.store(true, Ordering::SeqCst);
             if status == Status::Paused {
                 let _ = self.set_paused(ctr, false).await;
             }
@@ -1033,9 +1056,9 @@ impl Engine {
             let mut r = ctr.rec();
             r.state.status = Status::Removing;
         }
-        self.cleanup_run_dir(&ctr.id);
+        self.cleanup_run_dir(&ctr.id, true);
         let dir = Record::dir(&self.cfg.containers_dir(), &ctr.id);
-        let removed = std::fs::remove_dir_all(&dir);
+        let removed = self.trash.discard(&dir);
         if let Some(e) = removed.as_ref().err().filter(|e| e.kind() != std::io::ErrorKind::NotFound) {
             let mut r = ctr.rec();
             r.state.status = Status::Dead;
@@ -1176,7 +1199,7 @@ impl Engine {
                     shim::wait_gone(&sock, pid).await;
                 }
             }
-            self.cleanup_run_dir(&ctr.id);
+            self.cleanup_run_dir(&ctr.id, false);
             let restart = {
                 let mut r = ctr.rec();
                 if r.state.status == Status::Restarting {
