@@ -22,7 +22,7 @@
 //! let opts = ImportOptions { names: vec![ImageRef::parse("busybox")?], ..Default::default() };
 //! let image = import_layout(&store, "/tmp/busybox-layout".as_ref(), &opts)?;
 //! let snap = Snapshot::prepare("/var/lib/berth/containers/c1", store.lower_dirs(&image))?;
-//! snap.mount("/run/berth/c1/rootfs".as_ref())?;
+//! snap.mount("/run/berth/c1/rootfs".as_ref(), false)?;
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
