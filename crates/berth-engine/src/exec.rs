@@ -176,7 +176,7 @@ impl Engine {
             exec_process: Some(pfile),
             log_rotate: None,
         };
-        shim::launch(self.cfg.shim_bin.clone(), opts.clone(), rec.id.clone()).await?;
+        shim::launch(self.shim.clone(), opts.clone(), rec.id.clone()).await?;
         let sock = opts.socket_path();
         let shim_pid: i32 = std::fs::read_to_string(opts.pid_path()).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
         let attached = if detach {

@@ -84,6 +84,8 @@ pub struct Engine {
     seccomp_cache: Mutex<HashMap<Vec<String>, serde_json::Value>>,
     /// Where removed containers' directories go to be deleted after the removal is reported.
     trash: trash::Trash,
+    /// The berth-shim binary, as shims are started from it.
+    shim: Arc<berth_shim::detach::ShimBinary>,
 }
 
 impl Engine {
@@ -128,6 +130,7 @@ impl Engine {
         let pure_cgroup2 = hierarchies.as_ref().is_some_and(|h| h.mode() == berth_runtime::cgroups::Mode::V2);
         let v1_cgroups = hierarchies.filter(|h| !h.v1.is_empty() && rustix::process::geteuid().is_root()).map(Arc::new);
         let registry = berth_image::registry::Registry::new(cfg.registry.clone());
+        let shim_bin = cfg.shim_bin.clone();
         let data_root = cfg.data_root.clone();
         let net_cfg = cfg.network.clone();
         let nets_root = data_root.clone();
@@ -150,6 +153,7 @@ impl Engine {
             v1_cgroups,
             seccomp_cache: Mutex::new(HashMap::new()),
             trash,
+            shim: Arc::new(berth_shim::detach::ShimBinary::new(shim_bin)),
         });
         for r in loaded.records {
             engine.insert(container::Ctr::new(r));

@@ -4,8 +4,9 @@
 //! `ok PID` or `error MESSAGE`, then points its stdio at /dev/null.
 
 use std::io::{BufRead, BufReader, Write};
-use std::os::fd::{AsFd, OwnedFd};
-use std::path::Path;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::error::Error;
@@ -14,9 +15,53 @@ use crate::ShimOptions;
 /// The hidden subcommand of the short-lived intermediate process.
 pub const DETACH_ARG: &str = "__detach";
 
-/// Starts a detached shim from the binary `shim_bin`; returns the container's pid once it runs.
-pub fn launch(shim_bin: &Path, opts: &ShimOptions) -> Result<i32, Error> {
-    let mut child = Command::new(shim_bin)
+/// The berth-shim binary that shims are started from.
+///
+/// Where this process may make one, shims run from a read-only view of the binary
+/// ([`berth_runtime::sys::exe::protected`]), so that a container's init, a fork of its shim,
+/// stays in the shim's image instead of re-executing itself to protect the binary
+/// (CVE-2019-5736). The view is of the file as it was when this was made: an upgraded binary
+/// is used by shims started after the next [`ShimBinary::new`] (a daemon's restart).
+pub struct ShimBinary {
+    path: PathBuf,
+    protected: Option<OwnedFd>,
+}
+
+impl ShimBinary {
+    pub fn new(path: PathBuf) -> ShimBinary {
+        let protected = berth_runtime::sys::exe::protected(&path).ok();
+        ShimBinary { path, protected }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether shims run from a protected view of the binary.
+    pub fn protected(&self) -> bool {
+        self.protected.is_some()
+    }
+
+    /// A command that runs the binary. From the protected view, it runs by the path
+    /// `/proc/self/fd/N` with argv[0] set to the binary's real path: the shim finds the binaries
+    /// installed next to it by its argv[0] ([`crate::monitor::own_path`]).
+    fn command(&self) -> Command {
+        match &self.protected {
+            Some(fd) => {
+                let mut c = Command::new(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+                c.arg0(&self.path);
+                c
+            }
+            None => Command::new(&self.path),
+        }
+    }
+}
+
+/// Starts a detached shim from `shim`; returns the container's pid once it runs.
+pub fn launch(shim: &ShimBinary, opts: &ShimOptions) -> Result<i32, Error> {
+    let shim_bin = shim.path();
+    let mut child = shim
+        .command()
         .arg(DETACH_ARG)
         .args(opts.to_args())
         .stdin(Stdio::null())

@@ -28,7 +28,8 @@
 //!     exec_process: None,
 //!     log_rotate: None,
 //! };
-//! let pid = berth_shim::detach::launch("/usr/libexec/berth/berth-shim".as_ref(), &opts)?;
+//! let shim = berth_shim::detach::ShimBinary::new("/usr/libexec/berth/berth-shim".into());
+//! let pid = berth_shim::detach::launch(&shim, &opts)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

@@ -98,6 +98,8 @@ impl StartArgs {
 }
 
 fn main() -> ExitCode {
+    // Started by the path /proc/self/fd/N (see ShimBinary), the kernel named us "N".
+    let _ = rustix::thread::set_name(c"berth-shim");
     let mut args = std::env::args_os().skip(1);
     if args.next().as_deref() == Some(std::ffi::OsStr::new(berth_runtime::process::init::STAGE2_ARG)) {
         let fd = args.next().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
@@ -128,15 +130,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let exe = match std::env::current_exe() {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("berth-shim: find own executable: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     match cmd {
-        "start" => match berth_shim::detach::launch(&exe, &opts) {
+        "start" => match berth_shim::monitor::own_path().map(berth_shim::detach::ShimBinary::new).and_then(|bin| berth_shim::detach::launch(&bin, &opts)) {
             Ok(pid) => {
                 println!("{pid}");
                 ExitCode::SUCCESS

@@ -573,7 +573,7 @@ impl Engine {
             std::fs::write(&cfg_path, serde_json::to_vec(&config).expect("spec serializes")).map_err(Error::io("write the bundle's config.json", &cfg_path))?;
             let opts = self.shim_options(rec)?;
             early.ready().await;
-            let pid = shim::launch(self.cfg.shim_bin.clone(), opts.clone(), rec.id.clone()).await?;
+            let pid = shim::launch(self.shim.clone(), opts.clone(), rec.id.clone()).await?;
             Ok::<_, Error>((opts, pid))
         }
         .await;

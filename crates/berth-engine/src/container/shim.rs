@@ -3,7 +3,8 @@
 //! becomes readable), which is how the engine learns that a container exited, whether it
 //! started the shim itself or found it running after a restart.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 use berth_shim::protocol::Request;
 use serde_json::Value;
@@ -16,8 +17,8 @@ use crate::error::{Error, Result};
 const REPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Starts a detached shim; returns the pid it reports (0 for a held exec).
-pub async fn launch(shim_bin: PathBuf, opts: berth_shim::ShimOptions, id: String) -> Result<i32> {
-    tokio::task::spawn_blocking(move || berth_shim::detach::launch(&shim_bin, &opts))
+pub async fn launch(shim: Arc<berth_shim::detach::ShimBinary>, opts: berth_shim::ShimOptions, id: String) -> Result<i32> {
+    tokio::task::spawn_blocking(move || berth_shim::detach::launch(&shim, &opts))
         .await
         .map_err(|e| Error::Internal(format!("shim launch task: {e}")))?
         .map_err(|source| match source {

@@ -290,7 +290,10 @@ impl Runtime {
         if ns.new_time {
             enter_new_time_namespace(linux).map_err(|e| Error::io(id, "create time namespace", e))?;
         }
-        let exe = crate::sys::exe::protected_exe().map_err(|e| Error::io(id, "open the runtime read-only for the init", e))?;
+        let exe = match crate::sys::exe::running_protected() {
+            true => None,
+            false => Some(crate::sys::exe::protected_exe().map_err(|e| Error::io(id, "open the runtime read-only for the init", e))?),
+        };
         let clone_into = cg.and_then(|c| c.clone_into_fd());
         let late_cgroupns = ns.clone_flags & LinuxNamespaceType::Cgroup as u64 != 0 && clone_into.is_none();
         if late_cgroupns {
@@ -308,7 +311,7 @@ impl Runtime {
         let spawned = process::spawn(ns.clone_flags, clone_into.as_ref().map(|f| f.as_fd()), |chan| {
             let host_pid = std::fs::read_link("/proc/self").ok().and_then(|p| p.to_str()?.parse().ok()).unwrap_or(0);
             process::init::run(InitArgs {
-                exe: &exe,
+                exe: exe.as_ref(),
                 process: process_spec,
                 ns: &ns,
                 join_fds: &joins,

@@ -1,11 +1,13 @@
 //! The container's init between clone and execve: a fixed list of steps, each of which reports
 //! its failure to the parent as (step, errno, detail) and exits.
 //!
-//! It runs in two stages. Stage 1 is the forked copy of the runtime: namespaces, mounts,
-//! It first re-executes itself from a write-protected view of the runtime (a read-only
+//! Stage 1 is the forked copy of the runtime. Unless the runtime already runs from a
+//! write-protected file ([`crate::sys::exe::running_protected`]: berthd starts its shims so),
+//! it first re-executes itself from a write-protected view of the runtime (a read-only
 //! detached bind mount, or a sealed memfd copy), so that nothing inside the container can ever
-//! write the runtime's binary (CVE-2019-5736). Stage 2 ([`stage2_main`])
-//! reports Ready, waits for start, and drops privileges down to the user process's execve.
+//! write the runtime's binary (CVE-2019-5736). The steps ([`steps`]: namespaces, mounts, Ready,
+//! the wait for start, privileges down to the user process's execve) then run in that second
+//! stage ([`stage2_main`]), or in the fork itself.
 
 use std::cell::Cell;
 use std::ffi::CString;
@@ -109,11 +111,12 @@ struct ContainerHandover {
 /// Stage 1. Never returns: re-executes into stage 2, or exits with status 1 after reporting
 /// the failed step to the parent.
 pub fn run(args: InitArgs<'_>) -> ! {
-    let fail = match stage1(&args) {
+    let sync = args.sync;
+    let fail = match stage1(args) {
         Ok(never) => match never {},
         Err(f) => f,
     };
-    report(args.sync, fail)
+    report(sync, fail)
 }
 
 fn report(chan: &Channel, fail: InitFail) -> ! {
@@ -150,9 +153,10 @@ fn wait_joined(chan: &Channel, joined: &Cell<bool>) -> Result<(), InitFail> {
     Ok(())
 }
 
-/// Re-executes from the protected runtime, passing everything else along. Runs while
-/// the parent joins us to our cgroup, before any namespace is joined or the root changes.
-fn stage1(a: &InitArgs<'_>) -> Result<std::convert::Infallible, InitFail> {
+/// Re-executes from the protected runtime, passing everything else along, or runs the steps
+/// here when there is none to re-execute from. Runs while the parent joins us to our cgroup,
+/// before any namespace is joined or the root changes.
+fn stage1(a: InitArgs<'_>) -> Result<std::convert::Infallible, InitFail> {
     // Our parent may die (a killed `create`); the container must not linger half-made. The
     // signal survives the re-execution.
     rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL)).step("set parent death signal")?;
@@ -178,14 +182,10 @@ fn stage1(a: &InitArgs<'_>) -> Result<std::convert::Infallible, InitFail> {
         rustix::thread::set_thread_res_uid(rustix::fs::Uid::ROOT, rustix::fs::Uid::ROOT, rustix::fs::Uid::ROOT)
             .step("become uid 0 in the user namespace")?;
     }
-    let listener = match &a.trigger {
+    let listener = match a.trigger {
         Trigger::Socket(fd) => Some(fd),
         Trigger::Parent => None,
     };
-    let mut pass: Vec<std::os::fd::BorrowedFd<'_>> = vec![a.sync.as_fd()];
-    pass.extend(listener.map(|l| l.as_fd()));
-    pass.extend(a.join_fds.iter().map(|(_, fd)| fd.as_fd()));
-    pass.extend(idmapped.iter().map(|(_, fd)| fd.as_fd()));
     let handover = Handover {
         process: a.process.clone(),
         in_userns: a.ns.in_userns,
@@ -193,7 +193,7 @@ fn stage1(a: &InitArgs<'_>) -> Result<std::convert::Infallible, InitFail> {
         joins: a.join_fds.iter().map(|(t, fd)| (*t, fd.as_raw_fd())).collect(),
         idmapped: idmapped.iter().map(|(i, fd)| (*i, fd.as_raw_fd())).collect(),
         sync_fd: a.sync.as_fd().as_raw_fd(),
-        start_listener_fd: listener.map(|l| l.as_raw_fd()),
+        start_listener_fd: listener.as_ref().map(|l| l.as_raw_fd()),
         caps: CapMasks::from(a.caps),
         seccomp: a.seccomp.map(FilterWire::from),
         preserve_fds: a.preserve_fds,
@@ -209,6 +209,19 @@ fn stage1(a: &InitArgs<'_>) -> Result<std::convert::Infallible, InitFail> {
             state_json: String::from_utf8_lossy(&c.state_json).into_owned(),
         }),
     };
+    let Some(exe) = a.exe else {
+        // This process runs from a protected file already: its image may become the container's.
+        let mut started: Option<Channel> = None;
+        let fail = match steps(&handover, a.sync, a.join_fds, &idmapped, listener, &mut started) {
+            Ok(never) => match never {},
+            Err(f) => f,
+        };
+        report(started.as_ref().unwrap_or(a.sync), fail)
+    };
+    let mut pass: Vec<std::os::fd::BorrowedFd<'_>> = vec![a.sync.as_fd()];
+    pass.extend(listener.as_ref().map(|l| l.as_fd()));
+    pass.extend(a.join_fds.iter().map(|(_, fd)| fd.as_fd()));
+    pass.extend(idmapped.iter().map(|(_, fd)| fd.as_fd()));
     let data = rustix::fs::memfd_create("berth-init", rustix::fs::MemfdFlags::empty()).step("create handover memfd")?;
     let json = serde_json::to_vec(&handover).map_err(|e| InitFail::msg("encode handover", e.to_string()))?;
     let mut off = 0;
@@ -224,7 +237,7 @@ fn stage1(a: &InitArgs<'_>) -> Result<std::convert::Infallible, InitFail> {
         CString::new(STAGE2_ARG).expect("no NUL"),
         CString::new(data.as_raw_fd().to_string()).expect("no NUL"),
     ];
-    let err = sys::exe::exec_fd(a.exe.as_fd(), &argv, &[]);
+    let err = sys::exe::exec_fd(exe.as_fd(), &argv, &[]);
     Err(InitFail::io("re-execute the init from the protected runtime", err))
 }
 

@@ -31,10 +31,11 @@ pub struct ContainerInit<'a> {
 
 /// Everything the init needs, computed in the parent before the fork.
 pub struct InitArgs<'a> {
-    /// The write-protected runtime the init re-executes from (`sys::exe::protected_exe`).
-    /// Made by the parent before the fork: a memfd copy made by the init would be charged to
-    /// the container's memory limit.
-    pub exe: &'a OwnedFd,
+    /// The write-protected runtime the init re-executes from (`sys::exe::protected_exe`);
+    /// None when the runtime runs from one already (`sys::exe::running_protected`). Made by
+    /// the parent before the fork: a memfd copy made by the init would be charged to the
+    /// container's memory limit.
+    pub exe: Option<&'a OwnedFd>,
     pub process: &'a Process,
     pub ns: &'a NsPlan,
     pub join_fds: &'a [(LinuxNamespaceType, OwnedFd)],

@@ -167,9 +167,24 @@ pub(super) fn finish(opts: &ShimOptions, info: &FinishInfo, exit: Option<ExitRec
 
 impl FinishInfo {
     pub(super) fn new(opts: &ShimOptions, cgroup: Option<SavedPaths>, oom_kills: u64) -> Result<FinishInfo, crate::Error> {
-        let shim_bin = std::fs::read_link("/proc/self/exe").map_err(crate::Error::io("find own executable", Path::new("/proc/self/exe")))?;
-        Ok(FinishInfo { opts: OptsWire::from_opts(opts), shim_bin, cgroup, oom_kills })
+        Ok(FinishInfo { opts: OptsWire::from_opts(opts), shim_bin: own_path()?, cgroup, oom_kills })
     }
+}
+
+/// This binary's path: what `/proc/self/exe` names, or, for a shim started from a protected
+/// view of its binary (whose `/proc/self/exe` names no file: `/`), its argv[0], which
+/// [`crate::detach::ShimBinary`] sets to the binary's path.
+pub fn own_path() -> Result<PathBuf, crate::Error> {
+    let exe = Path::new("/proc/self/exe");
+    let named = std::fs::read_link(exe).map_err(crate::Error::io("find own executable", exe))?;
+    if named.is_absolute() && named.is_file() {
+        return Ok(named);
+    }
+    std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute() && p.is_file())
+        .ok_or_else(|| crate::Error::io("find own executable", exe)(std::io::Error::other(format!("it names {}, and argv[0] is no absolute path", named.display()))))
 }
 
 /// The small binary that serves containers: next to the full one.

@@ -18,7 +18,7 @@ use rustix::process::{Pid, PidfdFlags, Signal, WaitOptions, WaitStatus};
 
 mod handover;
 
-pub use handover::{finish_inherited, serve_inherited, FINISH_ARG, SERVE_ARG};
+pub use handover::{finish_inherited, own_path, serve_inherited, FINISH_ARG, SERVE_ARG};
 use handover::{finish, FinishInfo};
 
 use crate::detach::Report;

@@ -117,3 +117,26 @@ fn an_exec_in_a_container_that_has_ended_is_refused_and_leaves_no_shim() {
     let left = s.leftovers();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// CVE-2019-5736 with the init in the shim's image: a shim started by `berth-shim start` runs
+/// from a read-only view of its binary, so the held init (a fork of the shim, not re-executed)
+/// runs from it too. What an attacker in the container does — keep a descriptor from
+/// /proc/<init>/exe, and write through it once the init is gone — fails, and the binary on
+/// disk is unchanged.
+#[test]
+fn a_held_init_stays_in_the_shims_read_only_image() {
+    let before = std::fs::read(SHIM).expect("read berth-shim");
+    let mut s = Shim::new("roexe");
+    let pid = s.start(&config(&["true"], false), &["--hold"]);
+    assert_eq!(std::fs::read_link(format!("/proc/{pid}/exe")).expect("readlink exe"), std::path::Path::new("/"), "the init runs from the detached view");
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).expect("cmdline");
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    assert!(cmdline.contains("__detach") && !cmdline.contains("__init"), "the init did not re-execute itself: {cmdline}");
+    let kept = std::fs::File::open(format!("/proc/{pid}/exe")).expect("open the init's exe");
+    let through = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&kept));
+    assert_eq!(s.connect().request(&json!({"op": "start"})), json!({"ok": true, "pid": pid}));
+    s.wait_exit();
+    let err = std::fs::OpenOptions::new().append(true).open(&through).expect_err("the view took a write");
+    assert_eq!(err.raw_os_error(), Some(rustix::io::Errno::ROFS.raw_os_error()), "{err}");
+    assert!(std::fs::read(SHIM).expect("read berth-shim") == before, "berth-shim changed");
+}

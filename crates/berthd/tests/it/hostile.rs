@@ -1,5 +1,6 @@
 //! Hostile clients over raw Unix sockets: each gets a 4xx or a closed connection, never a hang,
-//! and the daemon keeps serving everyone else meanwhile and afterwards.
+//! and the daemon keeps serving everyone else meanwhile and afterwards. And a hostile container
+//! that tries to overwrite the shim's binary (CVE-2019-5736).
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
@@ -407,4 +408,43 @@ fn a_client_that_half_closes_after_its_request_still_gets_the_response() {
     let body: Option<serde_json::Value> = serde_json::from_slice(&r.body).ok();
     assert_eq!(body.as_ref().map(|b| &b["StatusCode"]), Some(&json!(0)), "POST /containers/hc/wait, then a half-close: the body was cut: {r:?}");
     ping(&d.sock);
+}
+
+/// A container with CAP_SYS_PTRACE whose /bin/sh is `#!/proc/self/exe`: each `docker exec sh`
+/// runs the interpreter /proc/self/exe of the exec's init, a fork of the shim, inside the
+/// container; a loop appends to every executable it sees there. berthd starts shims from a
+/// read-only view of berth-shim, so its inits need not re-execute themselves: the binary
+/// on disk stays as it was, and what the container sees of it is the view ("/").
+#[test]
+fn a_container_cannot_overwrite_the_shim_binary_through_proc_self_exe() {
+    let d = daemon("cve5736");
+    let shim = std::path::Path::new(crate::BERTHD).with_file_name("berth-shim");
+    let before = std::fs::read(&shim).expect("read berth-shim");
+    let overwriter = r#"rm /bin/sh && printf '#!/proc/self/exe\n' > /bin/sh && chmod 755 /bin/sh && touch /ready
+end=$(( $(date +%s) + 6 ))
+while [ $(date +%s) -lt $end ]; do
+  for p in /proc/[0-9]*; do
+    l=$(readlink $p/exe 2>/dev/null) || continue
+    case "$l" in
+      */busybox|"") ;;
+      *) grep -qx "saw $l" /seen 2>/dev/null || echo "saw $l" >> /seen; echo pwned >> $p/exe 2>/dev/null && echo "wrote $p $l" >> /seen ;;
+    esac
+  done
+done
+touch /done; sleep 1000"#;
+    d.docker_ok(&["run", "-d", "--name", "evil", "--cap-add", "SYS_PTRACE", "busybox", "/bin/busybox", "sh", "-c", overwriter]);
+    wait_until(20, "the evil /bin/sh", || d.docker(&["exec", "evil", "/bin/busybox", "test", "-e", "/ready"]).status.success());
+    for _ in 0..8 {
+        // The kernel ran berth-shim, the exec's init, as the interpreter inside the container;
+        // it refused the script's path as a subcommand.
+        let out = d.docker(&["exec", "evil", "/bin/sh"]);
+        assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand '/bin/sh'"), "{out:?}");
+    }
+    wait_until(20, "the attack loop to end", || d.docker(&["exec", "evil", "/bin/busybox", "test", "-e", "/done"]).status.success());
+    let seen = d.docker(&["exec", "evil", "/bin/busybox", "cat", "/seen"]);
+    let seen = String::from_utf8_lossy(&seen.stdout);
+    assert!(!seen.contains("wrote"), "the container wrote to an executable outside it:\n{seen}");
+    assert!(seen.lines().all(|l| l == "saw /"), "a shim's process showed its on-disk binary:\n{seen}");
+    assert!(std::fs::read(&shim).expect("read berth-shim") == before, "berth-shim changed");
+    d.docker_ok(&["rm", "-f", "evil"]);
 }
