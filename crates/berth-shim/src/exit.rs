@@ -1,5 +1,5 @@
-//! `<state-dir>/exit.json`: how the container ended, written crash-safely (temp file, fsync,
-//! rename, fsync of the directory) so a daemon restarted after a crash reads all or nothing.
+//! `<state-dir>/exit.json`: how the container ended, written once and atomically, so a daemon
+//! restarted after a crash reads all or nothing.
 
 use std::io::Write;
 use std::path::Path;

@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use std::os::unix::net::UnixStream;
 
 use super::{Client, Mode, Monitor, Output};
-use crate::exit::ExitRecord;
 use crate::log::{JsonLog, Stream};
 use crate::{LogDriver, ShimOptions};
 
@@ -105,13 +104,6 @@ pub(super) struct FinishInfo {
     pub(super) oom_kills: u64,
 }
 
-/// What `__finish` receives from the serving image.
-#[derive(Serialize, Deserialize)]
-struct Finish {
-    info: FinishInfo,
-    /// None when the init's status could not be read.
-    exit: Option<ExitRecord>,
-}
 
 /// The entry point of `berth-shim-serve __serve HANDOVER`: take over the started container from
 /// the image that created it and serve it until it ends.
@@ -121,18 +113,14 @@ pub fn serve_inherited(handover: &str) -> i32 {
             let opts = m.opts.clone();
             // Only the poll loop's pages need to stay resident from here on.
             let _ = berth_runtime::sys::memory::shed_executable_pages();
-            let (info, exit) = m.serve();
-            let finish = Finish { info, exit };
+            let info = m.serve();
             // Continue in the full binary, which deletes the container.
-            let err = std::process::Command::new(&finish.info.shim_bin)
+            let err = std::process::Command::new(&info.shim_bin)
                 .arg(FINISH_ARG)
-                .arg(serde_json::to_string(&finish).expect("finish serializes"))
+                .arg(serde_json::to_string(&info).expect("finish info serializes"))
                 .exec();
             drop(err);
-            // Without it, record the exit at least; the daemon removes the rest.
-            if let Some(e) = &finish.exit {
-                let _ = e.write(&opts.exit_path());
-            }
+            // Without it, the exit is recorded at least; the daemon removes the rest.
             let _ = std::fs::remove_file(opts.socket_path());
             0
         }
@@ -143,22 +131,17 @@ pub fn serve_inherited(handover: &str) -> i32 {
 /// The hidden subcommand of the full binary that ends a container served by the small one.
 pub const FINISH_ARG: &str = "__finish";
 
-/// The entry point of `berth-shim __finish FINISH`: record the exit, delete the container.
+/// The entry point of `berth-shim __finish FINISH`: delete the container.
 pub fn finish_inherited(wire: &str) -> i32 {
-    let Ok(f) = serde_json::from_str::<Finish>(wire) else { return 1 };
-    let Some(opts) = f.info.opts.to_opts() else { return 1 };
-    finish(&opts, &f.info, f.exit);
+    let Ok(info) = serde_json::from_str::<FinishInfo>(wire) else { return 1 };
+    let Some(opts) = info.opts.to_opts() else { return 1 };
+    finish(&opts);
     0
 }
 
-/// Records the exit (with the oom verdict) and deletes the container and the control socket.
-/// An exec shim leaves the container alone.
-pub(super) fn finish(opts: &ShimOptions, info: &FinishInfo, exit: Option<ExitRecord>) {
-    let cgroup = info.cgroup.as_ref().and_then(|p| Cgroup::open(p).ok());
-    if let Some(mut e) = exit {
-        e.oom_killed = e.oom_killed || cgroup.as_ref().and_then(|c| c.oom_kills().ok()).unwrap_or(0) > info.oom_kills;
-        let _ = e.write(&opts.exit_path());
-    }
+/// Deletes the container and the control socket once its exit is recorded. An exec shim
+/// leaves the container alone.
+pub(super) fn finish(opts: &ShimOptions) {
     if opts.exec_process.is_none() {
         let _ = opts.backend().delete(&opts.id, true);
     }
@@ -166,6 +149,12 @@ pub(super) fn finish(opts: &ShimOptions, info: &FinishInfo, exit: Option<ExitRec
 }
 
 impl FinishInfo {
+    /// The memory cgroup's oom_kill count went up since the start.
+    pub(super) fn oom_killed(&self) -> bool {
+        let cgroup = self.cgroup.as_ref().and_then(|p| Cgroup::open(p).ok());
+        cgroup.and_then(|c| c.oom_kills().ok()).unwrap_or(0) > self.oom_kills
+    }
+
     pub(super) fn new(opts: &ShimOptions, cgroup: Option<SavedPaths>, oom_kills: u64) -> Result<FinishInfo, crate::Error> {
         Ok(FinishInfo { opts: OptsWire::from_opts(opts), shim_bin: own_path()?, cgroup, oom_kills })
     }

@@ -396,9 +396,9 @@ impl Monitor {
         }
     }
 
-    /// Serves the container until it has ended and its output is drained; returns what
-    /// [`finish`] needs.
-    fn serve(mut self) -> (FinishInfo, Option<ExitRecord>) {
+    /// Serves the container until it has ended and its output is drained, and records its
+    /// exit; returns what [`finish`] needs.
+    fn serve(mut self) -> FinishInfo {
         self.pump(Until::Ended);
         self.end()
     }
@@ -513,8 +513,8 @@ impl Monitor {
     /// Ends what [`Monitor::pump`] has served to its end, in this image.
     fn finish_here(self) {
         let opts = self.opts.clone();
-        let (info, exit) = self.end();
-        finish(&opts, &info, exit);
+        self.end();
+        finish(&opts);
     }
 
     fn accept(&mut self) {
@@ -722,7 +722,7 @@ impl Monitor {
         }
     }
 
-    fn end(mut self) -> (FinishInfo, Option<ExitRecord>) {
+    fn end(mut self) -> FinishInfo {
         for o in std::mem::take(&mut self.outputs) {
             if let Some(log) = &mut self.log {
                 log.close(o.stream);
@@ -737,18 +737,17 @@ impl Monitor {
         for c in &mut self.clients {
             c.flush();
         }
-        if self.cancelled {
+        let exit = if self.cancelled {
             // A held exec that never ran: record that it did not.
-            let e = ExitRecord { exit_code: 126, signal: None, finished_at: berth_runtime::state::now_rfc3339(), oom_killed: false };
-            return (self.finish, Some(e));
-        }
-        let exit = self.status.map(|st| ExitRecord::from_status(st, false));
-        // Recorded before the clients are let go, so one that asks at once finds it; the
-        // final record (with the OOM verdict) replaces it.
+            Some(ExitRecord { exit_code: 126, signal: None, finished_at: berth_runtime::state::now_rfc3339(), oom_killed: false })
+        } else {
+            self.status.map(|st| ExitRecord::from_status(st, self.finish.oom_killed()))
+        };
+        // Recorded once, before the clients are let go, so one that asks at once finds it.
         if let Some(e) = &exit {
             let _ = e.write(&self.opts.exit_path());
         }
-        (self.finish, exit)
+        self.finish
     }
 }
 
