@@ -1200,6 +1200,14 @@ impl Engine {
                 }
             }
             self.cleanup_run_dir(&ctr.id, false);
+            // As under dockerd: an auto-removed container that does not run goes.
+            if ctr.rec().host_config.auto_remove == Some(true) {
+                let _op = ctr.op.lock().await;
+                if let Err(e) = self.remove_locked(&ctr, false).await {
+                    tracing::warn!(container = &ctr.id[..12], error = %crate::error::chain(&e), "remove an auto-removed container at daemon start");
+                }
+                continue;
+            }
             let restart = {
                 let mut r = ctr.rec();
                 if r.state.status == Status::Restarting {

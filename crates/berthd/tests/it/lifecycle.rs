@@ -14,6 +14,10 @@ fn kill_9_of_the_daemon_loses_nothing() {
     d.docker_ok(&["run", "-d", "--name", "chatty", "busybox", "sh", "-c", "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.02; done"]);
     d.docker_ok(&["run", "-d", "--name", "sleeper", "busybox", "sleep", "600"]);
     d.docker_ok(&["run", "-d", "--name", "ender", "busybox", "sh", "-c", "sleep 1; echo bye; exit 7"]);
+    // Auto-removed containers that do not run when the daemon starts go, as under dockerd:
+    // one never started, and one that ended while the daemon was down.
+    d.docker_ok(&["create", "--rm", "--name", "never", "busybox", "true"]);
+    d.docker_ok(&["run", "-d", "--rm", "--name", "brief", "busybox", "sleep", "1"]);
     let pid = d.docker_ok(&["inspect", "-f", "{{.State.Pid}}", "sleeper"]);
     let before = d.docker_ok(&["logs", "chatty"]).lines().count();
     let st = d.stop_with("KILL");
@@ -26,6 +30,8 @@ fn kill_9_of_the_daemon_loses_nothing() {
     assert_eq!(d.docker_ok(&["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "ender"]), "exited 7\n");
     assert_eq!(d.docker_ok(&["logs", "ender"]), "bye\n");
     assert_eq!(d.docker_ok(&["wait", "ender"]), "7\n");
+    let names = d.docker_ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert!(!names.contains("never") && !names.contains("brief"), "{names}");
     // Output written while the daemon was down is in the log, in order, without a gap.
     let logs = d.docker_ok(&["logs", "chatty"]);
     let n: Vec<u64> = logs.lines().map(|l| l.trim_start_matches("line ").parse().expect("a counter line")).collect();
