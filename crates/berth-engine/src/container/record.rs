@@ -122,12 +122,21 @@ impl Record {
         containers.join(id)
     }
 
+    /// Writes the record atomically (a crashed daemon leaves the old or the new one). It is
+    /// synced to disk too, except an auto-removed container's: such a container does not
+    /// outlive a crash of the machine (its next daemon removes it), so waiting for the disk,
+    /// a millisecond or more per save here, buys nothing. After such a crash its record may
+    /// be found empty; it is then moved aside and reported, as any unreadable record is.
     pub fn save(&self, containers: &Path) -> Result<()> {
         let dir = Self::dir(containers, &self.id);
         std::fs::create_dir_all(&dir).map_err(Error::io("create the container directory", &dir))?;
         let path = dir.join(RECORD);
         let data = serde_json::to_vec(self).expect("a record serializes");
-        berth_shim::exit::write_durable(&path, &data).map_err(Error::io("save the container record", &path))
+        let written = match self.host_config.auto_remove {
+            Some(true) => berth_runtime::state::write_atomic(&path, &data),
+            _ => berth_shim::exit::write_durable(&path, &data),
+        };
+        written.map_err(Error::io("save the container record", &path))
     }
 }
 
