@@ -1243,22 +1243,41 @@ fn familiar(name: &str) -> String {
 /// move into a v1 cgroup (an RCU grace period, 5-15 ms here) can start at once: that wait holds
 /// the cgroup mutex, which making a directory needs too, so it starts once they are made.
 /// Another runtime gets the early wait only.
+///
+/// The kernel forgets a finished wait one grace period after the last move: a move made then
+/// waits again. So the moves go on, every 2 ms, until the start is over (this is dropped) or
+/// 200 ms have passed, and the init's move finds the wait done whenever it comes.
 pub(crate) struct EarlyCgroups {
     task: Option<tokio::task::JoinHandle<Option<berth_runtime::cgroups::SavedPaths>>>,
     made: Option<berth_runtime::cgroups::SavedPaths>,
+    starting: Arc<AtomicBool>,
+}
+
+impl Drop for EarlyCgroups {
+    fn drop(&mut self) {
+        self.starting.store(false, Ordering::SeqCst);
+    }
 }
 
 impl EarlyCgroups {
     fn start(engine: &Engine, rec: &Record) -> EarlyCgroups {
-        let Some(h) = engine.v1_cgroups.clone() else { return EarlyCgroups { task: None, made: None } };
+        let starting = Arc::new(AtomicBool::new(true));
+        let Some(h) = engine.v1_cgroups.clone() else { return EarlyCgroups { task: None, made: None, starting } };
         let built_in = engine.runtime_name(rec.host_config.runtime.as_deref()).is_ok_and(|n| n == runtime::BUILT_IN);
         let (path, id) = (engine.cgroups_path(&rec.id), rec.id.clone());
+        let keep = starting.clone();
         let task = tokio::task::spawn_blocking(move || {
             let made = built_in.then(|| berth_runtime::cgroups::Cgroup::create_in(&h, Some(&path), &id).ok().map(|c| c.paths())).flatten();
-            std::thread::spawn(move || berth_runtime::cgroups::warm_up_attach_this_thread(&h));
+            std::thread::spawn(move || {
+                let since = std::time::Instant::now();
+                while keep.load(Ordering::SeqCst) && since.elapsed() < Duration::from_millis(200) {
+                    berth_runtime::cgroups::warm_up_attach_this_thread(&h);
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            });
             made
         });
-        EarlyCgroups { task: Some(task), made: None }
+        EarlyCgroups { task: Some(task), made: None, starting }
     }
 
     /// Waits until the directories are made: the shim must find them.
@@ -1270,7 +1289,7 @@ impl EarlyCgroups {
 
     /// Removes the directories of a container that did not start (its runtime, if it ran,
     /// removed them already).
-    async fn undo(mut self) {
+    async fn undo(&mut self) {
         self.ready().await;
         if let Some(cg) = self.made.take().and_then(|p| berth_runtime::cgroups::Cgroup::open(&p).ok()) {
             let _ = cg.destroy();
