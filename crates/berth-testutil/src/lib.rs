@@ -168,3 +168,24 @@ pub fn docker_base_config(args: &[&str], hostname: &str) -> Value {
         }
     })
 }
+
+/// CVE-2019-5736 tests: a loop for busybox `sh` in a container that, for `secs` seconds, tries
+/// to append to the executable of every process it can see that is not busybox, and records in
+/// /seen each binary it saw (`saw PATH`, once) and each write that went through (`wrote PID
+/// PATH`). Then it touches /done.
+pub fn exe_overwriter_loop(secs: u32) -> String {
+    format!(
+        r#"end=$(( $(date +%s) + {secs} ))
+while [ $(date +%s) -lt $end ]; do
+  for p in /proc/[0-9]*; do
+    l=$(readlink $p/exe 2>/dev/null) || continue
+    case "$l" in
+      */busybox|"") ;;
+      *) grep -qx "saw $l" /seen 2>/dev/null || echo "saw $l" >> /seen; echo pwned >> $p/exe 2>/dev/null && echo "wrote $p $l" >> /seen ;;
+    esac
+  done
+done
+touch /done
+"#
+    )
+}

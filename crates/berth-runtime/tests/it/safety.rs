@@ -11,25 +11,15 @@ use crate::fixture::{docker_config, mount_points, Test, BIN};
 
 /// Busybox as pid 1: for a few seconds, tries to append to the executable of every process it
 /// can see that is not busybox, and records what it saw in /seen.
-const OVERWRITER: &str = r#"
-end=$(( $(date +%s) + 4 ))
-while [ $(date +%s) -lt $end ]; do
-  for p in /proc/[0-9]*; do
-    l=$(readlink $p/exe 2>/dev/null) || continue
-    case "$l" in
-      */busybox|"") ;;
-      *) echo "saw $l" >> /seen; echo pwned >> $p/exe 2>/dev/null && echo "wrote $p $l" >> /seen ;;
-    esac
-  done
-done
-sleep 1000
-"#;
+fn overwriter() -> String {
+    berth_testutil::exe_overwriter_loop(4) + "sleep 1000\n"
+}
 
 #[test]
 fn cve_2019_5736_the_runtime_binary_cannot_be_overwritten_from_inside() {
     let t = Test::new("cve-2019-5736");
     let before = std::fs::read(BIN).expect("read runtime binary");
-    let b = t.bundle_with(&docker_config(&["/bin/busybox", "sh", "-c", OVERWRITER]), |root| {
+    let b = t.bundle_with(&docker_config(&["/bin/busybox", "sh", "-c", &overwriter()]), |root| {
         std::fs::remove_file(root.join("bin/sh")).expect("remove /bin/sh");
         std::fs::write(root.join("bin/sh"), "#!/proc/self/exe\n").expect("write evil /bin/sh");
         std::fs::set_permissions(root.join("bin/sh"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");

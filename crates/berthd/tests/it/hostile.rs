@@ -420,19 +420,10 @@ fn a_container_cannot_overwrite_the_shim_binary_through_proc_self_exe() {
     let d = daemon("cve5736");
     let shim = std::path::Path::new(crate::BERTHD).with_file_name("berth-shim");
     let before = std::fs::read(&shim).expect("read berth-shim");
-    let overwriter = r#"rm /bin/sh && printf '#!/proc/self/exe\n' > /bin/sh && chmod 755 /bin/sh && touch /ready
-end=$(( $(date +%s) + 6 ))
-while [ $(date +%s) -lt $end ]; do
-  for p in /proc/[0-9]*; do
-    l=$(readlink $p/exe 2>/dev/null) || continue
-    case "$l" in
-      */busybox|"") ;;
-      *) grep -qx "saw $l" /seen 2>/dev/null || echo "saw $l" >> /seen; echo pwned >> $p/exe 2>/dev/null && echo "wrote $p $l" >> /seen ;;
-    esac
-  done
-done
-touch /done; sleep 1000"#;
-    d.docker_ok(&["run", "-d", "--name", "evil", "--cap-add", "SYS_PTRACE", "busybox", "/bin/busybox", "sh", "-c", overwriter]);
+    let overwriter = "rm /bin/sh && printf '#!/proc/self/exe\\n' > /bin/sh && chmod 755 /bin/sh && touch /ready\n".to_owned()
+        + &berth_testutil::exe_overwriter_loop(6)
+        + "sleep 1000";
+    d.docker_ok(&["run", "-d", "--name", "evil", "--cap-add", "SYS_PTRACE", "busybox", "/bin/busybox", "sh", "-c", &overwriter]);
     wait_until(20, "the evil /bin/sh", || d.docker(&["exec", "evil", "/bin/busybox", "test", "-e", "/ready"]).status.success());
     for _ in 0..8 {
         // The kernel ran berth-shim, the exec's init, as the interpreter inside the container;
