@@ -11,14 +11,8 @@ set -euo pipefail
 runs=${1:-30}
 . "$(dirname "$0")/lib.sh" bc
 (cd "$here" && cargo build --release -q -p berth)
-need podman podman
 load_busybox
-proot=$work/podman
-pod=(podman --root "$proot/root" --runroot "$proot/run" --tmpdir "$proot/tmp" --cgroup-manager cgroupfs --events-backend none)
-on_exit '"${pod[@]}" rm -af >/dev/null 2>&1'
-on_exit 'for d in /sys/fs/cgroup/*/berth-bench-podman /sys/fs/cgroup/berth-bench-podman; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} +; done'
-"${pod[@]}" load -i "$work/busybox.tar" >/dev/null
-"${pod[@]}" tag "$("${pod[@]}" images -q | head -n1)" docker.io/library/busybox:latest
+setup_podman
 python3 - "$rel/berth" "$bsock" "$dsock" "$runs" "${pod[@]}" <<'PY'
 import concurrent.futures, os, statistics, subprocess, sys, time
 berth, bsock, dsock, runs, pod = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:]
@@ -26,10 +20,7 @@ image = "docker.io/library/busybox:latest"
 cmds = {
     "berth (berthd)": [berth, "-H", "unix://" + bsock, "run", "--rm", "--network", "none", "busybox", "true"],
     "docker (dockerd)": ["docker", "-H", "unix://" + dsock, "run", "--rm", "--network", "none", "busybox", "true"],
-    # Limits podman's runc may set: root here lacks CAP_SYS_RESOURCE, so it cannot raise
-    # podman's default nofile and nproc limits (EPERM); lowering them is allowed.
-    "podman": pod + ["run", "--rm", "--pull", "never", "--network", "none", "--cgroup-parent", "/berth-bench-podman",
-                     "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", image, "true"],
+    "podman": pod + ["run", "--rm", "--pull", "never", "--network", "none", image, "true"],
 }
 def run(cmd):
     p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # berthd against dockerd (Debian's docker.io, with its own data root, exec root, socket and
-# containerd), driven by the same docker CLI with the same busybox image, in one run:
+# containerd) and Debian's podman (its Docker-compatible API service, with roots of its own),
+# driven by the same docker CLI with the same busybox image, in one run:
 #   1. `docker run --rm --network none busybox true`, interleaved, RUNS times each;
 #   2. 100 x `docker run -d --network none busybox sleep 600` from 8 parallel clients, then
 #      `docker rm -f` of all of them (8 parallel);
@@ -13,10 +14,12 @@ set -euo pipefail
 runs=${1:-30}
 . "$(dirname "$0")/lib.sh" bb
 load_busybox
-python3 - "$bsock" "$dsock" "$runs" "$bpid" "$dpid" <<'PY'
+setup_podman
+start_podman_service
+python3 - "$bsock" "$dsock" "$runs" "$bpid" "$dpid" "$psock" "$ppid" <<'PY'
 import concurrent.futures, os, statistics, subprocess, sys, time, socket, json
-bsock, dsock, runs, bpid, dpid = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-daemons = {"berthd": bsock, "dockerd": dsock}
+bsock, dsock, runs, bpid, dpid, psock, ppid = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], int(sys.argv[7])
+daemons = {"berthd": bsock, "dockerd": dsock, "podman": psock}
 def docker(sock, *args, check=True):
     env = dict(os.environ, DOCKER_HOST="unix://" + sock)
     return subprocess.run(["docker", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=check).stdout
@@ -33,15 +36,15 @@ def tree_rss(pid):
         try: stack += [int(c) for c in open(f"/proc/{p}/task/{p}/children").read().split()]
         except OSError: pass
     return total
-print(f"idle RSS: berthd {rss_kib(bpid)/1024:.1f} MiB; dockerd+containerd {tree_rss(dpid)/1024:.1f} MiB")
+print(f"idle RSS: berthd {rss_kib(bpid)/1024:.1f} MiB; dockerd+containerd {tree_rss(dpid)/1024:.1f} MiB; podman service {tree_rss(ppid)/1024:.1f} MiB")
 # 1. run --rm true
 t = {k: [] for k in daemons}
 for i in range(runs + 2):
     for name in (list(daemons) if i % 2 == 0 else list(daemons)[::-1]):
         t0 = time.perf_counter(); docker(daemons[name], "run", "--rm", "--network", "none", "busybox", "true"); dt = time.perf_counter() - t0
         if i >= 2: t[name].append(dt)
-mb, md = statistics.median(t["berthd"]), statistics.median(t["dockerd"])
-print(f"docker run --rm busybox true, median of {runs}: berthd {mb*1000:.0f} ms, dockerd {md*1000:.0f} ms: {md/mb:.1f}x faster")
+mb, md, mp = statistics.median(t["berthd"]), statistics.median(t["dockerd"]), statistics.median(t["podman"])
+print(f"docker run --rm busybox true, median of {runs}: berthd {mb*1000:.0f} ms, dockerd {md*1000:.0f} ms: {md/mb:.1f}x faster; podman service {mp*1000:.0f} ms: {mp/mb:.1f}x faster")
 floor = []
 for i in range(runs):
     t0 = time.perf_counter(); docker(bsock, "rm", "-f", "nosuch", check=False); floor.append(time.perf_counter() - t0)
@@ -84,5 +87,5 @@ for name, sock in daemons.items():
     for _ in range(20):
         t0 = time.perf_counter(); get(sock, "/containers/json?all=1"); ts.append(time.perf_counter() - t0)
     print(f"{name}: GET /containers/json?all=1 with 1,000 containers: median {statistics.median(ts)*1000:.1f} ms")
-print(f"after: berthd RSS {rss_kib(bpid)/1024:.1f} MiB; dockerd+containerd {tree_rss(dpid)/1024:.1f} MiB")
+print(f"after: berthd RSS {rss_kib(bpid)/1024:.1f} MiB; dockerd+containerd {tree_rss(dpid)/1024:.1f} MiB; podman service {tree_rss(ppid)/1024:.1f} MiB")
 PY

@@ -69,6 +69,28 @@ PY
     DOCKER_HOST=unix://$s docker tag "$id" busybox:latest
   done
 }
+# Debian's podman with roots of its own under $work (storage, run, tmp, containers.conf): sets
+# pod (its command line) and loads busybox into it (after load_busybox). Its containers get
+# nofile and nproc limits of 1024: root on these machines lacks CAP_SYS_RESOURCE, so runc cannot
+# raise them to podman's defaults (EPERM).
+setup_podman() {
+  need podman podman
+  export CONTAINERS_CONF=$work/containers.conf
+  printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "none"\n' >"$CONTAINERS_CONF"
+  pod=(podman --root "$work/podman/root" --runroot "$work/podman/run" --tmpdir "$work/podman/tmp")
+  on_exit '"${pod[@]}" rm -af >/dev/null 2>&1'
+  on_exit 'for d in /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/libpod_parent; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done'
+  "${pod[@]}" load -i "$work/busybox.tar" >/dev/null
+  "${pod[@]}" tag "$("${pod[@]}" images -q | head -n1)" docker.io/library/busybox:latest
+}
+# podman's Docker-compatible API on $psock (after setup_podman), for the docker CLI; sets ppid.
+start_podman_service() {
+  psock=$work/p.sock
+  "${pod[@]}" system service --time=0 "unix://$psock" >"$work/podman.log" 2>&1 &
+  ppid=$!
+  on_exit "kill $ppid; wait $ppid"
+  for _ in $(seq 100); do DOCKER_HOST=unix://$psock docker version >/dev/null 2>&1 && break; sleep 0.2; done
+}
 if declare -F before_daemons >/dev/null; then before_daemons; fi
 "$rel/berthd" --data-root "$work/bdata" --exec-root "$work/brun" -H "unix://$bsock" --pidfile "$work/b.pid" --cgroup-parent berth-bench \
   --bridge "$bbridge" --default-address-pool base=10.252.0.0/16,size=24 "${berthd_args[@]}" >"$work/berthd.log" 2>&1 &
