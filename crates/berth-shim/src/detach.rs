@@ -8,6 +8,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 use crate::error::Error;
 use crate::ShimOptions;
@@ -20,48 +21,66 @@ pub const DETACH_ARG: &str = "__detach";
 /// Where this process may make one, shims run from a read-only view of the binary
 /// ([`berth_runtime::sys::exe::protected`]), so that a container's init, a fork of its shim,
 /// stays in the shim's image instead of re-executing itself to protect the binary
-/// (CVE-2019-5736). The view is of the file as it was when this was made: an upgraded binary
-/// is used by shims started after the next [`ShimBinary::new`] (a daemon's restart).
+/// (CVE-2019-5736). The view is made again when the file on disk changes (an upgrade): a shim
+/// then runs the new binary, which matches the `berth-shim-serve` installed beside it.
 pub struct ShimBinary {
     path: PathBuf,
-    protected: Option<OwnedFd>,
+    view: Mutex<Option<View>>,
+}
+
+/// A protected view of the binary and the file it was made from.
+struct View {
+    fd: Arc<OwnedFd>,
+    file: FileId,
+}
+
+/// Device, inode and modification time: what changes when a binary is replaced or rewritten.
+type FileId = (u64, u64, i64, i64);
+
+fn file_id(path: &Path) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino(), m.mtime(), m.mtime_nsec()))
 }
 
 impl ShimBinary {
     pub fn new(path: PathBuf) -> ShimBinary {
-        let protected = berth_runtime::sys::exe::protected(&path).ok();
-        ShimBinary { path, protected }
+        let bin = ShimBinary { path, view: Mutex::new(None) };
+        bin.current_view();
+        bin
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Whether shims run from a protected view of the binary.
-    pub fn protected(&self) -> bool {
-        self.protected.is_some()
-    }
-
-    /// A command that runs the binary. From the protected view, it runs by the path
-    /// `/proc/self/fd/N` with argv[0] set to the binary's real path: the shim finds the binaries
-    /// installed next to it by its argv[0] ([`crate::monitor::own_path`]).
-    fn command(&self) -> Command {
-        match &self.protected {
-            Some(fd) => {
-                let mut c = Command::new(format!("/proc/self/fd/{}", fd.as_raw_fd()));
-                c.arg0(&self.path);
-                c
-            }
-            None => Command::new(&self.path),
+    /// The view of the binary as it is on disk now; None where none can be made (shims then
+    /// run from the path, and their inits re-execute themselves).
+    fn current_view(&self) -> Option<Arc<OwnedFd>> {
+        let now = file_id(&self.path)?;
+        let mut view = self.view.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(v) = view.as_ref().filter(|v| v.file == now) {
+            return Some(v.fd.clone());
         }
+        *view = berth_runtime::sys::exe::protected(&self.path).ok().map(|fd| View { fd: Arc::new(fd), file: now });
+        view.as_ref().map(|v| v.fd.clone())
     }
 }
-
 /// Starts a detached shim from `shim`; returns the container's pid once it runs.
 pub fn launch(shim: &ShimBinary, opts: &ShimOptions) -> Result<i32, Error> {
     let shim_bin = shim.path();
-    let mut child = shim
-        .command()
+    // From the view, the binary runs by the path /proc/self/fd/N, with argv[0] set to its real
+    // path: the shim finds the binaries installed next to it by its argv[0]
+    // ([`crate::monitor::own_path`]). The view stays open until the child has executed it.
+    let view = shim.current_view();
+    let mut cmd = match &view {
+        Some(fd) => {
+            let mut c = Command::new(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+            c.arg0(shim_bin);
+            c
+        }
+        None => Command::new(shim_bin),
+    };
+    let mut child = cmd
         .arg(DETACH_ARG)
         .args(opts.to_args())
         .stdin(Stdio::null())
@@ -69,6 +88,7 @@ pub fn launch(shim: &ShimBinary, opts: &ShimOptions) -> Result<i32, Error> {
         .stderr(Stdio::null())
         .spawn()
         .map_err(Error::io("run the shim", shim_bin))?;
+    drop(view);
     let out = child.stdout.take().expect("stdout is piped");
     let status = child.wait().map_err(Error::io("wait for the shim's intermediate process", shim_bin))?;
     if !status.success() {
@@ -121,6 +141,25 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_view_follows_the_binary_on_disk() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bin = dir.path().join("berth-shim");
+        std::fs::write(&bin, b"first version").expect("write");
+        let shim = ShimBinary::new(bin.clone());
+        let a = shim.current_view().expect("a view");
+        assert!(Arc::ptr_eq(&a, &shim.current_view().expect("a view")), "an unchanged binary keeps its view");
+        let read = |fd: &OwnedFd| std::fs::read(format!("/proc/self/fd/{}", fd.as_raw_fd())).expect("read the view");
+        assert_eq!(read(&a), b"first version");
+        // An upgrade replaces the file.
+        std::fs::write(dir.path().join("new"), b"second version").expect("write");
+        std::fs::rename(dir.path().join("new"), &bin).expect("replace");
+        let b = shim.current_view().expect("a view");
+        assert!(!Arc::ptr_eq(&a, &b), "a replaced binary gets a new view");
+        assert_eq!(read(&b), b"second version");
+        assert_eq!(read(&a), b"first version", "a view in use stays valid");
+    }
 
     #[test]
     fn reports_parse() {
