@@ -72,10 +72,7 @@ impl Runtime {
         } else {
             Some(crate::sys::signal::block_and_open(crate::sys::signal::FORWARDED).map_err(|e| Error::io(id.as_str(), "block signals", e))?)
         };
-        let exe = match crate::sys::exe::running_protected() {
-            true => None,
-            false => Some(crate::sys::exe::protected_exe().map_err(|e| Error::io(id.as_str(), "open the runtime read-only for the init", e))?),
-        };
+        let exe = crate::sys::exe::exe_for_init().map_err(|e| Error::io(id.as_str(), "open the runtime read-only for the init", e))?;
         let clone_into = cg.as_ref().and_then(|c| c.clone_into_fd());
         let spawned = process::spawn(0, clone_into.as_ref().map(|f| f.as_fd()), |chan| process::init::run(InitArgs {
                 exe: exe.as_ref(),

@@ -290,10 +290,7 @@ impl Runtime {
         if ns.new_time {
             enter_new_time_namespace(linux).map_err(|e| Error::io(id, "create time namespace", e))?;
         }
-        let exe = match crate::sys::exe::running_protected() {
-            true => None,
-            false => Some(crate::sys::exe::protected_exe().map_err(|e| Error::io(id, "open the runtime read-only for the init", e))?),
-        };
+        let exe = crate::sys::exe::exe_for_init().map_err(|e| Error::io(id, "open the runtime read-only for the init", e))?;
         let clone_into = cg.and_then(|c| c.clone_into_fd());
         let late_cgroupns = ns.clone_flags & LinuxNamespaceType::Cgroup as u64 != 0 && clone_into.is_none();
         if late_cgroupns {

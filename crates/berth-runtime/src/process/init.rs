@@ -211,12 +211,7 @@ fn stage1(a: InitArgs<'_>) -> Result<std::convert::Infallible, InitFail> {
     };
     let Some(exe) = a.exe else {
         // This process runs from a protected file already: its image may become the container's.
-        let mut started: Option<Channel> = None;
-        let fail = match steps(&handover, a.sync, a.join_fds, &idmapped, listener, &mut started) {
-            Ok(never) => match never {},
-            Err(f) => f,
-        };
-        report(started.as_ref().unwrap_or(a.sync), fail)
+        run_steps(&handover, a.sync, a.join_fds, &idmapped, listener)
     };
     let mut pass: Vec<std::os::fd::BorrowedFd<'_>> = vec![a.sync.as_fd()];
     pass.extend(listener.as_ref().map(|l| l.as_fd()));
@@ -265,12 +260,24 @@ pub fn stage2_main(data_fd: &str) -> ! {
         (Ok(j), Ok(l), Ok(m)) => (j, l, m),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => report(&sync, InitFail::io("take descriptors from stage 1", e)),
     };
+    run_steps(&h, &sync, &joins, &idmapped, listener)
+}
+
+/// Runs [`steps`] to the user process's execve; a failure goes to whoever is listening then
+/// (the `start` connection once it came, the sync channel before).
+fn run_steps(
+    h: &Handover,
+    sync: &Channel,
+    joins: &[(LinuxNamespaceType, OwnedFd)],
+    idmapped: &[(usize, OwnedFd)],
+    listener: Option<OwnedFd>,
+) -> ! {
     let mut started: Option<Channel> = None;
-    let fail = match steps(&h, &sync, &joins, &idmapped, listener, &mut started) {
+    let fail = match steps(h, sync, joins, idmapped, listener, &mut started) {
         Ok(never) => match never {},
         Err(f) => f,
     };
-    report(started.as_ref().unwrap_or(&sync), fail)
+    report(started.as_ref().unwrap_or(sync), fail)
 }
 
 fn steps(

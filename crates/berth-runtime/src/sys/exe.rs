@@ -63,6 +63,15 @@ pub fn running_protected() -> bool {
     })
 }
 
+/// What a container process re-executes from ([`protected_exe`]), or None when this process
+/// runs from a protected file already ([`running_protected`]) and its forks need not.
+pub fn exe_for_init() -> io::Result<Option<std::os::fd::OwnedFd>> {
+    if running_protected() {
+        return Ok(None);
+    }
+    protected_exe().map(Some)
+}
+
 /// A detached bind mount of `path`, made read-only: opening it for writing, through
 /// `/proc/<pid>/exe` or a descriptor reopened from it, fails with EROFS. It is in no mount
 /// namespace, so nothing in a container can reach it to change it.
