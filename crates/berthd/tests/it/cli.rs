@@ -130,6 +130,13 @@ fn diff_and_container_prune() {
     for line in ["A /new", "A /new/sub", "A /new/sub/f", "C /bin", "D /bin/vi", "C /etc", "C /etc/passwd"] {
         assert!(diff.lines().any(|l| l == line), "{line:?} missing from docker diff:\n{diff}");
     }
+    // The mount targets the runtime made (busybox has no /etc/hosts) are no change, as in
+    // Docker, where they live in the init layer; a change of their directory still shows.
+    for line in ["A /etc/hosts", "A /etc/hostname", "A /etc/resolv.conf"] {
+        assert!(!diff.lines().any(|l| l == line), "{line:?} in docker diff:\n{diff}");
+    }
+    d.docker_ok(&["run", "--name", "untouched", "busybox", "true"]);
+    assert_eq!(d.docker_ok(&["diff", "untouched"]), "", "a container that changed nothing has no changes");
     d.docker_ok(&["create", "--name", "fresh", "busybox", "true"]);
     d.docker_ok(&["run", "-d", "--name", "live", "busybox", "sleep", "600"]);
     let out = d.docker_ok(&["container", "prune", "-f"]);
