@@ -109,6 +109,8 @@ async fn handle(req: Request<Incoming>, engine: Arc<Engine>, principal: Principa
     use tracing::Instrument;
     let raw_path = req.uri().path().to_owned();
     let span = tracing::debug_span!("request", method = %req.method(), path = %raw_path, %principal);
+    let began = std::time::Instant::now();
+    tracing::debug!(parent: &span, "calling");
     let mut resp = match split_version(&raw_path) {
         Err(r) => r,
         Ok((Some(v), _)) if v > MAX_API_VERSION => error::bad_request(format!("client version {v} is too new. Maximum supported API version is {MAX_API_VERSION}")),
@@ -118,9 +120,10 @@ async fn handle(req: Request<Incoming>, engine: Arc<Engine>, principal: Principa
         Ok((version, path)) => {
             let ctx = Ctx { engine, principal, version };
             let path = path.to_owned();
-            routes::route(req, &ctx, &path).instrument(span).await
+            routes::route(req, &ctx, &path).instrument(span.clone()).await
         }
     };
+    tracing::debug!(parent: &span, status = resp.status().as_u16(), micros = began.elapsed().as_micros() as u64, "answered");
     let h = resp.headers_mut();
     h.insert("Api-Version", HeaderValue::from_static(API_VERSION));
     h.insert("Server", HeaderValue::from_static(concat!("berth/", env!("CARGO_PKG_VERSION"), " (linux)")));
