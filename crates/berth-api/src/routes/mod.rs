@@ -84,9 +84,26 @@ pub async fn route(req: Request<Incoming>, ctx: &Ctx, path: &str) -> Resp {
         (&Method::GET, ["images", rest @ .., "json"]) if !rest.is_empty() => images::inspect(ctx, &rest.join("/")),
         (&Method::POST, ["images", rest @ .., "tag"]) if !rest.is_empty() => images::tag(ctx, &q, &rest.join("/")),
         (&Method::DELETE, ["images", rest @ ..]) if !rest.is_empty() => images::remove(ctx, &q, &rest.join("/")),
-        _ => Err(not_found_route(m, path)),
+        _ => Err(match not_yet(seg.as_slice()) {
+            Some(what) => error_response(&berth_engine::Error::NotImplemented(format!("{what} ({m} {path})"))),
+            None => not_found_route(m, path),
+        }),
     };
     r.unwrap_or_else(|e| e)
+}
+
+/// The Docker Engine API's endpoints that berth does not serve yet, by what a user knows them
+/// as: their client gets 501 with that name, not a bare "page not found".
+fn not_yet(seg: &[&str]) -> Option<&'static str> {
+    Some(match seg {
+        ["commit"] => "docker commit",
+        ["build", ..] | ["session"] | ["grpc"] => "docker build",
+        ["images", "search"] => "docker search",
+        ["containers", _, "checkpoints", ..] => "checkpoints",
+        ["swarm", ..] | ["nodes", ..] | ["services", ..] | ["tasks", ..] | ["secrets", ..] | ["configs", ..] => "swarm mode",
+        ["plugins", ..] => "plugins",
+        _ => return None,
+    })
 }
 
 /// Turns an engine result into a response or the error response.

@@ -150,7 +150,8 @@ pub fn check_supported(host: &HostConfig) -> Result<()> {
     if let Some(what) = unsupported_limit(&host.resources) {
         return ni(what);
     }
-    if !host.userns_mode.as_deref().unwrap_or("").is_empty() {
+    // `host` is what every berth container gets (the daemon remaps no user namespace).
+    if !matches!(host.userns_mode.as_deref().unwrap_or(""), "" | "host") {
         return ni("--userns");
     }
     if !matches!(host.cgroupns_mode.as_deref().unwrap_or(""), "" | "host" | "private") {

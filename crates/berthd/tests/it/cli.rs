@@ -166,6 +166,23 @@ fn update_changes_limits_of_a_running_container_and_system_df_counts() {
 }
 
 #[test]
+fn userns_host_runs_and_endpoints_not_served_yet_are_named() {
+    let d = daemon("notyet");
+    // `--userns host` is what every berth container gets: accepted, as by a dockerd without
+    // userns-remap.
+    assert_eq!(d.docker_ok(&["run", "--rm", "--userns", "host", "busybox", "echo", "ok"]), "ok\n");
+    d.docker_ok(&["run", "--name", "c1", "busybox", "true"]);
+    let out = d.docker(&["commit", "c1", "mine:1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("docker commit (POST /") && err.contains("not supported by berth yet"), "{out:?}");
+    // An endpoint Docker does not have either stays a 404.
+    let r = d.api("GET", "/v1.45/nosuch", None);
+    assert_eq!(r.status, 404, "{}", r.text());
+    let r = d.api("GET", "/v1.45/swarm", None);
+    assert_eq!((r.status, r.message().as_str()), (501, "swarm mode (GET /swarm) is not supported by berth yet"));
+}
+
+#[test]
 fn run_platform_picks_the_local_image_or_is_refused_as_by_dockerd() {
     let d = daemon("platform");
     // The fixture is linux/amd64: asked for by that name or another spelling of it, it runs.
