@@ -65,6 +65,7 @@ impl ShimBinary {
         view.as_ref().map(|v| v.fd.clone())
     }
 }
+
 /// Starts a detached shim from `shim`; returns the container's pid once it runs.
 pub fn launch(shim: &ShimBinary, opts: &ShimOptions) -> Result<i32, Error> {
     let shim_bin = shim.path();

@@ -68,15 +68,14 @@ const MOUNT_TARGETS: [&str; 6] = ["/etc/hostname", "/etc/hosts", "/etc/resolv.co
 
 /// `changes` without added mount targets, and without the directories that are changed only
 /// because those were made in them (`/etc` for a busybox container), as `docker diff` shows.
-fn without_mount_targets(changes: Vec<ContainerChange>) -> Vec<ContainerChange> {
+fn without_mount_targets(mut changes: Vec<ContainerChange>) -> Vec<ContainerChange> {
     let target = |c: &ContainerChange| c.kind == ADDED && MOUNT_TARGETS.contains(&c.path.as_str());
     let parents: Vec<String> = changes.iter().filter(|c| target(c)).filter_map(|c| Path::new(&c.path).parent().map(|p| p.to_string_lossy().into_owned())).collect();
-    let kept: Vec<ContainerChange> = changes.into_iter().filter(|c| !target(c)).collect();
+    changes.retain(|c| !target(c));
     let inside = |dir: &str, c: &ContainerChange| c.path.len() > dir.len() && c.path.starts_with(dir) && c.path.as_bytes()[dir.len()] == b'/';
-    kept.iter()
-        .filter(|c| !(c.kind == MODIFIED && parents.contains(&c.path) && !kept.iter().any(|o| inside(&c.path, o))))
-        .cloned()
-        .collect()
+    let emptied: Vec<String> = parents.into_iter().filter(|p| !changes.iter().any(|c| inside(p, c))).collect();
+    changes.retain(|c| !(c.kind == MODIFIED && emptied.contains(&c.path)));
+    changes
 }
 
 impl Engine {
