@@ -46,6 +46,8 @@ pub enum ImageStoreError {
     GcBlob { #[source] source: StoreError },
     #[error("garbage collection: {path}")]
     GcLayer { path: PathBuf, #[source] source: io::Error },
+    #[error("make the init layer {path}")]
+    InitLayer { path: PathBuf, #[source] source: io::Error },
 }
 
 /// One layer of an image, bottom first in [`Image::layers`].
@@ -181,12 +183,13 @@ impl ImageStore {
             let path = path.to_owned();
             move |source| ImageStoreError::Open { path, source }
         };
-        let layers = root.join("layers");
-        fs::create_dir_all(&layers).map_err(open_err(&layers))?;
-        for entry in fs::read_dir(&layers).map_err(open_err(&layers))? {
-            let entry = entry.map_err(open_err(&layers))?;
-            if entry.file_name().to_string_lossy().starts_with(".tmp-") {
-                fs::remove_dir_all(entry.path()).map_err(open_err(&entry.path()))?;
+        for dir in [root.join("layers"), root.join("init")] {
+            fs::create_dir_all(&dir).map_err(open_err(&dir))?;
+            for entry in fs::read_dir(&dir).map_err(open_err(&dir))? {
+                let entry = entry.map_err(open_err(&dir))?;
+                if entry.file_name().to_string_lossy().starts_with(".tmp-") {
+                    fs::remove_dir_all(entry.path()).map_err(open_err(&entry.path()))?;
+                }
             }
         }
         let content = ContentStore::open(root.join("content")).map_err(|source| ImageStoreError::Content { source })?;
@@ -230,6 +233,17 @@ impl ImageStore {
     /// The unpacked directory of the layer with this chain id.
     pub fn layer_dir(&self, chain_id: &Digest) -> PathBuf {
         self.layers_dir().join(chain_id.hex())
+    }
+
+    /// The lower directories of a container of `image`, top-most first: its init layer
+    /// ([`crate::init_layer`], made now if this is the image's first container), then the
+    /// image's layers.
+    pub fn container_lowers(&self, image: &Image) -> Result<Vec<PathBuf>, ImageStoreError> {
+        let init = self.root.join("init").join(image.id.hex());
+        let mut lowers = self.lower_dirs(image);
+        crate::init_layer::ensure(&init, &lowers).map_err(|source| ImageStoreError::InitLayer { path: init.clone(), source })?;
+        lowers.insert(0, init);
+        Ok(lowers)
     }
 
     /// Overlay lower directories of `image`, top-most first.
@@ -376,15 +390,16 @@ impl ImageStore {
         refs
     }
 
-    /// Removes blobs and layer directories that no image refers to, and leftovers of
-    /// unfinished unpacks. Waits for running imports (leases) to finish first.
+    /// Removes blobs, layer directories and init layers that no image refers to, and leftovers
+    /// of unfinished unpacks. Waits for running imports (leases) to finish first.
     pub fn gc(&self) -> Result<GcReport, ImageStoreError> {
         let _exclusive = self.hold_for_gc();
-        let (blobs, layers): (BTreeSet<Digest>, BTreeSet<String>) = {
+        let (blobs, layers, ids): (BTreeSet<Digest>, BTreeSet<String>, BTreeSet<String>) = {
             let meta = self.meta();
             let blobs = meta.images.values().flat_map(|i| i.blobs().cloned()).collect();
             let layers = meta.images.values().flat_map(|i| i.layers.iter().map(|l| l.chain_id.hex().to_owned())).collect();
-            (blobs, layers)
+            let ids = meta.images.values().map(|i| i.id.hex().to_owned()).collect();
+            (blobs, layers, ids)
         };
         let mut report = GcReport::default();
         for d in self.content.list().map_err(|source| ImageStoreError::GcBlob { source })? {
@@ -404,6 +419,14 @@ impl ImageStore {
             if !layers.contains(&name) {
                 fs::remove_dir_all(entry.path()).map_err(gc_err(&entry.path()))?;
                 report.layers.push(name);
+            }
+        }
+        let init = self.root.join("init");
+        for entry in fs::read_dir(&init).map_err(gc_err(&init))? {
+            let entry = entry.map_err(gc_err(&init))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !ids.contains(&name) && !name.starts_with(".tmp-") {
+                fs::remove_dir_all(entry.path()).map_err(gc_err(&entry.path()))?;
             }
         }
         report.layers.sort();

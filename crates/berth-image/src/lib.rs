@@ -30,6 +30,7 @@
 pub mod archive;
 pub mod digest;
 pub mod images;
+mod init_layer;
 pub mod layer;
 pub mod layout;
 pub mod reference;

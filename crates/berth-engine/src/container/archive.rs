@@ -226,7 +226,8 @@ impl Engine {
             return join(tokio::task::spawn_blocking(move || f(&root, &shown)).await);
         }
         let image = self.images.lookup(&image).map_err(|_| Error::Conflict(format!("the image of container {} is gone", &id[..12])))?;
-        let snap = berth_image::Snapshot::prepare(Record::dir(&self.cfg.containers_dir(), &id).join("fs"), self.images.lower_dirs(&image))
+        let lowers = self.images.container_lowers(&image).map_err(Error::Image)?;
+        let snap = berth_image::Snapshot::prepare(Record::dir(&self.cfg.containers_dir(), &id).join("fs"), lowers)
             .map_err(|source| Error::Snapshot { id: id.clone(), what: "prepare the root filesystem", source })?;
         let mnt = self.cfg.exec_root.join("m").join(&id[..16]);
         std::fs::create_dir_all(&mnt).map_err(Error::io("create a mount point", &mnt))?;

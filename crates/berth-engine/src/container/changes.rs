@@ -58,24 +58,7 @@ pub fn upper_changes(upper: &Path, lowers: &[std::path::PathBuf]) -> Vec<Contain
         }
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
-    without_mount_targets(out)
-}
-
-/// What Docker keeps in a container's init layer, below its writable one: the targets of the
-/// mounts every container gets. The runtime makes the missing ones in the writable layer
-/// (an empty file or directory), so they are no change of the container's own.
-const MOUNT_TARGETS: [&str; 6] = ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/proc", "/sys", "/dev"];
-
-/// `changes` without added mount targets, and without the directories that are changed only
-/// because those were made in them (`/etc` for a busybox container), as `docker diff` shows.
-fn without_mount_targets(mut changes: Vec<ContainerChange>) -> Vec<ContainerChange> {
-    let target = |c: &ContainerChange| c.kind == ADDED && MOUNT_TARGETS.contains(&c.path.as_str());
-    let parents: Vec<String> = changes.iter().filter(|c| target(c)).filter_map(|c| Path::new(&c.path).parent().map(|p| p.to_string_lossy().into_owned())).collect();
-    changes.retain(|c| !target(c));
-    let inside = |dir: &str, c: &ContainerChange| c.path.len() > dir.len() && c.path.starts_with(dir) && c.path.as_bytes()[dir.len()] == b'/';
-    let emptied: Vec<String> = parents.into_iter().filter(|p| !changes.iter().any(|c| inside(p, c))).collect();
-    changes.retain(|c| !(c.kind == MODIFIED && emptied.contains(&c.path)));
-    changes
+    out
 }
 
 impl Engine {
@@ -83,7 +66,10 @@ impl Engine {
         let ctr = self.find(principal, key)?;
         let image = ctr.rec().image.clone();
         let upper = Record::dir(&self.cfg.containers_dir(), &ctr.id).join("fs/upper");
-        let lowers = self.images.lookup(&image).map(|i| self.images.lower_dirs(&i)).unwrap_or_default();
+        let lowers = match self.images.lookup(&image) {
+            Ok(i) => self.images.container_lowers(&i).map_err(Error::Image)?,
+            Err(_) => Vec::new(),
+        };
         Ok(upper_changes(&upper, &lowers))
     }
 
@@ -114,28 +100,5 @@ impl Engine {
             }
         }
         Ok(ContainerPruneResponse { containers_deleted: Some(deleted), space_reclaimed: reclaimed })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ch(list: &[(&str, u8)]) -> Vec<ContainerChange> {
-        list.iter().map(|(p, k)| ContainerChange { path: (*p).to_owned(), kind: *k }).collect()
-    }
-
-    #[test]
-    fn mount_targets_and_their_only_reason_are_no_change() {
-        let fresh = ch(&[("/etc", MODIFIED), ("/etc/hostname", ADDED), ("/etc/hosts", ADDED), ("/etc/resolv.conf", ADDED), ("/proc", ADDED)]);
-        assert_eq!(without_mount_targets(fresh), Vec::new());
-        let edited = ch(&[("/etc", MODIFIED), ("/etc/hosts", ADDED), ("/etc/passwd", MODIFIED), ("/tmp", MODIFIED), ("/tmp/x", ADDED)]);
-        assert_eq!(without_mount_targets(edited), ch(&[("/etc", MODIFIED), ("/etc/passwd", MODIFIED), ("/tmp", MODIFIED), ("/tmp/x", ADDED)]));
-        // A target the image has and the container deleted or changed is the container's own.
-        let own = ch(&[("/etc", MODIFIED), ("/etc/hosts", DELETED), ("/etc/resolv.conf", MODIFIED)]);
-        assert_eq!(without_mount_targets(own.clone()), own);
-        // Look-alikes are kept.
-        let alike = ch(&[("/etc", MODIFIED), ("/etc/hosts.allow", ADDED), ("/etc/hosts", ADDED)]);
-        assert_eq!(without_mount_targets(alike), ch(&[("/etc", MODIFIED), ("/etc/hosts.allow", ADDED)]));
     }
 }

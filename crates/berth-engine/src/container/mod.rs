@@ -519,7 +519,8 @@ impl Engine {
         self.cleanup_run_dir(&rec.id, false);
         std::fs::create_dir_all(&rootfs).map_err(Error::io("create the bundle", &rootfs))?;
         let image = self.images.lookup(&rec.image).map_err(|_| Error::Conflict(format!("the image {} of container {} is gone", rec.image_name, &rec.id[..12])))?;
-        let snap = berth_image::Snapshot::prepare(Record::dir(&self.cfg.containers_dir(), &rec.id).join("fs"), self.images.lower_dirs(&image))
+        let lowers = self.images.container_lowers(&image).map_err(Error::Image)?;
+        let snap = berth_image::Snapshot::prepare(Record::dir(&self.cfg.containers_dir(), &rec.id).join("fs"), lowers)
             .map_err(|source| Error::Snapshot { id: rec.id.clone(), what: "prepare the root filesystem", source })?;
         // An auto-removed container's layer is deleted after its one run, or after a crash.
         let volatile = rec.host_config.auto_remove == Some(true);

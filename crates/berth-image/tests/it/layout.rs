@@ -87,11 +87,18 @@ fn busybox_and_synthetic_share_a_layer_mount_and_gc() {
     // a second import of the same layout changes nothing
     assert_eq!(import_layout(&store, &syn_dir, &opts("synthetic")).expect("re-import"), syn);
 
-    // the synthetic image as a container sees it
-    let snap = Snapshot::prepare(dir.path().join("snap"), store.lower_dirs(&syn)).expect("snapshot");
+    // the synthetic image as a container sees it: its layers under its init layer, which holds
+    // the mount targets the image lacks
+    let lowers = store.container_lowers(&syn).expect("container lowers");
+    assert_eq!(lowers[1..], store.lower_dirs(&syn)[..], "the init layer is on top of the image's");
+    let snap = Snapshot::prepare(dir.path().join("snap"), lowers).expect("snapshot");
     {
         let merged = dir.path().join("merged");
         let _m = mount(&snap, &merged);
+        for target in ["etc/hosts", "etc/hostname", "etc/resolv.conf"] {
+            assert!(merged.join(target).is_file(), "{target} is a mount target");
+        }
+        assert!(merged.join("proc").is_dir() && merged.join("sys").is_dir() && merged.join("dev").is_dir());
         assert!(merged.join("data/layer001/f000000").is_file());
         assert!(!merged.join("data/layer001/f000001").exists(), "layer 2's whiteout hides it");
         assert!(fs::symlink_metadata(store.layer_dir(&syn.layers[2].chain_id).join("data/layer001/f000001")).is_ok(),
@@ -110,6 +117,7 @@ fn busybox_and_synthetic_share_a_layer_mount_and_gc() {
     assert_eq!(other.lookup("synthetic").expect("named from the layout").id, syn.id);
 
     // remove busybox: GC keeps everything synthetic uses, including the shared layer
+    let bb_init = store.container_lowers(&bb).expect("busybox's container lowers")[0].clone();
     store.remove(&bb.id).expect("remove busybox");
     let report = store.gc().expect("gc");
     let mut want = vec![bb.manifest.clone(), bb.id.clone()];
@@ -118,12 +126,15 @@ fn busybox_and_synthetic_share_a_layer_mount_and_gc() {
     assert!(report.layers.is_empty());
     assert_eq!(layer_dirs(&store).len(), 4);
     assert!(store.layer_dir(&syn.layers[0].chain_id).join("bin/busybox").is_file());
+    assert!(!bb_init.exists(), "a removed image's init layer goes");
+    assert!(store.root().join("init").join(syn.id.hex()).is_dir(), "a kept image's init layer stays");
 
     store.untag(&ImageRef::parse("synthetic").expect("ref")).expect("untag last name");
     let report = store.gc().expect("gc all");
     assert_eq!(report.layers.len(), 4);
     assert!(store.content().list().expect("list").is_empty());
     assert!(layer_dirs(&store).is_empty());
+    assert_eq!(fs::read_dir(store.root().join("init")).expect("list init layers").count(), 0);
 }
 
 #[test]

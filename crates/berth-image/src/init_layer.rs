@@ -1,0 +1,131 @@
+//! Docker's init layer: a read-only directory between an image's layers and a container's
+//! writable one, holding the targets of the mounts every container gets (`/etc/hosts`,
+//! `/etc/hostname`, `/etc/resolv.conf`, `/proc`, `/sys`, `/dev`) that the image lacks. Without
+//! it the runtime makes them in the writable layer of every container, which `docker diff`
+//! would then show, and which costs a copy-up of `/etc` at each first start. One per image,
+//! made at its first container's start and shared by all of them.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// The mount targets, and whether each is a directory.
+const TARGETS: [(&str, bool); 6] = [("etc/hostname", false), ("etc/hosts", false), ("etc/resolv.conf", false), ("proc", true), ("sys", true), ("dev", true)];
+
+/// Makes the init layer of an image with these lower directories (top-most first) at `dir`,
+/// unless it is there already. Built under a temporary name and renamed into place, so a
+/// container never sees half of one, and two starts racing both succeed.
+pub(crate) fn ensure(dir: &Path, lowers: &[PathBuf]) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let parent = dir.parent().expect("an init layer has a parent directory");
+    let name = dir.file_name().expect("an init layer has a name").to_string_lossy();
+    let tmp = parent.join(format!(".tmp-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&tmp);
+    let made = fill(&tmp, lowers).and_then(|()| fs::rename(&tmp, dir));
+    match made {
+        Ok(()) => Ok(()),
+        // Another start made it first.
+        Err(_) if dir.is_dir() => {
+            let _ = fs::remove_dir_all(&tmp);
+            Ok(())
+        }
+        Err(e) => {
+            let _ = fs::remove_dir_all(&tmp);
+            Err(e)
+        }
+    }
+}
+
+fn fill(root: &Path, lowers: &[PathBuf]) -> io::Result<()> {
+    let mut dirs = fs::DirBuilder::new();
+    dirs.mode(0o755).recursive(true);
+    dirs.create(root)?;
+    for (rel, is_dir) in TARGETS {
+        if !missing(rel, lowers) {
+            continue;
+        }
+        let at = root.join(rel);
+        if is_dir {
+            dirs.create(&at)?;
+        } else {
+            dirs.create(at.parent().expect("targets are below the root"))?;
+            fs::OpenOptions::new().write(true).create_new(true).mode(0o644).open(&at)?;
+        }
+    }
+    Ok(())
+}
+
+/// The image has nothing at `rel`, and every directory above it is a real one (a target under
+/// a symlinked `/etc` is left to the runtime: a directory here would hide the image's).
+fn missing(rel: &str, lowers: &[PathBuf]) -> bool {
+    let path = Path::new(rel);
+    let parents_are_dirs = path.ancestors().skip(1).filter(|a| !a.as_os_str().is_empty()).all(|a| entry(a, lowers).is_none_or(|m| m.is_dir()));
+    parents_are_dirs && entry(path, lowers).is_none()
+}
+
+/// What the image has at `rel`: the top-most layer's entry there, None where there is none or
+/// it is a whiteout.
+fn entry(rel: &Path, lowers: &[PathBuf]) -> Option<fs::Metadata> {
+    let m = lowers.iter().find_map(|l| fs::symlink_metadata(l.join(rel)).ok())?;
+    let whiteout = m.file_type().is_char_device() && m.rdev() == 0;
+    (!whiteout).then_some(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holds_what_the_image_lacks_and_nothing_it_has() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (top, bottom) = (tmp.path().join("top"), tmp.path().join("bottom"));
+        fs::create_dir_all(bottom.join("etc")).expect("mkdir");
+        fs::write(bottom.join("etc/hosts"), "image's").expect("write");
+        fs::create_dir_all(bottom.join("proc")).expect("mkdir");
+        fs::create_dir_all(&top).expect("mkdir");
+        // The top layer deletes /proc: a whiteout.
+        rustix::fs::mknodat(rustix::fs::CWD, top.join("proc"), rustix::fs::FileType::CharacterDevice, rustix::fs::Mode::empty(), 0).expect("whiteout");
+        let init = tmp.path().join("init/img");
+        fs::create_dir_all(tmp.path().join("init")).expect("mkdir");
+        ensure(&init, &[top.clone(), bottom.clone()]).expect("made");
+        let mut got: Vec<String> = walk(&init);
+        got.sort();
+        assert_eq!(got, ["dev/", "etc/", "etc/hostname", "etc/resolv.conf", "proc/", "sys/"]);
+        assert_eq!(fs::metadata(init.join("etc/hostname")).expect("stat").mode() & 0o7777, 0o644);
+        // Made once: a second call keeps it, and leaves no temporary directory.
+        ensure(&init, &[top, bottom]).expect("kept");
+        assert_eq!(fs::read_dir(tmp.path().join("init")).expect("list").count(), 1);
+    }
+
+    #[test]
+    fn a_symlinked_etc_is_left_alone() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let layer = tmp.path().join("layer");
+        fs::create_dir_all(layer.join("usr/etc")).expect("mkdir");
+        std::os::unix::fs::symlink("usr/etc", layer.join("etc")).expect("symlink");
+        let init = tmp.path().join("img");
+        ensure(&init, &[layer]).expect("made");
+        assert!(!init.join("etc").exists(), "no directory hides the image's /etc symlink");
+        assert!(init.join("proc").is_dir());
+    }
+
+    fn walk(root: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![root.to_owned()];
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d).expect("list").flatten() {
+                let rel = e.path().strip_prefix(root).expect("below").to_string_lossy().into_owned();
+                if e.file_type().expect("type").is_dir() {
+                    out.push(format!("{rel}/"));
+                    stack.push(e.path());
+                } else {
+                    out.push(rel);
+                }
+            }
+        }
+        out
+    }
+}
