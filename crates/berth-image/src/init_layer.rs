@@ -22,8 +22,11 @@ pub(crate) fn ensure(dir: &Path, lowers: &[PathBuf]) -> io::Result<()> {
     }
     let parent = dir.parent().expect("an init layer has a parent directory");
     let name = dir.file_name().expect("an init layer has a name").to_string_lossy();
-    let tmp = parent.join(format!(".tmp-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&tmp);
+    // Unique among this process's threads and other processes (leftovers go at the store's
+    // next open).
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = parent.join(format!(".tmp-{name}-{}-{n}", std::process::id()));
     let made = fill(&tmp, lowers).and_then(|()| fs::rename(&tmp, dir));
     match made {
         Ok(()) => Ok(()),
@@ -98,6 +101,23 @@ mod tests {
         // Made once: a second call keeps it, and leaves no temporary directory.
         ensure(&init, &[top, bottom]).expect("kept");
         assert_eq!(fs::read_dir(tmp.path().join("init")).expect("list").count(), 1);
+    }
+
+    #[test]
+    fn racing_makers_all_succeed_with_one_layer() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let layer = tmp.path().join("layer");
+        fs::create_dir_all(layer.join("etc")).expect("mkdir");
+        let parent = tmp.path().join("init");
+        fs::create_dir_all(&parent).expect("mkdir");
+        let init = parent.join("img");
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| ensure(&init, std::slice::from_ref(&layer)).expect("made or found"));
+            }
+        });
+        assert_eq!(fs::read_dir(&parent).expect("list").count(), 1, "one layer, no temporary left");
+        assert!(init.join("etc/hosts").is_file());
     }
 
     #[test]
