@@ -121,7 +121,7 @@ impl Engine {
             p["user"] = json!({"uid": uid, "gid": gid, "additionalGids": extra});
         }
         if cfg.privileged == Some(true) {
-            let all = spec::ALL_CAPS.to_vec();
+            let all = spec::all_caps();
             p["capabilities"] = json!({"bounding": all, "effective": all, "permitted": all});
         }
         if let Some(obj) = p.as_object_mut() {

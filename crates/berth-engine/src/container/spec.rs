@@ -20,7 +20,7 @@ pub const DEFAULT_CAPS: [&str; 14] = [
     "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 ];
 
-/// Every capability the kernel knows, for `--privileged` and `--cap-add ALL`.
+/// Every capability, in the kernel's bit order.
 pub const ALL_CAPS: [&str; 41] = [
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
     "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN",
@@ -30,6 +30,19 @@ pub const ALL_CAPS: [&str; 41] = [
     "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
     "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
 ];
+
+/// What `--privileged` and `--cap-add ALL` give: every capability this daemon's own bounding
+/// set holds (containerd's "all current capabilities"). A daemon that runs without some
+/// (inside another container, or a VM whose root lacks CAP_SYS_RESOURCE) could not hand them
+/// on: the container's capset would fail.
+pub fn all_caps() -> Vec<String> {
+    static BOUNDING: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let bnd = *BOUNDING.get_or_init(|| {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status.lines().find_map(|l| l.strip_prefix("CapBnd:")).and_then(|h| u64::from_str_radix(h.trim(), 16).ok()).unwrap_or(u64::MAX)
+    });
+    ALL_CAPS.iter().enumerate().filter(|(bit, _)| bnd & (1 << bit) != 0).map(|(_, c)| c.to_string()).collect()
+}
 
 const MASKED: [&str; 12] = [
     "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
@@ -73,7 +86,7 @@ pub struct Facts {
 /// understood in both, names with or without `CAP_`).
 pub fn capabilities(host: &HostConfig) -> Result<Vec<String>> {
     if host.privileged == Some(true) {
-        return Ok(ALL_CAPS.iter().map(|s| s.to_string()).collect());
+        return Ok(all_caps());
     }
     let norm = |c: &str| -> Result<String> {
         let up = c.to_ascii_uppercase();
@@ -86,7 +99,7 @@ pub fn capabilities(host: &HostConfig) -> Result<Vec<String>> {
     let add: Vec<String> = host.cap_add.iter().flatten().map(|c| norm(c)).collect::<Result<_>>()?;
     let drop: Vec<String> = host.cap_drop.iter().flatten().map(|c| norm(c)).collect::<Result<_>>()?;
     let mut caps: Vec<String> = if add.iter().any(|c| c == "ALL") {
-        ALL_CAPS.iter().map(|s| s.to_string()).collect()
+        all_caps()
     } else {
         let mut c: Vec<String> = DEFAULT_CAPS.iter().map(|s| s.to_string()).collect();
         for a in add {
@@ -405,7 +418,7 @@ pub fn build(rec: &Record, facts: &Facts) -> Result<Value> {
             devices_rules.push(device_rule(rule)?);
         }
     }
-    let mut devices = Vec::new();
+    let mut devices = if privileged { host_devices() } else { Vec::new() };
     for d in host.resources.devices.iter().flatten() {
         let (node, rule) = host_device(d)?;
         devices.push(node);
@@ -494,6 +507,33 @@ fn host_device(d: &berth_api_types::container::DeviceMapping) -> Result<(Value, 
     let node = json!({"path": path, "type": kind, "major": major, "minor": minor, "fileMode": meta.mode() & 0o777, "uid": meta.uid(), "gid": meta.gid()});
     let rule = json!({"allow": true, "type": kind, "major": major, "minor": minor, "access": access});
     Ok((node, rule))
+}
+
+/// Every device node of the host's /dev, for `--privileged`, as Docker gives them: not those
+/// under pts, shm, mqueue and fd (the container has its own), nor the console.
+fn host_devices() -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from("/dev")];
+    while let Some(dir) = dirs.pop() {
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let (path, Ok(ft)) = (e.path(), e.file_type()) else { continue };
+            let name = e.file_name();
+            if ft.is_dir() {
+                if !matches!(name.to_str(), Some("pts" | "shm" | "mqueue" | "fd" | ".lxc" | ".lxd-mounts" | ".udev")) {
+                    dirs.push(path);
+                }
+                continue;
+            }
+            if name == "console" {
+                continue;
+            }
+            let d = berth_api_types::container::DeviceMapping { path_on_host: path.to_string_lossy().into_owned(), path_in_container: None, cgroup_permissions: None };
+            if let Ok((node, _)) = host_device(&d) {
+                out.push(node);
+            }
+        }
+    }
+    out
 }
 
 /// Whether an optional list has anything in it.
@@ -683,7 +723,8 @@ mod tests {
         let h = HostConfig { cap_add: Some(vec!["NOPE".into()]), ..Default::default() };
         assert!(capabilities(&h).expect_err("unknown").to_string().contains("NOPE"));
         let h = HostConfig { privileged: Some(true), ..Default::default() };
-        assert_eq!(capabilities(&h).expect("caps").len(), ALL_CAPS.len());
+        assert_eq!(capabilities(&h).expect("caps"), all_caps());
+        assert!(all_caps().contains(&"CAP_SYS_ADMIN".to_owned()), "root holds CAP_SYS_ADMIN");
     }
 
     #[test]

@@ -183,6 +183,25 @@ fn userns_host_runs_and_endpoints_not_served_yet_are_named() {
 }
 
 #[test]
+fn privileged_gets_every_capability_the_daemon_holds() {
+    let d = daemon("privileged");
+    // Root here may lack some capabilities in its bounding set (this VM's lacks
+    // CAP_SYS_RESOURCE): `--privileged` hands on what the daemon holds, and the container runs.
+    let status = std::fs::read_to_string("/proc/self/status").expect("status");
+    let bnd = status.lines().find_map(|l| l.strip_prefix("CapBnd:")).expect("CapBnd").trim().to_owned();
+    let caps = |out: &str| out.lines().map(|l| l.split_whitespace().nth(1).unwrap_or("").to_owned()).collect::<Vec<_>>();
+    let out = d.docker_ok(&["run", "--rm", "--privileged", "busybox", "grep", "-E", "^Cap(Eff|Bnd):", "/proc/self/status"]);
+    assert_eq!(caps(&out), [bnd.clone(), bnd.clone()], "{out}");
+    // /sys is writable and the host's devices are there.
+    d.docker_ok(&["run", "--rm", "--privileged", "busybox", "sh", "-c", "grep -q ' /sys sysfs rw' /proc/mounts && test -c /dev/kmsg"]);
+    let out = d.docker_ok(&["run", "--rm", "--cap-add", "ALL", "busybox", "grep", "^CapEff:", "/proc/self/status"]);
+    assert_eq!(caps(&out), [bnd.clone()], "{out}");
+    d.docker_ok(&["run", "-d", "--name", "plain", "busybox", "sleep", "60"]);
+    let out = d.docker_ok(&["exec", "--privileged", "plain", "grep", "^CapEff:", "/proc/self/status"]);
+    assert_eq!(caps(&out), [bnd], "{out}");
+}
+
+#[test]
 fn run_platform_picks_the_local_image_or_is_refused_as_by_dockerd() {
     let d = daemon("platform");
     // The fixture is linux/amd64: asked for by that name or another spelling of it, it runs.
