@@ -518,6 +518,7 @@ impl Engine {
         // Whatever an earlier run left (a crash between steps) goes first.
         self.cleanup_run_dir(&rec.id, false);
         std::fs::create_dir_all(&rootfs).map_err(Error::io("create the bundle", &rootfs))?;
+        Self::prepare_binds(&rec.host_config)?;
         let image = self.images.lookup(&rec.image).map_err(|_| Error::Conflict(format!("the image {} of container {} is gone", rec.image_name, &rec.id[..12])))?;
         let lowers = self.images.container_lowers(&image).map_err(Error::Image)?;
         let snap = berth_image::Snapshot::prepare(Record::dir(&self.cfg.containers_dir(), &rec.id).join("fs"), lowers)

@@ -185,12 +185,7 @@ fn mount(dest: &str, kind: &str, source: &str, options: &[&str]) -> Value {
 
 /// Parses a `-v /src:/dst[:opts]` bind.
 fn bind_spec(b: &str) -> Result<Value> {
-    let parts: Vec<&str> = b.split(':').collect();
-    let (src, dst, opts) = match parts.as_slice() {
-        [s, d] => (*s, *d, ""),
-        [s, d, o] => (*s, *d, *o),
-        _ => return Err(Error::InvalidParameter(format!("invalid volume specification: '{b}'"))),
-    };
+    let (src, dst, opts) = super::mounts::bind_parts(b)?;
     if !dst.starts_with('/') {
         return Err(Error::InvalidParameter(format!("invalid volume specification: '{b}': the container path must be absolute")));
     }
@@ -438,6 +433,13 @@ pub fn build(rec: &Record, facts: &Facts) -> Result<Value> {
     });
     if !devices.is_empty() {
         linux["devices"] = json!(devices);
+    }
+    // A bind that propagates needs the container's root to take part, as Docker sets it.
+    let props = super::mounts::bind_propagations(host);
+    if props.iter().any(|(_, p)| p.ends_with("shared")) {
+        linux["rootfsPropagation"] = json!("shared");
+    } else if props.iter().any(|(_, p)| p.ends_with("slave")) {
+        linux["rootfsPropagation"] = json!("rslave");
     }
     if !privileged {
         let mut masked: Vec<String> = match &host.masked_paths {

@@ -79,13 +79,31 @@ pub fn prepare(ctx: &Context<'_>) -> Result<OwnedFd, InitFail> {
     let prop = linux.and_then(|l| l.rootfs_propagation().clone()).unwrap_or_default();
     // Nothing we mount may propagate back to the host: make the whole tree a slave (or what
     // rootfsPropagation asks for) before touching it.
-    let base = match prop.as_str() {
-        "private" | "rprivate" => MountPropagationFlags::PRIVATE,
-        "shared" | "rshared" => MountPropagationFlags::SHARED,
-        "unbindable" | "runbindable" => MountPropagationFlags::UNBINDABLE,
+    // As runc: the `r` forms apply to the whole tree, the others to / alone (the mounts under
+    // it keep what they had, so a bind of a shared host mount can stay shared).
+    let base = match prop.trim_start_matches('r') {
+        "private" => MountPropagationFlags::PRIVATE,
+        "shared" => MountPropagationFlags::SHARED,
+        "unbindable" => MountPropagationFlags::UNBINDABLE,
         _ => MountPropagationFlags::DOWNSTREAM,
     };
-    rustix::mount::mount_change("/", base | MountPropagationFlags::REC).step("make / a slave mount")?;
+    let whole_tree = prop.is_empty() || prop.starts_with('r');
+    let rec = if whole_tree { MountPropagationFlags::REC } else { MountPropagationFlags::empty() };
+    rustix::mount::mount_change("/", base | rec).step_with(|| format!("make / {}", if prop.is_empty() { "rslave" } else { &prop }))?;
+    if !whole_tree || base == MountPropagationFlags::SHARED {
+        // pivot_root refuses a new root whose parent mount is shared: the mount holding the
+        // root filesystem becomes private (the first directory up from it that is a mount).
+        let mut at = Some(ctx.rootfs);
+        while let Some(p) = at {
+            match rustix::mount::mount_change(p, MountPropagationFlags::PRIVATE) {
+                Err(rustix::io::Errno::INVAL) => at = p.parent(),
+                done => {
+                    done.step_with(|| format!("make the mount holding {} private", p.display()))?;
+                    break;
+                }
+            }
+        }
+    }
     rustix::mount::mount_bind_recursive(ctx.rootfs, ctx.rootfs)
         .step_with(|| format!("bind rootfs {} onto itself", ctx.rootfs.display()))?;
     // pivot_root needs the new root's parent mount not to be shared.

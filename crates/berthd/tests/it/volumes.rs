@@ -78,3 +78,66 @@ fn local_driver_options_mount_while_a_container_runs() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("device"), "{out:?}");
     d.docker_ok(&["volume", "rm", "tv"]);
 }
+
+/// Unmounts (recursively) a mount a test made, also when the test fails.
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-R").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn binds_follow_dockers_rules() {
+    let d = daemon("binds");
+    // `-v` with a host path that does not exist makes it (a directory, parents too).
+    let missing = d.dir.join("host/a/b");
+    d.docker_ok(&["run", "--rm", "-v", &format!("{}:/x", missing.display()), "busybox", "touch", "/x/made"]);
+    assert!(missing.join("made").is_file(), "the -v source was not made");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&missing).expect("made").permissions().mode() & 0o7777, 0o755);
+    // `--mount` is stricter, and checked at create as dockerd does.
+    let gone = d.dir.join("gone");
+    let cases = [
+        (format!("type=bind,src={},dst=/p", gone.display()), format!("invalid mount config for type \"bind\": bind source path does not exist: {}", gone.display())),
+        (format!("type=bind,src={},dst=/p,bind-propagation=bogus", missing.display()), "invalid mount config for type \"bind\": invalid propagation mode: bogus".to_owned()),
+        ("type=tmpfs,src=x,dst=/t".to_owned(), "invalid mount config for type \"tmpfs\": field Source must not be specified".to_owned()),
+    ];
+    for (spec, want) in cases {
+        let out = d.docker(&["create", "--mount", &spec, "busybox", "true"]);
+        assert_eq!(String::from_utf8_lossy(&out.stderr).lines().next(), Some(format!("Error response from daemon: {want}").as_str()), "{spec}");
+    }
+    assert_eq!(d.docker_ok(&["ps", "-aq"]), "", "a refused create left a container");
+
+    // Propagation: a shared bind needs a shared host mount, and then mounts made inside the
+    // container appear on the host; a private host mount is refused by name.
+    let out = d.docker(&["run", "--rm", "-v", &format!("{}:/p:rshared", missing.display()), "busybox", "true"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("path {} is mounted on", missing.display())) && err.contains("but it is not a shared mount"), "{err}");
+    let shared = d.dir.join("shared");
+    std::fs::create_dir_all(&shared).expect("mkdir");
+    let _unmount = Unmount(shared.clone());
+    for args in [&["-t", "tmpfs", "tmpfs"][..], &["--make-shared"]] {
+        assert!(std::process::Command::new("mount").args(args).arg(&shared).status().expect("mount").success());
+    }
+    d.docker_ok(&[
+        "run", "--rm", "--privileged", "--mount", &format!("type=bind,src={},dst=/p,bind-propagation=rshared", shared.display()),
+        "busybox", "sh", "-c", "mkdir /p/sub && mount -t tmpfs none /p/sub && touch /p/sub/from-the-container",
+    ]);
+    assert!(shared.join("sub/from-the-container").is_file(), "the container's mount did not propagate to the host");
+    // rslave: the host's later mounts reach the running container.
+    d.docker_ok(&["run", "-d", "--name", "slave", "-v", &format!("{}:/p:rslave", shared.display()), "busybox", "sleep", "60"]);
+    std::fs::create_dir_all(shared.join("late")).expect("mkdir");
+    assert!(std::process::Command::new("mount").args(["-t", "tmpfs", "late"]).arg(shared.join("late")).status().expect("mount").success());
+    std::fs::write(shared.join("late/f"), "from the host").expect("write");
+    assert_eq!(d.docker_ok(&["exec", "slave", "cat", "/p/late/f"]), "from the host");
+    d.docker_ok(&["rm", "-f", "slave"]);
+
+    // A container's own -v wins over a --volumes-from mount at the same place.
+    d.docker_ok(&["create", "--name", "src", "-v", "shared:/shared", "busybox", "true"]);
+    d.docker_ok(&["run", "--rm", "-v", "shared:/shared", "busybox", "touch", "/shared/from-the-volume"]);
+    let out = d.docker_ok(&["run", "--rm", "--volumes-from", "src", "-v", &format!("{}:/shared", missing.display()), "busybox", "ls", "/shared"]);
+    assert_eq!(out, "made\n");
+    assert_eq!(d.docker_ok(&["run", "--rm", "--volumes-from", "src", "busybox", "ls", "/shared"]), "from-the-volume\n");
+}
