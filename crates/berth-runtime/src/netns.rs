@@ -41,6 +41,42 @@ pub fn remove(path: &Path) -> io::Result<()> {
     }
 }
 
+/// Brings the loopback interface up in the calling thread's network namespace: a new
+/// namespace has `lo` down, and a container given one of its own (`--network none`) expects
+/// 127.0.0.1 to work, as runc sets it up. One netlink request (RTM_NEWLINK, IFF_UP on
+/// interface 1, which is `lo` in every namespace) and its acknowledgement.
+pub fn loopback_up() -> io::Result<()> {
+    use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
+    const RTM_NEWLINK: u16 = 16;
+    const NLM_F_REQUEST_ACK: u16 = 1 | 4;
+    const NLMSG_ERROR: u16 = 2;
+    const LOOPBACK_IFINDEX: i32 = 1;
+    const IFF_UP: u32 = 1;
+    let fd = rustix::net::socket_with(AddressFamily::NETLINK, SocketType::RAW, SocketFlags::CLOEXEC, None)?; // None: NETLINK_ROUTE
+    // nlmsghdr (length, type, flags, sequence, port) then ifinfomsg (family, pad, type,
+    // index, flags, change).
+    let mut msg = Vec::with_capacity(32);
+    msg.extend_from_slice(&32u32.to_ne_bytes());
+    msg.extend_from_slice(&RTM_NEWLINK.to_ne_bytes());
+    msg.extend_from_slice(&NLM_F_REQUEST_ACK.to_ne_bytes());
+    msg.extend_from_slice(&1u32.to_ne_bytes());
+    msg.extend_from_slice(&0u32.to_ne_bytes());
+    msg.extend_from_slice(&[0, 0, 0, 0]);
+    msg.extend_from_slice(&LOOPBACK_IFINDEX.to_ne_bytes());
+    msg.extend_from_slice(&IFF_UP.to_ne_bytes());
+    msg.extend_from_slice(&IFF_UP.to_ne_bytes());
+    rustix::net::send(&fd, &msg, SendFlags::empty())?;
+    let mut ack = [0u8; 64];
+    let (n, _) = rustix::net::recv(&fd, &mut ack, RecvFlags::empty())?;
+    let field = |at: usize| ack.get(at..at + 4).and_then(|b| <[u8; 4]>::try_from(b).ok());
+    let kind = ack.get(4..6).map(|b| u16::from_ne_bytes([b[0], b[1]]));
+    match (n >= 20, kind, field(16).map(i32::from_ne_bytes)) {
+        (true, Some(NLMSG_ERROR), Some(0)) => Ok(()),
+        (true, Some(NLMSG_ERROR), Some(e)) => Err(io::Error::from_raw_os_error(-e)),
+        _ => Err(io::Error::other("unexpected netlink answer to bringing lo up")),
+    }
+}
+
 /// Whether `path` holds a namespace (the bind mount is there).
 pub fn exists(path: &Path) -> bool {
     let Ok(f) = std::fs::File::open(path) else { return false };

@@ -300,6 +300,12 @@ fn steps(
     }
 
     if let Some(c) = &h.container {
+        let own_netns = c.spec.linux().as_ref().and_then(|l| l.namespaces().as_ref()).is_some_and(|ns| {
+            ns.iter().any(|n| n.typ() == LinuxNamespaceType::Network && n.path().is_none())
+        });
+        if own_netns {
+            crate::netns::loopback_up().step("bring up the loopback interface")?;
+        }
         let ctx = crate::rootfs::Context {
             rootfs: &c.rootfs,
             spec: &c.spec,
