@@ -2,7 +2,7 @@
 //! its directory and bind-mounted (DOCKER-DEFAULTS.md). What they say is decided here from the
 //! record and the host's files; [`write`] puts them on disk.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
 use berth_api_types::container::HostConfig;
@@ -11,10 +11,21 @@ use crate::error::{Error, Result};
 
 const HOSTS_BASE: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
 
-/// `/etc/hosts`: the host's own for `--network host`, else loopback names and the
-/// container's own address and hostname (`own`); then `--add-host`, where `host-gateway` means
-/// `gateway` (the default bridge's address).
-pub fn hosts(host: &HostConfig, host_network: bool, host_hosts: &str, own: Option<(Ipv4Addr, &str)>, gateway: Option<Ipv4Addr>) -> Result<String> {
+/// The names a container's own addresses get in `/etc/hosts`, as Docker writes them: the
+/// full name (hostname, with the domain name when there is one), then the bare hostname when
+/// that differs.
+pub fn own_names(hostname: &str, domainname: &str) -> String {
+    let fqdn = if domainname.is_empty() { hostname.to_owned() } else { format!("{hostname}.{domainname}") };
+    match fqdn.split_once('.') {
+        Some((bare, _)) => format!("{fqdn} {bare}"),
+        None => fqdn,
+    }
+}
+
+/// `/etc/hosts`: the host's own for `--network host`, else loopback names; then `--add-host`,
+/// where `host-gateway` means `gateway` (the default bridge's address); then each of the
+/// container's own addresses with `names` ([`own_names`]).
+pub fn hosts(host: &HostConfig, host_network: bool, host_hosts: &str, own: &[IpAddr], names: &str, gateway: Option<Ipv4Addr>) -> Result<String> {
     let mut s = if host_network { host_hosts.to_owned() } else { HOSTS_BASE.to_owned() };
     if !s.is_empty() && !s.ends_with('\n') {
         s.push('\n');
@@ -29,8 +40,8 @@ pub fn hosts(host: &HostConfig, host_network: bool, host_hosts: &str, own: Optio
         };
         s.push_str(&format!("{ip}\t{name}\n"));
     }
-    if let Some((ip, name)) = own {
-        s.push_str(&format!("{ip}\t{name}\n"));
+    for ip in own {
+        s.push_str(&format!("{ip}\t{names}\n"));
     }
     Ok(s)
 }
@@ -88,13 +99,16 @@ pub fn resolv_conf(host: &HostConfig, host_network: bool, embedded_dns: bool, ho
     s
 }
 
-/// Writes the three files into `dir`; returns (host path, container path) pairs.
+/// The three files of the container whose directory is `dir`: (host path, container path).
+pub fn paths(dir: &Path) -> Vec<(PathBuf, &'static str)> {
+    [("hostname", "/etc/hostname"), ("hosts", "/etc/hosts"), ("resolv.conf", "/etc/resolv.conf")].into_iter().map(|(name, dest)| (dir.join(name), dest)).collect()
+}
+
+/// Writes the three files into `dir`; returns [`paths`].
 pub fn write(dir: &Path, hostname: &str, hosts: &str, resolv: &str) -> Result<Vec<(PathBuf, &'static str)>> {
-    let mut out = Vec::new();
-    for (name, content, dest) in [("hostname", format!("{hostname}\n"), "/etc/hostname"), ("hosts", hosts.to_owned(), "/etc/hosts"), ("resolv.conf", resolv.to_owned(), "/etc/resolv.conf")] {
-        let p = dir.join(name);
-        std::fs::write(&p, content).map_err(Error::io("write the container's file", &p))?;
-        out.push((p, dest));
+    let out = paths(dir);
+    for ((p, _), content) in out.iter().zip([format!("{hostname}\n"), hosts.to_owned(), resolv.to_owned()]) {
+        std::fs::write(p, content).map_err(Error::io("write the container's file", p))?;
     }
     Ok(out)
 }
@@ -106,14 +120,17 @@ mod tests {
     #[test]
     fn hosts_with_extra_entries() {
         let h = HostConfig { extra_hosts: Some(vec!["db:10.0.0.5".into(), "v6=::1".into()]), ..Default::default() };
-        let s = hosts(&h, false, "ignored", None, None).expect("hosts");
+        let s = hosts(&h, false, "ignored", &[], "", None).expect("hosts");
         assert!(s.starts_with("127.0.0.1\tlocalhost\n"), "{s}");
         assert!(s.ends_with("10.0.0.5\tdb\n::1\tv6\n"), "{s}");
-        assert!(hosts(&HostConfig { extra_hosts: Some(vec!["x:nope".into()]), ..Default::default() }, false, "", None, None).is_err());
-        assert_eq!(hosts(&HostConfig::default(), true, "1.2.3.4 me", None, None).expect("host"), "1.2.3.4 me\n");
+        assert!(hosts(&HostConfig { extra_hosts: Some(vec!["x:nope".into()]), ..Default::default() }, false, "", &[], "", None).is_err());
+        assert_eq!(hosts(&HostConfig::default(), true, "1.2.3.4 me", &[], "", None).expect("host"), "1.2.3.4 me\n");
         let gw = HostConfig { extra_hosts: Some(vec!["h:host-gateway".into()]), ..Default::default() };
-        let s = hosts(&gw, false, "", Some((Ipv4Addr::new(10, 0, 0, 2), "abc")), Some(Ipv4Addr::new(10, 0, 0, 1))).expect("gateway");
-        assert!(s.ends_with("10.0.0.1\th\n10.0.0.2\tabc\n"), "{s}");
+        let own = [IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), "fd00::2".parse().expect("v6")];
+        let s = hosts(&gw, false, "", &own, &own_names("abc", ""), Some(Ipv4Addr::new(10, 0, 0, 1))).expect("gateway");
+        assert!(s.ends_with("10.0.0.1\th\n10.0.0.2\tabc\nfd00::2\tabc\n"), "{s}");
+        assert_eq!(own_names("web.example.org", ""), "web.example.org web");
+        assert_eq!(own_names("web", "example.org"), "web.example.org web");
     }
 
     #[test]

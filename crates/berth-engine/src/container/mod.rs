@@ -341,6 +341,7 @@ impl Engine {
         let config = merge_config(&req.config, &image_config);
         health::validate(config.healthcheck.as_ref())?;
         let endpoints = self.endpoints_for_create(&host, req.networking_config.as_ref(), false)?;
+        crate::network::check_network_mode(&req.config, &host)?;
         let warnings = crate::network::check_ports(&host, &config)?;
         let volumes = self.resolve_volumes(principal, &mut host, &config)?;
         let mut cmd: Vec<String> = config.entrypoint.clone().unwrap_or_default();
@@ -387,6 +388,17 @@ impl Engine {
             endpoints,
             ports: Default::default(),
         };
+        // The hostname: the host's with its network, the other container's with `container:`
+        // (and its domain), else the short id, as dockerd picks it.
+        let mode = rec.host_config.network_mode.clone().unwrap_or_default();
+        if let Some(other) = mode.strip_prefix("container:") {
+            let o = self.find(principal, other)?;
+            let or = o.rec();
+            rec.config.hostname = or.config.hostname.clone();
+            rec.config.domainname = or.config.domainname.clone();
+        } else if mode == "host" && rec.config.hostname.as_deref().unwrap_or("").is_empty() {
+            rec.config.hostname = Some(rustix::system::uname().nodename().to_string_lossy().into_owned());
+        }
         if rec.config.hostname.as_deref().unwrap_or("").is_empty() {
             rec.config.hostname = Some(id[..12].to_owned());
         }
@@ -651,12 +663,19 @@ impl Engine {
         }
         let host_network = join.get("network") == Some(&None);
         let dir = Record::dir(&self.cfg.containers_dir(), &rec.id);
-        let hostname = rec.config.hostname.clone().unwrap_or_else(|| rec.id[..12].to_owned());
-        let own_ip = rec.endpoints.values().find_map(|e| e.ip);
-        let embedded_dns = rec.endpoints.keys().any(|n| self.networks.get(n).is_some_and(|n| !n.is_default_bridge()));
-        let hosts = etc::hosts(host, host_network, &std::fs::read_to_string("/etc/hosts").unwrap_or_default(), own_ip.map(|ip| (ip, hostname.as_str())), self.host_gateway())?;
-        let resolv = etc::resolv_conf(host, host_network, embedded_dns, &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default());
-        let etc_files = etc::write(&dir, &hostname, &hosts, &resolv)?;
+        let etc_files = match host.network_mode.as_deref().and_then(|m| m.strip_prefix("container:")) {
+            // The other container's files: its name, hosts and name servers are this one's.
+            Some(other) => etc::paths(&Record::dir(&self.cfg.containers_dir(), &self.find(&rec.created_by, other)?.id)),
+            None => {
+                let hostname = rec.config.hostname.clone().unwrap_or_else(|| rec.id[..12].to_owned());
+                let names = etc::own_names(&hostname, rec.config.domainname.as_deref().unwrap_or(""));
+                let own: Vec<std::net::IpAddr> = rec.endpoints.values().flat_map(|e| e.ip.map(Into::into).into_iter().chain(e.ip6.map(Into::into))).collect();
+                let embedded_dns = rec.endpoints.keys().any(|n| self.networks.get(n).is_some_and(|n| !n.is_default_bridge()));
+                let hosts = etc::hosts(host, host_network, &std::fs::read_to_string("/etc/hosts").unwrap_or_default(), &own, &names, self.host_gateway())?;
+                let resolv = etc::resolv_conf(host, host_network, embedded_dns, &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default());
+                etc::write(&dir, &hostname, &hosts, &resolv)?
+            }
+        };
         let caps = spec::capabilities(host)?;
         let (_, seccomp_opt) = spec::security_opts(host)?;
         let seccomp = if host.privileged == Some(true) {

@@ -438,6 +438,27 @@ pub(crate) fn check_ports(host: &HostConfig, config: &berth_api_types::container
     Ok(if publishes && mode == "host" { vec!["Published ports are discarded when using host network mode".into()] } else { Vec::new() })
 }
 
+/// dockerd's checks of what a container sharing another's network (`container:`) may not
+/// set: that container's hostname, name servers and hosts are its.
+pub(crate) fn check_network_mode(user: &berth_api_types::container::Config, host: &HostConfig) -> Result<()> {
+    if !host.network_mode.as_deref().unwrap_or("").starts_with("container:") {
+        return Ok(());
+    }
+    let set = |v: &Option<Vec<String>>| v.as_ref().is_some_and(|v| !v.is_empty());
+    let conflict = if user.hostname.as_deref().is_some_and(|h| !h.is_empty()) {
+        "hostname"
+    } else if set(&host.dns) {
+        "dns"
+    } else if set(&host.extra_hosts) {
+        "custom host-to-IP mapping"
+    } else if user.exposed_ports.as_ref().is_some_and(|p| !p.is_empty()) {
+        return Err(Error::InvalidParameter("conflicting options: port exposing and the container type network mode".into()));
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidParameter(format!("conflicting options: {conflict} and the network mode")))
+}
+
 /// Parses a HostPort: empty (any), `8080`, or a range `8000-8010` (the first free one).
 fn host_port_range(s: &str) -> Result<(u16, u16)> {
     let bad = || Error::InvalidParameter(format!("invalid hostPort: {s}"));
@@ -725,7 +746,7 @@ impl Engine {
     }
 
     fn network_of(&self, net_id: &str) -> Result<Net> {
-        self.networks.get(net_id).ok_or_else(|| Error::NotFound(format!("network {net_id} not found: the container's network was removed; disconnect it and connect it to another")))
+        self.networks.get(net_id).ok_or_else(|| Error::NotFound(format!("network {} not found: the container's network was removed; disconnect it (`docker network disconnect -f {} CONTAINER`) and connect it to another", &net_id[..12.min(net_id.len())], &net_id[..12.min(net_id.len())])))
     }
 
     /// Gives the endpoint on `net_id` its addresses and names and records it.
@@ -831,7 +852,10 @@ impl Engine {
         });
         let served = sockets.and_then(|(udp, tcp)| {
             let names: Arc<dyn crate::dns::Names> = Arc::new(EngineNames(Arc::downgrade(self)));
-            let up = upstream(&ctr.rec().host_config);
+            // A container only on `--internal` networks has no way out: no names from outside
+            // either, as dockerd does not forward for it.
+            let external = ctr.rec().endpoints.keys().any(|n| self.networks.get(n).is_some_and(|n| !n.internal));
+            let up = if external { upstream(&ctr.rec().host_config) } else { Vec::new() };
             crate::dns::serve(udp, tcp, ctr.id.clone(), names, up)
         });
         match served {
@@ -1385,8 +1409,11 @@ impl Engine {
     }
 
     /// `POST /networks/{id}/disconnect`.
-    pub async fn network_disconnect(self: &Arc<Self>, principal: &Principal, key: &str, container: &str, _force: bool) -> Result<()> {
-        let n = self.networks.find(key)?;
+    pub async fn network_disconnect(self: &Arc<Self>, principal: &Principal, key: &str, container: &str, force: bool) -> Result<()> {
+        let n = match self.networks.find(key) {
+            Err(Error::NotFound(_)) if force => return self.disconnect_removed_network(principal, key, container).await,
+            found => found?,
+        };
         let ctr = self.find(principal, container)?;
         let _op = ctr.op.lock().await;
         let ep = ctr.rec().endpoints.get(&n.id).cloned();
@@ -1408,6 +1435,21 @@ impl Engine {
         }
         self.net_event("disconnect", &n, &[("container", ctr.id.clone())]);
         Ok(())
+    }
+
+    /// `network disconnect -f` of a network that was removed while the container was stopped
+    /// (its id, or a prefix of it, as the start's error names it): the container forgets it,
+    /// as dockerd lets it, so it can start again.
+    async fn disconnect_removed_network(&self, principal: &Principal, key: &str, container: &str) -> Result<()> {
+        let ctr = self.find(principal, container)?;
+        let _op = ctr.op.lock().await;
+        let mut r = ctr.rec();
+        let gone: Vec<String> = r.endpoints.keys().filter(|id| id.starts_with(key) && self.networks.get(id).is_none()).cloned().collect();
+        if gone.len() != 1 || r.state.status.is_live() {
+            return Err(Error::NotFound(format!("network {key} not found")));
+        }
+        r.endpoints.remove(&gone[0]);
+        r.save(&self.cfg.containers_dir())
     }
 
     /// Ports as inspect shows them: every exposed or published container port, with its

@@ -184,6 +184,9 @@ fn none_has_only_loopback_and_container_mode_shares() {
     let d = daemon("netmodes");
     let links = d.docker_ok(&["run", "--rm", "--network", "none", "busybox", "sh", "-c", "ls /sys/class/net"]);
     assert_eq!(links.split_whitespace().collect::<Vec<_>>(), ["lo"]);
+    // ... and that loopback is up, as runc sets it up in a namespace of the container's own.
+    let lo = d.docker_ok(&["run", "--rm", "--network", "none", "busybox", "sh", "-c", "ip -4 -o addr show lo && ping -c1 -W2 127.0.0.1 >/dev/null && echo pinged"]);
+    assert!(lo.contains("inet 127.0.0.1/8") && lo.ends_with("pinged\n"), "{lo}");
     d.docker_ok(&["run", "-d", "--name", "owner", "busybox", "sleep", "300"]);
     let ip = d.docker_ok(&["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "owner"]).trim().to_owned();
     let seen = d.docker_ok(&["run", "--rm", "--network", "container:owner", "busybox", "ip", "-4", "-o", "addr", "show", "eth0"]);
@@ -201,6 +204,41 @@ fn none_has_only_loopback_and_container_mode_shares() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("conflicting options: port publishing and the container type network mode"), "{out:?}");
     let out = d.docker(&["create", "--name", "hostports", "-p", "80", "--network", "host", "busybox", "true"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("Published ports are discarded when using host network mode"), "{out:?}");
+}
+
+#[test]
+fn shared_and_host_network_modes_take_their_names_as_in_docker() {
+    let d = daemon("netnames");
+    d.docker_ok(&["network", "create", "--ipv6", "--subnet", "fd00:218:1::/64", "named"]);
+    d.docker_ok(&["run", "-d", "--name", "web", "--network", "named", "--hostname", "web", "--domainname", "example.org", "busybox", "sleep", "300"]);
+    // /etc/hosts: every address of the container, with its full and its bare name.
+    let hosts = d.docker_ok(&["exec", "web", "cat", "/etc/hosts"]);
+    let own: Vec<&str> = hosts.lines().filter(|l| l.ends_with("\tweb.example.org web")).collect();
+    assert_eq!(own.len(), 2, "{hosts}");
+    assert!(own.iter().any(|l| l.starts_with("fd00:218:1::")), "{hosts}");
+    // container: takes the other container's hostname, hosts and name servers...
+    let seen = d.docker_ok(&["run", "--rm", "--network", "container:web", "busybox", "sh", "-c", "hostname; cat /etc/resolv.conf; nslookup web"]);
+    assert!(seen.starts_with("web\nnameserver 127.0.0.11\n") && seen.contains("Name:\tweb"), "{seen}");
+    // ... and may not set them.
+    for (flag, value, what) in [("--hostname", "x", "hostname"), ("--dns", "10.0.0.1", "dns"), ("--add-host", "a:10.0.0.1", "custom host-to-IP mapping")] {
+        let out = d.docker(&["create", "--network", "container:web", flag, value, "busybox", "true"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with(&format!("Error response from daemon: conflicting options: {what} and the network mode")), "{flag}: {err}");
+    }
+    // host: the host's hostname.
+    let host = rustix::system::uname().nodename().to_string_lossy().into_owned();
+    assert_eq!(d.docker_ok(&["run", "--rm", "--network", "host", "busybox", "hostname"]).trim(), host);
+    // A stopped container whose network was removed: disconnect -f by the id its start names,
+    // then another network, and it starts.
+    d.docker_ok(&["network", "create", "brief"]);
+    d.docker_ok(&["create", "--name", "orphan", "--network", "brief", "busybox", "true"]);
+    let id = d.docker_ok(&["network", "inspect", "-f", "{{.Id}}", "brief"]).trim()[..12].to_owned();
+    d.docker_ok(&["network", "rm", "brief"]);
+    let out = d.docker(&["start", "orphan"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("network disconnect -f {id} CONTAINER")), "{out:?}");
+    d.docker_ok(&["network", "disconnect", "-f", &id, "orphan"]);
+    d.docker_ok(&["network", "connect", "named", "orphan"]);
+    d.docker_ok(&["start", "-a", "orphan"]);
 }
 
 #[test]
@@ -311,6 +349,12 @@ fn other_names_go_to_the_containers_name_servers() {
     d.docker_ok(&["network", "create", "fwd"]);
     let mut upstream = fake_upstream(1);
     // --dns names the servers the embedded one forwards to, from the host's namespace.
+    // A container only on an --internal network gets no names from outside: not forwarded
+    // (the fake server answers one question, which the next run then gets).
+    d.docker_ok(&["network", "create", "--internal", "sealed"]);
+    let out = d.docker(&["run", "--rm", "--network", "sealed", "--dns", "127.0.0.2", "busybox", "nslookup", "-type=A", "outside.example.test", "127.0.0.11"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("10.0.0.77") && text.contains("SERVFAIL"), "an internal network's name server forwarded: {out:?}");
     let got = d.docker_ok(&["run", "--rm", "--network", "fwd", "--dns", "127.0.0.2", "busybox", "nslookup", "-type=A", "outside.example.test", "127.0.0.11"]);
     assert!(got.contains("Address: 10.0.0.77"), "{got}");
     let _ = upstream.kill();
