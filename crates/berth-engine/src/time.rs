@@ -67,10 +67,77 @@ pub fn human_duration(nanos: i128) -> String {
     }
 }
 
-/// A `since`/`until` query value: Unix seconds (with an optional fraction), or RFC 3339.
+/// A Go duration as Docker's filters take it (`24h`, `1h30m`, `1.5h`, `90s`, `-10m`), in
+/// nanoseconds; None for anything else (a bare number has no unit: it is a timestamp).
+fn parse_go_duration(s: &str) -> Option<i128> {
+    let (neg, mut rest) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).filter(|&i| i > 0)?;
+        let value: f64 = rest[..num_end].parse().ok()?;
+        rest = &rest[num_end..];
+        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let scale = match &rest[..unit_end] {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        total += value * scale;
+        rest = &rest[unit_end..];
+    }
+    Some(if neg { -(total as i128) } else { total as i128 })
+}
+
+/// A date or time as Docker's filters take it: `2006-01-02`, `2006-01-02T15`,
+/// `2006-01-02T15:04`, `2006-01-02T15:04:05[.999999999]`, each with `Z`, a `±07:00` offset or
+/// no zone (read as UTC: berthd keeps no time zone of its own).
+fn parse_date(s: &str) -> Option<i128> {
+    let num = |t: &str| t.parse::<i64>().ok();
+    let (date, time) = s.split_once('T').unwrap_or((s, ""));
+    let mut d = date.splitn(3, '-');
+    let (y, mo, da) = (num(d.next()?)?, num(d.next()?)?, num(d.next()?)?);
+    if date.len() != 10 || !(1..=12).contains(&mo) || !(1..=31).contains(&da) || y < 1970 {
+        return None;
+    }
+    let (clock, offset) = match time.find(['Z', '+', '-']) {
+        Some(i) if &time[i..] == "Z" => (&time[..i], 0),
+        Some(i) => {
+            let (h, m) = time[i + 1..].split_once(':')?;
+            let off = num(h)? * 3600 + num(m)? * 60;
+            (&time[..i], if time.as_bytes()[i] == b'-' { -off } else { off })
+        }
+        None => (time, 0),
+    };
+    let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
+    let mut parts = hms.split(':').filter(|p| !p.is_empty());
+    let mut field = |max: i64| -> Option<i64> { parts.next().map_or(Some(0), |p| num(p).filter(|v| (0..=max).contains(v))) };
+    let (h, mi, se) = (field(23)?, field(59)?, field(60)?);
+    if parts.next().is_some() || (!frac.is_empty() && !frac.bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
+    let nanos: i64 = if frac.is_empty() { 0 } else { format!("{:0<9}", &frac[..frac.len().min(9)]).parse().ok()? };
+    let secs = days_from_civil(y, mo, da) * 86400 + h * 3600 + mi * 60 + se - offset;
+    Some(i128::from(secs) * 1_000_000_000 + i128::from(nanos))
+}
+
+/// A `since`/`until` query value as dockerd takes it: Unix seconds (with an optional
+/// fraction), RFC 3339 or a shorter date or time, or a duration before now (`24h`).
 pub fn parse_timestamp(s: &str) -> Option<i128> {
-    if let Some(n) = parse_rfc3339(s) {
+    if let Some(n) = parse_rfc3339(s).or_else(|| parse_date(s)) {
         return Some(n);
+    }
+    if let Some(d) = parse_go_duration(s) {
+        return Some(now_nanos() - d);
     }
     let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
     let secs: i64 = whole.parse().ok()?;
@@ -89,6 +156,23 @@ pub fn until_filter(filters: &berth_api_types::Filters) -> crate::Result<Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filter_times_take_dockers_forms() {
+        assert_eq!(parse_timestamp("2026-11-24"), parse_rfc3339("2026-11-24T00:00:00Z"));
+        assert_eq!(parse_timestamp("2026-11-24T16:34"), parse_rfc3339("2026-11-24T16:34:00Z"));
+        assert_eq!(parse_timestamp("2026-11-24T16:34:16"), parse_rfc3339("2026-11-24T16:34:16Z"));
+        assert_eq!(parse_timestamp("2026-11-24T17:34:16+01:00"), parse_rfc3339("2026-11-24T16:34:16Z"));
+        assert_eq!(parse_timestamp("1700000000.5"), Some(1_700_000_000_500_000_000));
+        let hour_ago = parse_timestamp("1h").expect("a duration");
+        let want = now_nanos() - 3_600_000_000_000;
+        assert!((want - hour_ago).abs() < 5_000_000_000, "{hour_ago} vs {want}");
+        assert_eq!(parse_go_duration("1h30m"), Some(5_400_000_000_000));
+        assert_eq!(parse_go_duration("1.5h"), Some(5_400_000_000_000));
+        for bad in ["", "h", "10", "1x", "2026-13-01", "yesterday", "2026-11-24T25"] {
+            assert_eq!(parse_go_duration(bad).or_else(|| parse_date(bad)), None, "{bad}");
+        }
+    }
 
     #[test]
     fn rfc3339_round_trips() {

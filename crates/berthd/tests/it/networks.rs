@@ -239,6 +239,14 @@ fn shared_and_host_network_modes_take_their_names_as_in_docker() {
     d.docker_ok(&["network", "disconnect", "-f", &id, "orphan"]);
     d.docker_ok(&["network", "connect", "named", "orphan"]);
     d.docker_ok(&["start", "-a", "orphan"]);
+    // Prune's until takes dockerd's durations and dates: nothing here is a day old.
+    d.docker_ok(&["network", "create", "young"]);
+    d.docker_ok(&["network", "prune", "-f", "--filter", "until=24h"]);
+    d.docker_ok(&["container", "prune", "-f", "--filter", "until=2020-01-01T10:00"]);
+    assert!(d.docker_ok(&["network", "ls", "--format", "{{.Name}}"]).contains("young"));
+    assert!(d.docker_ok(&["ps", "-aq", "--filter", "name=orphan"]).trim().len() >= 12);
+    d.docker_ok(&["network", "prune", "-f", "--filter", "until=0s"]);
+    assert!(!d.docker_ok(&["network", "ls", "--format", "{{.Name}}"]).contains("young"));
 }
 
 #[test]
