@@ -1,5 +1,6 @@
 //! Sizes as Docker writes them in API text (pull progress) and its CLI prints them
-//! (go-units' `HumanSize`, `HumanSizeWithPrecision`, `BytesSize`).
+//! (go-units' `HumanSize`, `HumanSizeWithPrecision`, `BytesSize`); Go's durations, which
+//! the CLI's flags and the API's filters take.
 
 /// Go's `%.Ng` for a value below 1000: N significant digits, trailing zeros dropped.
 fn sig(x: f64, digits: i32) -> String {
@@ -35,3 +36,38 @@ pub fn human_size(n: i64, digits: i32) -> String {
 pub fn bytes_size(n: f64) -> String {
     scaled(n, 1024.0, &["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"], 4)
 }
+
+/// Go's `time.ParseDuration` (`1m30s`, `500ms`, `1.5h`) in nanoseconds.
+pub fn go_duration(s: &str) -> Result<i64, String> {
+    let (neg, mut rest) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    if rest == "0" {
+        return Ok(0);
+    }
+    if rest.is_empty() {
+        return Err(format!("time: invalid duration \"{s}\""));
+    }
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let n = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num: f64 = rest[..n].parse().map_err(|_| format!("time: invalid duration \"{s}\""))?;
+        rest = &rest[n..];
+        let u = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit = match &rest[..u] {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            "" => return Err(format!("time: missing unit in duration \"{s}\"")),
+            other => return Err(format!("time: unknown unit \"{other}\" in duration \"{s}\"")),
+        };
+        rest = &rest[u..];
+        total += num * unit;
+    }
+    Ok(if neg { -(total as i64) } else { total as i64 })
+}
+

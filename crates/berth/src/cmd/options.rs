@@ -9,6 +9,7 @@ use berth_api_types::container::{
     BindOptions, Config, ContainerCreateRequest, DeviceMapping, HealthConfig, HostConfig, Mount, MountType, NetworkingConfig, RestartPolicy,
     TmpfsOptions, Ulimit,
 };
+use berth_api_types::units::go_duration;
 use clap::{ArgAction, Args};
 
 use super::{endpoints, ports};
@@ -427,40 +428,6 @@ impl ContainerOpts {
         }
         Ok(any.then_some(h))
     }
-}
-
-/// Go's `time.ParseDuration` (`1m30s`, `500ms`, `1.5h`) in nanoseconds.
-pub fn go_duration(s: &str) -> Result<i64, String> {
-    let (neg, mut rest) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    if rest == "0" {
-        return Ok(0);
-    }
-    if rest.is_empty() {
-        return Err(format!("time: invalid duration \"{s}\""));
-    }
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let n = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        let num: f64 = rest[..n].parse().map_err(|_| format!("time: invalid duration \"{s}\""))?;
-        rest = &rest[n..];
-        let u = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let unit = match &rest[..u] {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            "" => return Err(format!("time: missing unit in duration \"{s}\"")),
-            other => return Err(format!("time: unknown unit \"{other}\" in duration \"{s}\"")),
-        };
-        rest = &rest[u..];
-        total += num * unit;
-    }
-    Ok(if neg { -(total as i64) } else { total as i64 })
 }
 
 /// `--log-driver` and `--log-opt key=value` as `LogConfig`.
