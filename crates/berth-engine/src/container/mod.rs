@@ -638,6 +638,21 @@ impl Engine {
         Ok(())
     }
 
+    /// Writes a container's /etc/hostname, /etc/hosts and /etc/resolv.conf from its record:
+    /// at start, and again when a network connect or disconnect of the running container
+    /// changes its addresses or name servers (in place: the container sees them through bind
+    /// mounts of these very files).
+    pub(crate) fn write_etc_files(&self, rec: &Record, host_network: bool) -> Result<Vec<(PathBuf, &'static str)>> {
+        let host = &rec.host_config;
+        let hostname = rec.config.hostname.clone().unwrap_or_else(|| rec.id[..12].to_owned());
+        let names = etc::own_names(&hostname, rec.config.domainname.as_deref().unwrap_or(""));
+        let own: Vec<std::net::IpAddr> = rec.endpoints.values().flat_map(|e| e.ip.map(Into::into).into_iter().chain(e.ip6.map(Into::into))).collect();
+        let embedded_dns = rec.endpoints.keys().any(|n| self.networks.get(n).is_some_and(|n| !n.is_default_bridge()));
+        let hosts = etc::hosts(host, host_network, &std::fs::read_to_string("/etc/hosts").unwrap_or_default(), &own, &names, self.host_gateway())?;
+        let resolv = etc::resolv_conf(host, host_network, embedded_dns, &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default());
+        etc::write(&Record::dir(&self.cfg.containers_dir(), &rec.id), &hostname, &hosts, &resolv)
+    }
+
     /// Everything [`spec::build`] needs that is found on the host.
     fn facts(&self, rec: &Record, rootfs: &std::path::Path, netns: Option<PathBuf>) -> Result<spec::Facts> {
         let host = &rec.host_config;
@@ -662,19 +677,10 @@ impl Engine {
             }
         }
         let host_network = join.get("network") == Some(&None);
-        let dir = Record::dir(&self.cfg.containers_dir(), &rec.id);
         let etc_files = match host.network_mode.as_deref().and_then(|m| m.strip_prefix("container:")) {
             // The other container's files: its name, hosts and name servers are this one's.
             Some(other) => etc::paths(&Record::dir(&self.cfg.containers_dir(), &self.find(&rec.created_by, other)?.id)),
-            None => {
-                let hostname = rec.config.hostname.clone().unwrap_or_else(|| rec.id[..12].to_owned());
-                let names = etc::own_names(&hostname, rec.config.domainname.as_deref().unwrap_or(""));
-                let own: Vec<std::net::IpAddr> = rec.endpoints.values().flat_map(|e| e.ip.map(Into::into).into_iter().chain(e.ip6.map(Into::into))).collect();
-                let embedded_dns = rec.endpoints.keys().any(|n| self.networks.get(n).is_some_and(|n| !n.is_default_bridge()));
-                let hosts = etc::hosts(host, host_network, &std::fs::read_to_string("/etc/hosts").unwrap_or_default(), &own, &names, self.host_gateway())?;
-                let resolv = etc::resolv_conf(host, host_network, embedded_dns, &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default());
-                etc::write(&dir, &hostname, &hosts, &resolv)?
-            }
+            None => self.write_etc_files(rec, host_network)?,
         };
         let caps = spec::capabilities(host)?;
         let (_, seccomp_opt) = spec::security_opts(host)?;

@@ -1396,6 +1396,10 @@ impl Engine {
                 if !had_dns {
                     engine.serve_dns(&c, &ns);
                 }
+                // Its new address in /etc/hosts, and the embedded name server in resolv.conf
+                // once it is on a user network, as dockerd updates them.
+                let rec = c.rec().clone();
+                engine.write_etc_files(&rec, false)?;
                 Ok(())
             })
             .await
@@ -1424,12 +1428,16 @@ impl Engine {
             let name = ep.host_if.clone();
             tokio::task::spawn_blocking(move || link::delete(&name)).await.map_err(|e| Error::Internal(format!("network disconnect: {e}")))?.map_err(Error::io("delete the container's link", Path::new(&ep.host_if)))?;
         }
-        let had_ports = {
+        let (had_ports, running) = {
             let mut r = ctr.rec();
             r.endpoints.remove(&n.id);
             r.save(&self.cfg.containers_dir())?;
-            !r.ports.is_empty()
+            (!r.ports.is_empty(), r.state.status.is_live())
         };
+        if running {
+            let rec = ctr.rec().clone();
+            self.write_etc_files(&rec, false)?;
+        }
         if had_ports {
             self.refresh_firewall()?;
         }

@@ -94,6 +94,17 @@ fn user_networks_resolve_names_isolate_and_connect() {
     d.docker_ok(&["network", "disconnect", "front", "client"]);
     let out = d.docker(&["exec", "client", "sh", "-c", &fetch(&web_ip, 80)]);
     assert!(!String::from_utf8_lossy(&out.stdout).contains("200 OK"), "still reaches web after disconnect: {out:?}");
+    // A default-bridge container connected to a user network: its /etc/hosts gains the new
+    // address and its resolv.conf the embedded name server, so it resolves at once.
+    d.docker_ok(&["run", "-d", "--name", "plain", "busybox", "sleep", "300"]);
+    assert!(!d.docker_ok(&["exec", "plain", "cat", "/etc/resolv.conf"]).contains("127.0.0.11"));
+    d.docker_ok(&["network", "connect", "front", "plain"]);
+    let front_ip = d.docker_ok(&["inspect", "-f", "{{(index .NetworkSettings.Networks \"front\").IPAddress}}", "plain"]).trim().to_owned();
+    assert!(d.docker_ok(&["exec", "plain", "cat", "/etc/hosts"]).contains(&format!("{front_ip}\t")));
+    assert!(d.docker_ok(&["exec", "plain", "cat", "/etc/resolv.conf"]).starts_with("nameserver 127.0.0.11\n"));
+    assert!(d.docker_ok(&["exec", "plain", "wget", "-qO-", "http://www/hostname"]).contains(&web[..12]));
+    d.docker_ok(&["network", "disconnect", "front", "plain"]);
+    assert!(!d.docker_ok(&["exec", "plain", "cat", "/etc/hosts"]).contains(&format!("{front_ip}\t")));
 
     // a stopped container connected to a second network: its own network stays eth0
     d.docker_ok(&["create", "--name", "two", "--network", "back", "busybox", "sleep", "300"]);
