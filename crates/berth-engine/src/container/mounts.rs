@@ -58,7 +58,8 @@ fn check_mounts(host: &HostConfig) -> Result<()> {
                 if !source.starts_with('/') {
                     return Err(bad(format!("invalid mount path: '{source}' mount path must be absolute")));
                 }
-                if std::fs::symlink_metadata(source).is_err() {
+                let create = m.bind_options.as_ref().and_then(|b| b.create_mountpoint) == Some(true);
+                if !create && std::fs::symlink_metadata(source).is_err() {
                     return Err(bad(format!("bind source path does not exist: {source}")));
                 }
                 if let Some(p) = m.bind_options.as_ref().and_then(|b| b.propagation.as_deref()).filter(|p| !p.is_empty() && !PROPAGATIONS.contains(p)) {
@@ -253,12 +254,14 @@ impl Engine {
 
     /// Before a start, Docker's rules for binds. A `-v /host/path:/dest` whose host path does
     /// not exist makes it, as a directory (mode 0755, parents too); `--mount type=bind` is
-    /// stricter: there a missing source is an error. A bind that propagates mounts back
+    /// stricter: there a missing source is an error, unless `bind-create-mountpoint`
+    /// (`BindOptions.CreateMountpoint`, what compose sends) asks for it to be made. A bind that propagates mounts back
     /// (`shared`) needs a shared host mount, one that receives them (`slave`) a shared or
     /// slave one.
     pub(crate) fn prepare_binds(host: &HostConfig) -> Result<()> {
-        for b in host.binds.iter().flatten() {
-            let (src, _, _) = bind_parts(b)?;
+        let made_on_demand = host.mounts.iter().flatten().filter(|m| m.kind == MountType::Bind && m.bind_options.as_ref().and_then(|b| b.create_mountpoint) == Some(true));
+        let sources: Vec<&str> = host.binds.iter().flatten().filter_map(|b| bind_parts(b).ok().map(|(src, _, _)| src)).chain(made_on_demand.filter_map(|m| m.source.as_deref())).collect();
+        for src in sources {
             if !src.starts_with('/') {
                 continue;
             }

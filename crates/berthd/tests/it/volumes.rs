@@ -109,6 +109,14 @@ fn binds_follow_dockers_rules() {
         assert_eq!(String::from_utf8_lossy(&out.stderr).lines().next(), Some(format!("Error response from daemon: {want}").as_str()), "{spec}");
     }
     assert_eq!(d.docker_ok(&["ps", "-aq"]), "", "a refused create left a container");
+    // ... unless it asks for the source to be made (what compose sends).
+    let body = serde_json::json!({"Image": "busybox", "Cmd": ["true"], "HostConfig": {"Mounts": [
+        {"Type": "bind", "Source": gone.to_str(), "Target": "/p", "BindOptions": {"CreateMountpoint": true}}
+    ]}});
+    let r = d.api("POST", "/v1.45/containers/create", Some(&body));
+    assert_eq!(r.status, 201, "{}", r.text());
+    d.docker_ok(&["start", "-a", r.json()["Id"].as_str().expect("id")]);
+    assert!(gone.is_dir(), "bind-create-mountpoint did not make the source");
 
     // Propagation: a shared bind needs a shared host mount, and then mounts made inside the
     // container appear on the host; a private host mount is refused by name.
