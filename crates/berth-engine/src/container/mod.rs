@@ -648,7 +648,9 @@ impl Engine {
         let names = etc::own_names(&hostname, rec.config.domainname.as_deref().unwrap_or(""));
         let own: Vec<std::net::IpAddr> = rec.endpoints.values().flat_map(|e| e.ip.map(Into::into).into_iter().chain(e.ip6.map(Into::into))).collect();
         let embedded_dns = rec.endpoints.keys().any(|n| self.networks.get(n).is_some_and(|n| !n.is_default_bridge()));
-        let hosts = etc::hosts(host, host_network, &std::fs::read_to_string("/etc/hosts").unwrap_or_default(), &own, &names, self.host_gateway())?;
+        // The host's own /etc/hosts only matters with its network: not read on every start.
+        let host_hosts = if host_network { std::fs::read_to_string("/etc/hosts").unwrap_or_default() } else { String::new() };
+        let hosts = etc::hosts(host, host_network, &host_hosts, &own, &names, self.host_gateway())?;
         let resolv = etc::resolv_conf(host, host_network, embedded_dns, &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default());
         etc::write(&Record::dir(&self.cfg.containers_dir(), &rec.id), &hostname, &hosts, &resolv)
     }
@@ -659,12 +661,17 @@ impl Engine {
         let user = rec.config.user.clone().unwrap_or_default();
         let (uid, gid, additional_gids) = user::resolve(rootfs, &user, host.group_add.as_deref().unwrap_or(&[]))?;
         let mut join = BTreeMap::new();
+        // The container whose network this one shares (`container:`), if any.
+        let mut network_owner = None;
         for (t, mode) in [("pid", &host.pid_mode), ("ipc", &host.ipc_mode), ("uts", &host.uts_mode), ("network", &host.network_mode)] {
             let m = mode.as_deref().unwrap_or("");
             if m == "host" {
                 join.insert(t, None);
             } else if let Some(other) = m.strip_prefix("container:") {
                 let o = self.find(&rec.created_by, other)?;
+                if t == "network" {
+                    network_owner = Some(o.id.clone());
+                }
                 let (pid, status) = {
                     let r = o.rec();
                     (r.state.pid, r.state.status)
@@ -677,9 +684,9 @@ impl Engine {
             }
         }
         let host_network = join.get("network") == Some(&None);
-        let etc_files = match host.network_mode.as_deref().and_then(|m| m.strip_prefix("container:")) {
+        let etc_files = match network_owner {
             // The other container's files: its name, hosts and name servers are this one's.
-            Some(other) => etc::paths(&Record::dir(&self.cfg.containers_dir(), &self.find(&rec.created_by, other)?.id)),
+            Some(owner) => etc::paths(&Record::dir(&self.cfg.containers_dir(), &owner)),
             None => self.write_etc_files(rec, host_network)?,
         };
         let caps = spec::capabilities(host)?;

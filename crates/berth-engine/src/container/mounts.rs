@@ -25,7 +25,13 @@ pub(crate) fn bind_parts(b: &str) -> Result<(&str, &str, &str)> {
 }
 
 /// The propagation modes a bind may ask for.
-const PROPAGATIONS: [&str; 6] = ["private", "rprivate", "shared", "rshared", "slave", "rslave"];
+pub(crate) const PROPAGATIONS: [&str; 6] = ["private", "rprivate", "shared", "rshared", "slave", "rslave"];
+
+/// Whether a `--mount` bind asks for its missing source to be made
+/// (`BindOptions.CreateMountpoint`, what compose sends).
+fn made_on_demand(m: &berth_api_types::container::Mount) -> bool {
+    m.kind == MountType::Bind && m.bind_options.as_ref().and_then(|b| b.create_mountpoint) == Some(true)
+}
 
 /// Checks `--mount`s as dockerd does at create, with its messages (400).
 fn check_mounts(host: &HostConfig) -> Result<()> {
@@ -58,8 +64,7 @@ fn check_mounts(host: &HostConfig) -> Result<()> {
                 if !source.starts_with('/') {
                     return Err(bad(format!("invalid mount path: '{source}' mount path must be absolute")));
                 }
-                let create = m.bind_options.as_ref().and_then(|b| b.create_mountpoint) == Some(true);
-                if !create && std::fs::symlink_metadata(source).is_err() {
+                if !made_on_demand(m) && std::fs::symlink_metadata(source).is_err() {
                     return Err(bad(format!("bind source path does not exist: {source}")));
                 }
                 if let Some(p) = m.bind_options.as_ref().and_then(|b| b.propagation.as_deref()).filter(|p| !p.is_empty() && !PROPAGATIONS.contains(p)) {
@@ -254,13 +259,12 @@ impl Engine {
 
     /// Before a start, Docker's rules for binds. A `-v /host/path:/dest` whose host path does
     /// not exist makes it, as a directory (mode 0755, parents too); `--mount type=bind` is
-    /// stricter: there a missing source is an error, unless `bind-create-mountpoint`
-    /// (`BindOptions.CreateMountpoint`, what compose sends) asks for it to be made. A bind that propagates mounts back
-    /// (`shared`) needs a shared host mount, one that receives them (`slave`) a shared or
-    /// slave one.
+    /// stricter: there a missing source is an error, unless [`made_on_demand`]. A bind that
+    /// propagates mounts back (`shared`) needs a shared host mount, one that receives them
+    /// (`slave`) a shared or slave one.
     pub(crate) fn prepare_binds(host: &HostConfig) -> Result<()> {
-        let made_on_demand = host.mounts.iter().flatten().filter(|m| m.kind == MountType::Bind && m.bind_options.as_ref().and_then(|b| b.create_mountpoint) == Some(true));
-        let sources: Vec<&str> = host.binds.iter().flatten().filter_map(|b| bind_parts(b).ok().map(|(src, _, _)| src)).chain(made_on_demand.filter_map(|m| m.source.as_deref())).collect();
+        let on_demand = host.mounts.iter().flatten().filter(|m| made_on_demand(m)).filter_map(|m| m.source.as_deref());
+        let sources: Vec<&str> = host.binds.iter().flatten().filter_map(|b| bind_parts(b).ok().map(|(src, _, _)| src)).chain(on_demand).collect();
         for src in sources {
             if !src.starts_with('/') {
                 continue;

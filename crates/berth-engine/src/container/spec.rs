@@ -196,7 +196,7 @@ fn bind_spec(b: &str) -> Result<Value> {
             "ro" | "rw" => options.push(o.to_owned()),
             "z" | "Z" => {}
             "nocopy" => {}
-            "shared" | "rshared" | "slave" | "rslave" | "private" | "rprivate" => propagation = o,
+            o if super::mounts::PROPAGATIONS.contains(&o) => propagation = o,
             _ => return Err(Error::InvalidParameter(format!("invalid volume specification: '{b}': unknown option {o:?}"))),
         }
     }

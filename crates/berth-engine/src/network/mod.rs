@@ -445,18 +445,16 @@ pub(crate) fn check_network_mode(user: &berth_api_types::container::Config, host
         return Ok(());
     }
     let set = |v: &Option<Vec<String>>| v.as_ref().is_some_and(|v| !v.is_empty());
-    let conflict = if user.hostname.as_deref().is_some_and(|h| !h.is_empty()) {
-        "hostname"
-    } else if set(&host.dns) {
-        "dns"
-    } else if set(&host.extra_hosts) {
-        "custom host-to-IP mapping"
-    } else if user.exposed_ports.as_ref().is_some_and(|p| !p.is_empty()) {
-        return Err(Error::InvalidParameter("conflicting options: port exposing and the container type network mode".into()));
-    } else {
-        return Ok(());
-    };
-    Err(Error::InvalidParameter(format!("conflicting options: {conflict} and the network mode")))
+    let conflicts = [
+        (user.hostname.as_deref().is_some_and(|h| !h.is_empty()), "hostname and the network mode"),
+        (set(&host.dns), "dns and the network mode"),
+        (set(&host.extra_hosts), "custom host-to-IP mapping and the network mode"),
+        (user.exposed_ports.as_ref().is_some_and(|p| !p.is_empty()), "port exposing and the container type network mode"),
+    ];
+    match conflicts.iter().find(|(set, _)| *set) {
+        Some((_, what)) => Err(Error::InvalidParameter(format!("conflicting options: {what}"))),
+        None => Ok(()),
+    }
 }
 
 /// Parses a HostPort: empty (any), `8080`, or a range `8000-8010` (the first free one).
