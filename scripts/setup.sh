@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # The README's first command: installs what berth needs, builds it in release mode, installs
-# berthd, berth-shim, berth-shim-serve, berth-init, berth-runtime and the berth CLI to /usr/local/bin, starts berthd
-# (a systemd unit where systemd runs, else in the background), makes busybox:latest from
-# Debian's busybox-static (no registry needed) and runs a first container with the berth CLI
-# (through berthd's API). Safe to run again: a running berthd is replaced, its containers keep running.
+# berthd, berth-shim, berth-shim-serve, berth-proxy, berth-init, berth-runtime and the berth CLI
+# to /usr/local/bin, starts berthd (a systemd unit where systemd runs, else in the background),
+# makes busybox:latest from Debian's busybox-static (no registry needed) and runs a first
+# container with the berth CLI (through berthd's API). Safe to run again: a running berthd is
+# replaced, its containers keep running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (it installs packages, a daemon and containers)" >&2; exit 1; }
 scripts/deps.sh
 cargo build --release -q -p berthd -p berth-shim -p berth-runtime -p berth --bins
 rel=target/x86_64-unknown-linux-gnu/release
-for b in berthd berth-shim berth-shim-serve berth-init berth-runtime berth; do
+for b in berthd berth-shim berth-shim-serve berth-proxy berth-init berth-runtime berth; do
   install -m 0755 "$rel/$b" "/usr/local/bin/$b.new" && mv -f "/usr/local/bin/$b.new" "/usr/local/bin/$b"
 done
 sock=/run/berth/berth.sock

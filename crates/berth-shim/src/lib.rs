@@ -41,6 +41,7 @@ pub mod exit;
 pub mod log;
 pub mod monitor;
 pub mod protocol;
+pub mod proxy;
 mod stdio;
 
 use std::path::PathBuf;

@@ -112,7 +112,7 @@ impl TestDaemon {
         let berthd = PathBuf::from(berthd);
         let shim = berthd.with_file_name("berth-shim");
         assert!(
-            shim.exists() && berthd.with_file_name("berth-shim-serve").exists(),
+            shim.exists() && ["berth-shim-serve", "berth-proxy"].iter().all(|b| berthd.with_file_name(b).exists()),
             "{} is not built: run `cargo build -p berth-shim` first (scripts/test.sh does)",
             shim.display()
         );

@@ -770,11 +770,7 @@ impl Engine {
         // checked against the shim's command line, which names its state directory.
         for e in std::fs::read_dir(run.join("x")).into_iter().flatten().flatten() {
             let state = e.path().join("shim");
-            let Some(pid) = std::fs::read_to_string(state.join("shim.pid")).ok().and_then(|p| p.trim().parse::<i32>().ok()) else { continue };
-            let ours = std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(&*state.to_string_lossy()));
-            if let (true, Some(p)) = (ours, rustix::process::Pid::from_raw(pid)) {
-                let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
-            }
+            shim::kill_ours(&state.join("shim.pid"), &state.to_string_lossy());
         }
         let rootfs = run.join("bundle/rootfs");
         if going {

@@ -102,3 +102,23 @@ pub fn alive(pid: i32) -> bool {
             .and_then(|s| s.rfind(')').map(|i| !s[i + 2..].starts_with('Z')))
             .unwrap_or(false)
 }
+
+/// The live process whose pid is in `pid_file`, when its command line holds `marker` (so a
+/// pid reused by something else is never taken for it).
+pub fn ours(pid_file: &Path, marker: &str) -> Option<rustix::process::Pid> {
+    let pid = std::fs::read_to_string(pid_file).ok()?.trim().parse::<i32>().ok()?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let found = cmdline.split(|b| *b == 0).any(|arg| arg == marker.as_bytes());
+    if found && alive(pid) {
+        rustix::process::Pid::from_raw(pid)
+    } else {
+        None
+    }
+}
+
+/// Kills the process of `pid_file` when it is [`ours`].
+pub fn kill_ours(pid_file: &Path, marker: &str) {
+    if let Some(p) = ours(pid_file, marker) {
+        let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+    }
+}

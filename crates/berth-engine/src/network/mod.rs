@@ -14,6 +14,7 @@
 pub mod firewall;
 pub mod ipam;
 pub mod link;
+mod proxy;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -26,6 +27,7 @@ use berth_api_types::network::{
     NetworkPruneResponse,
 };
 use berth_api_types::Filters;
+use berth_shim::proxy::{Failure, Proto, Request, Want};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};
 
@@ -138,10 +140,6 @@ pub struct Endpoint {
     pub ip6: Option<Ipv6Addr>,
 }
 
-/// A host port held by the daemon while a container publishes it, so nothing else binds it:
-/// the bound socket.
-type Hold = std::os::fd::OwnedFd;
-
 /// What the firewall rewrites of this daemon run have done so far.
 #[derive(Default)]
 struct FwDone {
@@ -163,7 +161,6 @@ pub struct Networks {
     /// Serialises firewall rewrites, and remembers what this daemon already did.
     fw: Mutex<FwDone>,
     dns: Mutex<HashMap<String, crate::dns::Served>>,
-    held: Mutex<HashMap<String, Vec<Hold>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -209,7 +206,7 @@ impl Networks {
             }
         }
         let chains = firewall::Chains::of(&cfg.bridge);
-        let this = Networks { dir, cfg, chains, nets: Mutex::new(nets), alloc: Mutex::new(()), fw: Mutex::default(), dns: Mutex::default(), held: Mutex::default() };
+        let this = Networks { dir, cfg, chains, nets: Mutex::new(nets), alloc: Mutex::new(()), fw: Mutex::default(), dns: Mutex::default() };
         if this.cfg.iptables {
             // As dockerd does: containers reach beyond their bridge through the host.
             enable_forwarding("/proc/sys/net/ipv4/ip_forward");
@@ -362,6 +359,14 @@ fn enable_forwarding(path: &str) {
     tracing::info!(path, "turned on IP forwarding (FORWARD policy DROP)");
 }
 
+fn proto_of(proto: &str) -> Proto {
+    if proto == "udp" {
+        Proto::Udp
+    } else {
+        Proto::Tcp
+    }
+}
+
 /// Parses `-p` bindings of one container port key (`80/tcp`): (port, proto).
 fn port_key(k: &str) -> Result<(u16, String)> {
     let (p, proto) = k.split_once('/').unwrap_or((k, "tcp"));
@@ -373,24 +378,10 @@ fn port_key(k: &str) -> Result<(u16, String)> {
     }
 }
 
-/// Binds `ip:port` (port 0: any) for `proto`, returning the hold and the port it got.
-fn hold(proto: &str, ip: Ipv4Addr, port: u16) -> std::io::Result<(Hold, u16)> {
-    if proto == "udp" {
-        let s = std::net::UdpSocket::bind((ip, port))?;
-        let p = s.local_addr()?.port();
-        Ok((s.into(), p))
-    } else {
-        let s = std::net::TcpListener::bind((ip, port))?;
-        let p = s.local_addr()?.port();
-        Ok((s.into(), p))
-    }
-}
-
-/// What a container's published ports are: the container port keys with their bindings
-/// (HostPort empty for a random one), from PortBindings and, with -P, the exposed ports.
-/// One binding a container asks for: container port and protocol, host address (None: all)
-/// and host port as given (empty for any, or a range).
-type Wanted = (u16, String, Option<Ipv4Addr>, String);
+/// One binding a container asks for, from PortBindings and, with -P, the exposed ports:
+/// container port and protocol, host address (None: every IPv4 and IPv6 one) and host port as
+/// given (empty for any, or a range).
+type Wanted = (u16, String, Option<IpAddr>, String);
 
 fn wanted_ports(host: &HostConfig, config: &berth_api_types::container::Config) -> Result<Vec<Wanted>> {
     let mut out = Vec::new();
@@ -402,10 +393,9 @@ fn wanted_ports(host: &HostConfig, config: &berth_api_types::container::Config) 
         let binds = if binds.is_empty() { vec![PortBinding::default()] } else { binds };
         for b in binds {
             let ip = match b.host_ip.as_deref().unwrap_or("") {
-                "" | "0.0.0.0" => None,
-                s => match s.parse::<IpAddr>() {
-                    Ok(IpAddr::V4(a)) => Some(a),
-                    Ok(IpAddr::V6(_)) => return Err(Error::NotImplemented(format!("publishing on the IPv6 address {s}"))),
+                "" => None,
+                s => match s.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+                    Ok(a) => Some(a),
                     Err(_) => return Err(Error::InvalidParameter(format!("invalid host IP {s:?} in the binding of {k}"))),
                 },
             };
@@ -653,7 +643,12 @@ impl Engine {
             for (k, binds) in &r.ports {
                 let Ok((ctr_port, proto)) = port_key(k) else { continue };
                 for b in binds {
-                    let host_ip = b.host_ip.as_deref().and_then(|s| s.parse::<Ipv4Addr>().ok()).filter(|a| !a.is_unspecified());
+                    // IPv6 bindings are the proxy's: the kernel cannot take them to IPv4.
+                    let host_ip = match b.host_ip.as_deref().unwrap_or("").parse::<IpAddr>() {
+                        Ok(IpAddr::V4(a)) => Some(a).filter(|a| !a.is_unspecified()),
+                        Ok(IpAddr::V6(_)) => continue,
+                        Err(_) => None,
+                    };
                     if let Some(hp) = b.host_port.as_deref().and_then(|p| p.parse().ok()) {
                         out.push(firewall::PortRule { proto: proto.clone(), host_ip, host_port: hp, ctr_ip: ip, ctr_port });
                     }
@@ -804,7 +799,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Binds the published ports (holding them) and rewrites the firewall.
+    /// The published ports: bound by the container's berth-proxy, which holds them while it
+    /// runs (and relays the IPv6 ones); then the firewall rewritten for the IPv4 ones.
     fn publish_ports(&self, ctr: &Arc<Ctr>) -> Result<()> {
         let rec = ctr.rec().clone();
         let wanted = wanted_ports(&rec.host_config, &rec.config)?;
@@ -814,25 +810,47 @@ impl Engine {
         if !self.networks.cfg.iptables {
             return Err(Error::InvalidParameter("publishing ports needs iptables, and this daemon runs with --iptables=false".into()));
         }
-        if self.primary_ip(&rec).is_none() {
+        let Some(to) = self.primary_ip(&rec) else {
             return Err(Error::InvalidParameter("ports cannot be published from a container that is only on internal networks".into()));
+        };
+        let mut ports = Vec::new();
+        for (port, proto, ip, host_port) in &wanted {
+            let (lo, hi) = host_port_range(host_port)?;
+            ports.push(Want { proto: proto_of(proto), ip: *ip, lo, hi, ctr_port: *port });
         }
-        let mut holds = Vec::new();
-        let mut ports: PortMap = BTreeMap::new();
-        for (port, proto, ip, host_port) in wanted {
-            let (lo, hi) = host_port_range(&host_port)?;
-            let bind_ip = ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
-            let got = (lo..=hi).find_map(|p| hold(&proto, bind_ip, p).ok());
-            let Some((h, p)) = got else {
-                let what = if lo == hi { format!("{bind_ip}:{lo}") } else { format!("{bind_ip}:{host_port}") };
-                return Err(Error::Internal(format!("driver failed programming external connectivity on endpoint {}: Bind for {what} failed: port is already allocated", rec.name)));
-            };
-            holds.push(h);
-            ports.entry(format!("{port}/{proto}")).or_insert_with(|| Some(Vec::new())).get_or_insert_with(Vec::new).push(PortBinding { host_ip: Some(bind_ip.to_string()), host_port: Some(p.to_string()) });
+        let bound = match proxy::start(&self.proxy_bin(), &self.cfg.run_dir(&ctr.id), &ctr.id, &Request { to, ports })? {
+            Ok(b) => b,
+            Err(f) => return Err(self.publish_failure(&rec, &wanted, f)),
+        };
+        let mut ports: BTreeMap<String, Vec<PortBinding>> = BTreeMap::new();
+        for ((port, proto, ..), (ips, p)) in wanted.iter().zip(bound) {
+            let binds = ports.entry(format!("{port}/{proto}")).or_default();
+            binds.extend(ips.into_iter().map(|ip| PortBinding { host_ip: Some(ip.to_string()), host_port: Some(p.to_string()) }));
         }
-        ctr.rec().ports = ports.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect();
-        lock(&self.networks.held).insert(ctr.id.clone(), holds);
+        ctr.rec().ports = ports;
         self.refresh_firewall()
+    }
+
+    fn proxy_bin(&self) -> PathBuf {
+        self.shim.path().with_file_name(berth_shim::proxy::BINARY)
+    }
+
+    /// dockerd's words for a port that could not be published: "port is already allocated"
+    /// when another container has it (or no port of a range was free), the bind's own error
+    /// otherwise.
+    fn publish_failure(&self, rec: &Record, wanted: &[Wanted], f: Failure) -> Error {
+        let proto = wanted.get(f.want).map_or("tcp", |w| w.1.as_str());
+        let port = f.addr.rsplit(':').next().unwrap_or_default().to_owned();
+        let ours = |c: &Arc<Ctr>| c.id != rec.id && c.rec().ports.iter().any(|(k, b)| k.ends_with(&format!("/{proto}")) && b.iter().any(|b| b.host_port.as_deref() == Some(port.as_str())));
+        let why = if f.in_use && (port.contains('-') || self.all_containers().iter().any(ours)) {
+            format!("Bind for {} failed: port is already allocated", f.addr)
+        } else if f.in_use {
+            let family = if f.addr.starts_with('[') { 6 } else { 4 };
+            format!("Error starting userland proxy: listen {proto}{family} {}: bind: address already in use", f.addr)
+        } else {
+            format!("Error starting userland proxy: {} {}", f.addr, f.error)
+        };
+        Error::Internal(format!("driver failed programming external connectivity on endpoint {}: {why}", rec.name))
     }
 
     /// Starts the embedded DNS server in the container's namespace when it is on a
@@ -868,8 +886,9 @@ impl Engine {
     /// the addresses in the record (the caller saves it). Safe to call when nothing is up.
     pub(crate) fn network_down(&self, id: &str) {
         lock(&self.networks.dns).remove(id);
-        let had_ports = lock(&self.networks.held).remove(id).is_some();
+        proxy::stop(&self.cfg.run_dir(id), id);
         let ctr = self.by_id(id);
+        let mut had_ports = false;
         let mut links = Vec::new();
         if let Some(ctr) = &ctr {
             let mut r = ctr.rec();
@@ -880,6 +899,7 @@ impl Engine {
                 let keep = Endpoint { aliases: std::mem::take(&mut ep.aliases), static_ip: ep.static_ip, static_ip6: ep.static_ip6, ..Default::default() };
                 *ep = keep;
             }
+            had_ports = !r.ports.is_empty();
             r.ports.clear();
         }
         let ns = Networks::netns_path(&self.cfg.run_dir(id));
@@ -939,24 +959,35 @@ impl Engine {
             if !berth_runtime::netns::exists(&ns) {
                 continue;
             }
-            let rec = ctr.rec().clone();
-            let mut holds = Vec::new();
-            for (k, binds) in &rec.ports {
-                let proto = port_key(k).map(|(_, p)| p).unwrap_or_else(|_| "tcp".into());
-                for b in binds {
-                    let ip = b.host_ip.as_deref().and_then(|s| s.parse().ok()).unwrap_or(Ipv4Addr::UNSPECIFIED);
-                    if let Some(Ok((h, _))) = b.host_port.as_deref().and_then(|p| p.parse().ok()).map(|p| hold(&proto, ip, p)) {
-                        holds.push(h);
-                    }
-                }
-            }
-            if !holds.is_empty() {
-                lock(&self.networks.held).insert(ctr.id.clone(), holds);
-            }
+            self.keep_ports(ctr);
             self.serve_dns(ctr, &ns);
         }
         if let Err(e) = self.refresh_firewall() {
             tracing::warn!(error = %crate::error::chain(&e), "could not write the firewall rules");
+        }
+    }
+
+    /// A running container's published ports after a restart: its proxy kept them, or one is
+    /// started again for the ports it had.
+    fn keep_ports(&self, ctr: &Arc<Ctr>) {
+        let rec = ctr.rec().clone();
+        let run = self.cfg.run_dir(&ctr.id);
+        if rec.ports.is_empty() || proxy::running(&run, &ctr.id) {
+            return;
+        }
+        let Some(to) = self.primary_ip(&rec) else { return };
+        let mut ports = Vec::new();
+        for (k, binds) in &rec.ports {
+            let Ok((ctr_port, proto)) = port_key(k) else { continue };
+            for b in binds {
+                let (Some(Ok(ip)), Some(Ok(p))) = (b.host_ip.as_deref().map(str::parse), b.host_port.as_deref().map(str::parse::<u16>)) else { continue };
+                ports.push(Want { proto: proto_of(&proto), ip: Some(ip), lo: p, hi: p, ctr_port });
+            }
+        }
+        match proxy::start(&self.proxy_bin(), &run, &ctr.id, &Request { to, ports }) {
+            Ok(Ok(_)) => {}
+            Ok(Err(f)) => tracing::warn!(container = &ctr.id[..12], addr = f.addr, error = f.error, "could not take the container's published port again"),
+            Err(e) => tracing::warn!(container = &ctr.id[..12], error = %crate::error::chain(&e), "could not take the container's published ports again"),
         }
     }
 

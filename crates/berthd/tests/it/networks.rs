@@ -5,14 +5,18 @@
 //! only to loopback and to containers the tests made; no test asks a name outside its networks.
 
 use std::io::{Read, Write};
-use std::net::{TcpStream, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crate::daemon;
 
 fn http_get(port: u16, path: &str) -> std::io::Result<String> {
-    let mut s = TcpStream::connect_timeout(&format!("127.0.0.1:{port}").parse().expect("addr"), Duration::from_secs(3))?;
+    http_get_on(IpAddr::V4(Ipv4Addr::LOCALHOST), port, path)
+}
+
+fn http_get_on(ip: IpAddr, port: u16, path: &str) -> std::io::Result<String> {
+    let mut s = TcpStream::connect_timeout(&SocketAddr::new(ip, port), Duration::from_secs(3))?;
     s.set_read_timeout(Some(Duration::from_secs(3)))?;
     write!(s, "GET {path} HTTP/1.0\r\n\r\n")?;
     let mut out = String::new();
@@ -37,9 +41,13 @@ fn fetch(host: &str, port: u16) -> String {
 }
 
 fn udp_ask(port: u16) -> std::io::Result<String> {
-    let s = UdpSocket::bind("127.0.0.1:0")?;
+    udp_ask_on(IpAddr::V4(Ipv4Addr::LOCALHOST), port)
+}
+
+fn udp_ask_on(ip: IpAddr, port: u16) -> std::io::Result<String> {
+    let s = UdpSocket::bind(SocketAddr::new(ip, 0))?;
     s.set_read_timeout(Some(Duration::from_secs(3)))?;
-    s.send_to(b"hi", ("127.0.0.1", port))?;
+    s.send_to(b"hi", (ip, port))?;
     let mut buf = [0u8; 100];
     let n = loop {
         // Interrupted when the test process is stopped and continued (signal(7)).
@@ -145,16 +153,20 @@ fn published_ports_answer_on_loopback_and_survive_a_restart() {
     let mut d = daemon("netports");
     let fixed = berth_testutil::registry::free_port();
     let udp = berth_testutil::registry::free_port();
+    let udp6 = berth_testutil::registry::free_port();
+    let v6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
     let id = d
         .docker_ok(&[
-            "run", "-d", "--name", "pub", "-p", &format!("{fixed}:80"), "-p", "127.0.0.1::80", "-p", &format!("127.0.0.1:{udp}:5300/udp"), "--expose", "7000", "-P",
-            "busybox", "httpd", "-f", "-p", "80", "-h", "/etc",
+            "run", "-d", "--name", "pub", "-p", &format!("{fixed}:80"), "-p", "127.0.0.1::80", "-p", &format!("127.0.0.1:{udp}:5300/udp"),
+            "-p", &format!("[::1]:{udp6}:5300/udp"), "--expose", "7000", "-P", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc",
         ])
         .trim()
         .to_owned();
     let ports = d.docker_ok(&["port", "pub"]);
-    assert!(ports.contains(&format!("80/tcp -> 0.0.0.0:{fixed}")), "{ports}");
-    assert!(ports.contains(&format!("5300/udp -> 127.0.0.1:{udp}")), "{ports}");
+    // `-p 8080:80` publishes on IPv4 and IPv6 with one port, as dockerd does.
+    assert!(ports.contains(&format!("80/tcp -> 0.0.0.0:{fixed}")) && ports.contains(&format!("80/tcp -> [::]:{fixed}")), "{ports}");
+    assert!(ports.contains(&format!("5300/udp -> 127.0.0.1:{udp}")) && ports.contains(&format!("5300/udp -> [::1]:{udp6}")), "{ports}");
+    assert!(!ports.contains(&format!("[::]:{udp}")) && !ports.contains(&format!("0.0.0.0:{udp6}")), "an address given is the only one: {ports}");
     let random: u16 = d.docker_ok(&["port", "pub", "80"]).lines().find_map(|l| l.strip_prefix("127.0.0.1:")).expect("the loopback binding").trim().parse().expect("a port");
     let p7000: u16 = d.docker_ok(&["port", "pub", "7000"]).trim().rsplit(':').next().expect("port").parse().expect("a port");
     assert!(d.docker_ok(&["ps", "--format", "{{.Ports}}"]).contains(&format!("0.0.0.0:{fixed}->80/tcp")));
@@ -162,14 +174,25 @@ fn published_ports_answer_on_loopback_and_survive_a_restart() {
         let body = http_get(p, "/hostname").unwrap_or_else(|e| panic!("port {p}: {e}"));
         assert!(body.contains(&id[..12]), "{body}");
     }
+    // IPv6 reaches the IPv4-only container through berth-proxy.
+    let body = http_get_on(v6, fixed, "/hostname").expect("the port on [::1]");
+    assert!(body.contains(&id[..12]), "{body}");
     assert!(http_get(p7000, "/").is_err() || !http_get(p7000, "/").expect("a response").contains("200"), "nothing listens on 7000");
     let pid = d.docker_ok(&["inspect", "-f", "{{.State.Pid}}", "pub"]).trim().to_owned();
     let mut echo = udp_echo_in(&pid, 5300);
     assert_eq!(udp_ask(udp).expect("UDP through the published port"), "echo:hi");
     let _ = echo.wait();
-    // the port is taken while published
+    let mut echo = udp_echo_in(&pid, 5300);
+    assert_eq!(udp_ask_on(v6, udp6).expect("UDP through the published IPv6 port"), "echo:hi");
+    let _ = echo.wait();
+    // the port is taken while published; one a process outside berth holds gets the bind's error
     let out = d.docker(&["run", "-d", "-p", &format!("{fixed}:80"), "busybox", "sleep", "5"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("port is already allocated"), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("Bind for 0.0.0.0:{fixed} failed: port is already allocated")), "{out:?}");
+    let outsider = std::net::TcpListener::bind(("::", 0)).expect("bind a port");
+    let taken = outsider.local_addr().expect("its address").port();
+    let out = d.docker(&["run", "-d", "-p", &format!("{taken}:80"), "busybox", "sleep", "5"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("Error starting userland proxy: listen tcp4 0.0.0.0:{taken}: bind: address already in use")), "{out:?}");
+    drop(outsider);
     // a container on the same bridge reaches the port through the host's address
     let gw = d.docker_ok(&["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", "bridge"]).trim().to_owned();
     assert!(d.docker_ok(&["run", "--rm", "busybox", "sh", "-c", &fetch(&gw, fixed)]).contains(&id[..12]));
@@ -177,8 +200,11 @@ fn published_ports_answer_on_loopback_and_survive_a_restart() {
     // berthd killed and started again: the port answered all along and still does
     d.stop_with("KILL");
     assert!(http_get(fixed, "/hostname").expect("while berthd is down").contains(&id[..12]));
+    assert!(http_get_on(v6, fixed, "/hostname").expect("IPv6 while berthd is down").contains(&id[..12]));
+    assert!(std::net::TcpListener::bind(("0.0.0.0", fixed)).is_err(), "the port is held while berthd is down");
     d.spawn();
     assert!(http_get(fixed, "/hostname").expect("after the restart").contains(&id[..12]));
+    assert!(http_get_on(v6, fixed, "/hostname").expect("IPv6 after the restart").contains(&id[..12]));
     let mut echo = udp_echo_in(&pid, 5300);
     assert_eq!(udp_ask(udp).expect("UDP after the restart"), "echo:hi");
     let _ = echo.wait();
@@ -188,6 +214,9 @@ fn published_ports_answer_on_loopback_and_survive_a_restart() {
     d.docker_ok(&["rm", "-f", "pub"]);
     assert!(http_get(fixed, "/hostname").is_err(), "the port still answers after rm");
     assert!(std::net::TcpListener::bind(("0.0.0.0", fixed)).is_ok(), "the port is still held after rm");
+    assert!(std::net::TcpListener::bind(("::", fixed)).is_ok(), "the IPv6 port is still held after rm");
+    let proxies = Command::new("pgrep").args(["-f", &format!("berth-proxy --id {id}")]).output().expect("pgrep");
+    assert!(proxies.stdout.is_empty(), "the container's proxy outlived it: {proxies:?}");
 }
 
 #[test]
