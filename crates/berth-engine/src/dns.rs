@@ -36,6 +36,11 @@ pub trait Names: Send + Sync + 'static {
     fn lookup(&self, from: &str, name: &str) -> Option<Vec<IpAddr>>;
     /// The name for a reverse (PTR) query of `ip`, seen from `from`; None forwards it.
     fn reverse(&self, from: &str, ip: IpAddr) -> Option<String>;
+    /// Whether other names are forwarded for `from` now. Asked at each query: a container
+    /// connected to a network with a way out, or disconnected from its last, changes it.
+    fn forwards(&self, _from: &str) -> bool {
+        true
+    }
 }
 
 /// Serves `udp` and `tcp` (already bound, any netns) until the returned handle is dropped.
@@ -330,6 +335,10 @@ impl Server {
     /// first answer that is not SERVFAIL or REFUSED, as it came; SERVFAIL when there is none.
     async fn forward(&self, query: &Message, packet: &[u8], transport: Transport) -> Option<Vec<u8>> {
         let id = query.id();
+        if !self.names.forwards(&self.from) {
+            tracing::debug!("this container has no way out: SERVFAIL");
+            return server_failure(query, transport);
+        }
         for &server in &self.upstream {
             let asked = match transport {
                 Transport::Udp => timeout(self.limits.forward_timeout, ask_udp(server, packet, id, query.max_payload())).await,

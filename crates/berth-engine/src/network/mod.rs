@@ -522,6 +522,15 @@ impl crate::dns::Names for EngineNames {
         }
         None
     }
+
+    /// A container only on `--internal` networks has no way out: no names from outside either,
+    /// as dockerd does not forward for it.
+    fn forwards(&self, from: &str) -> bool {
+        let Some(engine) = self.0.upgrade() else { return false };
+        let Some(ctr) = engine.by_id(from) else { return false };
+        let nets: Vec<String> = ctr.rec().endpoints.keys().cloned().collect();
+        nets.iter().any(|n| engine.networks.get(n).is_some_and(|n| !n.internal))
+    }
 }
 
 /// The name servers the embedded DNS server forwards to: the container's `--dns`, else the
@@ -868,11 +877,7 @@ impl Engine {
         });
         let served = sockets.and_then(|(udp, tcp)| {
             let names: Arc<dyn crate::dns::Names> = Arc::new(EngineNames(Arc::downgrade(self)));
-            // A container only on `--internal` networks has no way out: no names from outside
-            // either, as dockerd does not forward for it.
-            let external = ctr.rec().endpoints.keys().any(|n| self.networks.get(n).is_some_and(|n| !n.internal));
-            let up = if external { upstream(&ctr.rec().host_config) } else { Vec::new() };
-            crate::dns::serve(udp, tcp, ctr.id.clone(), names, up)
+            crate::dns::serve(udp, tcp, ctr.id.clone(), names, upstream(&ctr.rec().host_config))
         });
         match served {
             Ok(s) => {

@@ -395,14 +395,21 @@ fn fake_upstream(n: usize) -> Child {
 fn other_names_go_to_the_containers_name_servers() {
     let d = daemon("netdnsfwd");
     d.docker_ok(&["network", "create", "fwd"]);
-    let mut upstream = fake_upstream(1);
+    let mut upstream = fake_upstream(2);
     // --dns names the servers the embedded one forwards to, from the host's namespace.
     // A container only on an --internal network gets no names from outside: not forwarded
-    // (the fake server answers one question, which the next run then gets).
+    // (the fake server answers two questions, which the later lookups then get).
     d.docker_ok(&["network", "create", "--internal", "sealed"]);
-    let out = d.docker(&["run", "--rm", "--network", "sealed", "--dns", "127.0.0.2", "busybox", "nslookup", "-type=A", "outside.example.test", "127.0.0.11"]);
+    d.docker_ok(&["run", "-d", "--name", "inside", "--network", "sealed", "--dns", "127.0.0.2", "busybox", "sleep", "600"]);
+    let ask = ["exec", "inside", "nslookup", "-type=A", "outside.example.test", "127.0.0.11"];
+    let out = d.docker(&ask);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("10.0.0.77") && text.contains("SERVFAIL"), "an internal network's name server forwarded: {out:?}");
+    // Connected to a network with a way out, it gets them from then on.
+    d.docker_ok(&["network", "connect", "fwd", "inside"]);
+    let got = d.docker_ok(&ask);
+    assert!(got.contains("Address: 10.0.0.77"), "not forwarded after connect: {got}");
+    d.docker_ok(&["rm", "-f", "inside"]);
     let got = d.docker_ok(&["run", "--rm", "--network", "fwd", "--dns", "127.0.0.2", "busybox", "nslookup", "-type=A", "outside.example.test", "127.0.0.11"]);
     assert!(got.contains("Address: 10.0.0.77"), "{got}");
     let _ = upstream.kill();
