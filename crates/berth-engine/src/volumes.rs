@@ -278,7 +278,8 @@ impl Engine {
     fn remove_volume_dir(&self, name: &str) -> Result<u64> {
         let _g = self.volumes.lock.lock().unwrap_or_else(|p| p.into_inner());
         let dir = self.volumes.dir(name);
-        let size = crate::container::inspect::du(&dir);
+        // What the volume held, as dockerd counts it: its data, not berth's record of it.
+        let size = crate::container::inspect::du(&self.volumes.data_dir(name));
         // a leftover mount of driver options goes first
         let _ = rustix::mount::unmount(&self.volumes.data_dir(name), rustix::mount::UnmountFlags::DETACH);
         std::fs::remove_file(dir.join("volume.json")).map_err(Error::io("remove the volume", &dir))?;

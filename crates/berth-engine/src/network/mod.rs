@@ -578,7 +578,10 @@ impl Engine {
                 ep.aliases = es.aliases.clone().unwrap_or_default();
                 if let Some(ip) = es.ipam_config.as_ref().and_then(|c| c.ipv4_address.as_deref()).filter(|s| !s.is_empty()) {
                     let ip: Ipv4Addr = ip.parse().map_err(|_| Error::InvalidParameter(format!("invalid IPv4 address: {ip}")))?;
-                    if !net.user_subnet || net.is_default_bridge() {
+                    if net.is_default_bridge() {
+                        return Err(Error::InvalidParameter("user specified IP address is supported on user defined networks only".into()));
+                    }
+                    if !net.user_subnet {
                         return Err(Error::InvalidParameter("user specified IP address is supported only when connecting to networks with user configured subnets".into()));
                     }
                     let (subnet, gw) = (net.subnet.expect("bridge networks have subnets"), net.gateway.expect("and gateways"));

@@ -89,7 +89,9 @@ fn user_networks_resolve_names_isolate_and_connect() {
     let ip = d.docker_ok(&["run", "--rm", "--network", "back", "busybox", "sh", "-c", "ip -4 -o addr show eth0"]);
     assert!(ip.contains("10.214.7.129/24"), "{ip}");
     let out = d.docker(&["run", "--rm", "--ip", "10.214.7.9", "busybox", "true"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("user specified IP address is supported only"), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("user specified IP address is supported on user defined networks only"), "{out:?}");
+    let out = d.docker(&["run", "--rm", "--network", "front", "--ip", "10.214.7.9", "busybox", "true"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("user specified IP address is supported only when connecting to networks with user configured subnets"), "{out:?}");
 
     // connect a running container: it then resolves and reaches web; disconnect undoes it
     d.docker_ok(&["run", "-d", "--name", "client", "--network", "back", "busybox", "sleep", "300"]);
