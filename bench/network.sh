@@ -4,7 +4,10 @@
 # one run:
 #   1. `docker run --rm busybox true` on the default bridge network, interleaved, RUNS times
 #      each: median time (issue 6's goal: berthd at least 5x faster);
-#   2. a busybox httpd serving a 1 KiB file, published on 127.0.0.1 (`-p 127.0.0.1:PORT:80`)
+#   2. 100 x `docker run -d busybox sleep 600` on the default bridge from 8 parallel clients,
+#      then `docker rm -f` of all of them (issue 7's goals, 5x, with Docker's default network;
+#      bench/daemon-run.sh measures them with --network none);
+#   3. a busybox httpd serving a 1 KiB file, published on 127.0.0.1 (`-p 127.0.0.1:PORT:80`)
 #      by each daemon, loaded from the host with `wrk -t2 -c16 --latency` in ROUNDS alternating
 #      rounds of SECONDS: median requests/s, p50 and p99 latency (goal: berthd's throughput at
 #      least dockerd's, and a lower p99). berthd forwards with a DNAT rule; dockerd runs as it
@@ -69,7 +72,24 @@ for i in range(runs + 2):
 mb, md = statistics.median(t["berthd"]), statistics.median(t["dockerd"])
 print(f"docker run --rm busybox true on the default bridge, median of {runs}: berthd {mb*1000:.0f} ms, dockerd {md*1000:.0f} ms: "
       f"{md/mb:.1f}x faster (goal 5x: {'met' if md/mb >= 5 else 'missed'})")
-# 2. httpd through a port published on 127.0.0.1
+# 2. issue 7's second measure with Docker's default network: 100 x run -d from 8 clients on the
+# default bridge, then rm -f of all of them from 8 clients (daemon-run.sh measures it with
+# --network none)
+import concurrent.futures
+took = {}
+for name, sock in daemons.items():
+    t0 = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        ids = list(ex.map(lambda i: docker(sock, "run", "-d", "busybox", "sleep", "600").decode().strip(), range(100)))
+    up = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        list(ex.map(lambda c: docker(sock, "rm", "-f", c), ids))
+    took[name] = (up, time.perf_counter() - t0)
+(bu, bd), (du, dd) = took["berthd"], took["dockerd"]
+print(f"100 x docker run -d busybox sleep 600 on the default bridge from 8 clients: berthd {bu:.2f} s, dockerd {du:.2f} s: {du/bu:.1f}x faster; "
+      f"rm -f of all: berthd {bd:.2f} s, dockerd {dd:.2f} s: {dd/bd:.1f}x faster (issue 7's goal 5x for both)")
+# 3. httpd through a port published on 127.0.0.1
 def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 serve = "mkdir /www && head -c 1024 /dev/zero | tr '\\0' x >/www/index.html && exec httpd -f -p 80 -h /www"
