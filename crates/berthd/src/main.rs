@@ -102,8 +102,38 @@ fn bind(path: &Path, gid: Option<u32>) -> anyhow::Result<tokio::net::UnixListene
     Ok(l)
 }
 
+/// The exec root holds per-boot state (shim sockets, pid files, bundles, network namespaces),
+/// as `/run` does where it is a tmpfs, as on most hosts. Where it is on a persistent file
+/// system instead (this project's machines keep `/run` on the root disk), a new, empty exec
+/// root gets a tmpfs of its own: nothing in it may outlive a reboot, and every container made
+/// and removed would otherwise create and delete about fifteen inodes on that disk. An exec
+/// root that already holds something (a running daemon's containers) is left as it is, and so
+/// is one where no tmpfs can be mounted.
+fn exec_root_in_memory(exec_root: &Path) -> anyhow::Result<()> {
+    const TMPFS_MAGIC: u64 = 0x0102_1994;
+    const RAMFS_MAGIC: u64 = 0x8584_58f6;
+    std::fs::create_dir_all(exec_root).with_context(|| format!("create the exec root {}", exec_root.display()))?;
+    let st = rustix::fs::statfs(exec_root).with_context(|| format!("statfs {}", exec_root.display()))?;
+    #[allow(clippy::unnecessary_cast)] // f_type is signed on some targets
+    let kind = st.f_type as u64;
+    if kind == TMPFS_MAGIC || kind == RAMFS_MAGIC {
+        return Ok(());
+    }
+    let empty = std::fs::read_dir(exec_root).with_context(|| format!("read {}", exec_root.display()))?.next().is_none();
+    if !empty {
+        tracing::info!(exec_root = %exec_root.display(), "the exec root is on a persistent file system and holds state: kept there");
+        return Ok(());
+    }
+    match rustix::mount::mount("tmpfs", exec_root, "tmpfs", rustix::mount::MountFlags::NOSUID, Some(c"mode=0711")) {
+        Ok(()) => tracing::info!(exec_root = %exec_root.display(), "the exec root was on a persistent file system: mounted a tmpfs there"),
+        Err(e) => tracing::info!(exec_root = %exec_root.display(), error = %e, "the exec root stays on its persistent file system (no tmpfs could be mounted)"),
+    }
+    Ok(())
+}
+
 async fn run(s: config::Settings) -> anyhow::Result<()> {
     let _lock = lock_data_root(&s.data_root)?;
+    exec_root_in_memory(&s.exec_root)?;
     let cfg = berth_engine::Config {
         data_root: s.data_root.clone(),
         exec_root: s.exec_root.clone(),
