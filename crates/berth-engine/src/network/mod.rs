@@ -975,8 +975,8 @@ impl Engine {
         }
     }
 
-    /// A running container's published ports after a restart: its proxy kept them, or one is
-    /// started again for the ports it had.
+    /// A running container's published ports after a restart (or a disconnect from the
+    /// network they led to): its proxy kept them, or one is started again for the ports it had.
     fn keep_ports(&self, ctr: &Arc<Ctr>) {
         let rec = ctr.rec().clone();
         let run = self.cfg.run_dir(&ctr.id);
@@ -1477,6 +1477,17 @@ impl Engine {
         }
         if had_ports {
             self.refresh_firewall()?;
+            // The proxy may have relayed to the address that just went (the one the container
+            // had when it started): it starts again for the address ports now lead to.
+            if running && ep.ip.is_some() {
+                let (engine, c) = (self.clone(), ctr.clone());
+                tokio::task::spawn_blocking(move || {
+                    proxy::stop(&engine.cfg.run_dir(&c.id), &c.id);
+                    engine.keep_ports(&c);
+                })
+                .await
+                .map_err(|e| Error::Internal(format!("network disconnect: {e}")))?;
+            }
         }
         self.net_event("disconnect", &n, &[("container", ctr.id.clone())]);
         Ok(())

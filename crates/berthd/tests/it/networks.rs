@@ -213,7 +213,15 @@ fn published_ports_answer_on_loopback_and_survive_a_restart() {
     let out = d.docker(&["run", "-d", "-p", &format!("{fixed}:80"), "busybox", "sleep", "5"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("port is already allocated"), "held again after the restart: {out:?}");
 
+    // Moved to another network, it is still reached on both families.
+    d.docker_ok(&["network", "create", "pubnet"]);
+    d.docker_ok(&["network", "connect", "pubnet", "pub"]);
+    d.docker_ok(&["network", "disconnect", "bridge", "pub"]);
+    assert!(http_get(fixed, "/hostname").expect("IPv4 after the move").contains(&id[..12]));
+    assert!(http_get_on(v6, fixed, "/hostname").expect("IPv6 after the move").contains(&id[..12]));
+
     d.docker_ok(&["rm", "-f", "pub"]);
+    d.docker_ok(&["network", "rm", "pubnet"]);
     assert!(http_get(fixed, "/hostname").is_err(), "the port still answers after rm");
     assert!(std::net::TcpListener::bind(("0.0.0.0", fixed)).is_ok(), "the port is still held after rm");
     assert!(std::net::TcpListener::bind(("::", fixed)).is_ok(), "the IPv6 port is still held after rm");
