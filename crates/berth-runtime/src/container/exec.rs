@@ -90,6 +90,10 @@ impl Runtime {
         }))
         .map_err(|e| Error::io(id.as_str(), "clone exec process", e))?;
         let pid = spawned.pid;
+        // As the container's init gets it (runc does the same for exec).
+        if let Some(adj) = p.oom_score_adj() {
+            std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string()).map_err(|e| Error::io(id.as_str(), "set oom_score_adj", e))?;
+        }
         let mut host = ParentHost { id: id.as_str(), pid, bundle: &saved.bundle, spec: &spec, console_socket: opts.console_socket.as_deref(), console: None };
         let setup = (|| {
             process::send(id.as_str(), &spawned.sync, &FromParent::Continue)?;

@@ -263,6 +263,29 @@ pub fn stage2_main(data_fd: &str) -> ! {
     run_steps(&h, &sync, &joins, &idmapped, listener)
 }
 
+/// The home directory of `uid` in the container's /etc/passwd (read from inside the
+/// container, as a regular file of bounded size), or "/".
+fn home_of(uid: u32) -> String {
+    let read = || -> Option<String> {
+        let fd = rustix::fs::open("/etc/passwd", rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty()).ok()?;
+        let f = std::fs::File::from(fd);
+        if !f.metadata().ok()?.is_file() {
+            return None;
+        }
+        let mut s = String::new();
+        io::Read::read_to_string(&mut io::Read::take(f, 4 << 20), &mut s).ok()?;
+        Some(s)
+    };
+    let passwd = read().unwrap_or_default();
+    passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() >= 6 && f[2].parse() == Ok(uid))
+        .map(|f| f[5].to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "/".to_owned())
+}
+
 /// Runs [`steps`] to the user process's execve; a failure goes to whoever is listening then
 /// (the `start` connection once it came, the sync channel before).
 fn run_steps(
@@ -348,6 +371,12 @@ fn steps(
         let master = crate::tty::setup(size, false)?;
         sync.send_with_fd(&FromChild::Console, Some(master.as_fd())).step("send pty master")?;
     }
+    if process.terminal() != Some(true) {
+        // A session and process group of its own (a terminal's setup made them above), as
+        // runc gives it: a `kill 0` in the container then reaches the container's processes,
+        // never its shim, whose group it would otherwise share.
+        rustix::process::setsid().step("setsid")?;
+    }
     crate::rlimits::apply(process.rlimits().as_deref().unwrap_or(&[])).step("set rlimits")?;
     wait_joined(sync, &joined)?;
     if h.late_cgroupns {
@@ -409,6 +438,7 @@ fn steps(
             }
         }
     }
+    let home = home_of(process.user().uid());
     set_user(process, h.in_userns)?;
     caps.apply_rest().map_err(|e| InitFail::msg("set capabilities", e.to_string()))?;
     if nnp {
@@ -417,7 +447,12 @@ fn steps(
     let cwd = open_cwd(process.cwd())?;
     rustix::process::fchdir(&cwd).step_with(|| format!("chdir to cwd {}", process.cwd().display()))?;
     drop(cwd);
-    let env: Vec<CString> = process.env().iter().flatten().filter_map(|e| CString::new(e.as_bytes()).ok()).collect();
+    let mut env: Vec<CString> = process.env().iter().flatten().filter_map(|e| CString::new(e.as_bytes()).ok()).collect();
+    // runc's rule, which Docker users rely on: HOME, when not given, is the user's from the
+    // container's /etc/passwd ("/" for a user it does not list).
+    if !env.iter().any(|e| e.as_bytes().starts_with(b"HOME=")) {
+        env.extend(CString::new(format!("HOME={home}")).ok());
+    }
     let args: Vec<CString> = process.args().iter().flatten().filter_map(|a| CString::new(a.as_bytes()).ok()).collect();
     let prog = find_program(&args[0], process.env().as_deref().unwrap_or(&[]))?;
     // The death signal guarded the setup only: the user process outlives a detached `run` or
