@@ -339,6 +339,9 @@ impl Engine {
         }
         let image_config: Config = serde_json::from_value(blob.get("config").cloned().unwrap_or(Value::Null)).unwrap_or_default();
         let config = merge_config(&req.config, &image_config);
+        if let Some(w) = config.working_dir.as_deref().filter(|w| !w.is_empty() && !w.starts_with('/')) {
+            return Err(Error::InvalidParameter(format!("the working directory '{w}' is invalid, it needs to be an absolute path")));
+        }
         health::validate(config.healthcheck.as_ref())?;
         let endpoints = self.endpoints_for_create(&host, req.networking_config.as_ref(), false)?;
         crate::network::check_network_mode(&req.config, &host)?;
@@ -660,6 +663,13 @@ impl Engine {
         let host = &rec.host_config;
         let user = rec.config.user.clone().unwrap_or_default();
         let (uid, gid, additional_gids) = user::resolve(rootfs, &user, host.group_add.as_deref().unwrap_or(&[]))?;
+        // A working directory the image lacks is made (root's, 0755), as dockerd does.
+        if let Some(w) = rec.config.working_dir.as_deref().filter(|w| w.len() > 1) {
+            let root = rustix::fs::open(rootfs, rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())
+                .map_err(|e| Error::io("open the container's root", rootfs)(e.into()))?;
+            berth_runtime::rootfs::resolve::mkdir_all_in_root(std::os::fd::AsFd::as_fd(&root), std::path::Path::new(w))
+                .map_err(|e| Error::InvalidParameter(format!("cannot make the working directory {w}: {e}")))?;
+        }
         let mut join = BTreeMap::new();
         // The container whose network this one shares (`container:`), if any.
         let mut network_owner = None;

@@ -60,6 +60,7 @@ pub fn resolve_in(user: &str, group_add: &[String], passwd: Option<&str>, group:
             .and_then(|f| f[2].parse().ok())
             .ok_or_else(|| Error::InvalidParameter(format!("unable to find group {g}: no matching entries in group file")))
     };
+    // The primary group is a supplementary one too, as under Docker (`id`: groups=0(root)).
     let mut extra = Vec::new();
     match g {
         Some(g) => gid = find_group(g)?,
@@ -84,6 +85,8 @@ pub fn resolve_in(user: &str, group_add: &[String], passwd: Option<&str>, group:
             extra.push(n);
         }
     }
+    extra.retain(|n| *n != gid);
+    extra.insert(0, gid);
     Ok((uid, gid, extra))
 }
 
@@ -96,14 +99,14 @@ mod tests {
 
     #[test]
     fn users_resolve_like_docker() {
-        assert_eq!(resolve_in("", &[], Some(PASSWD), Some(GROUP)).expect("root"), (0, 0, vec![10]));
-        assert_eq!(resolve_in("web", &[], Some(PASSWD), Some(GROUP)).expect("web"), (1000, 1000, vec![10]));
-        assert_eq!(resolve_in("1000:nogroup", &[], Some(PASSWD), Some(GROUP)).expect("uid:group"), (1000, 65534, vec![]));
-        assert_eq!(resolve_in("4242", &[], Some(PASSWD), Some(GROUP)).expect("unknown uid"), (4242, 0, vec![]));
-        assert_eq!(resolve_in("nobody", &["web".into(), "7".into()], Some(PASSWD), Some(GROUP)).expect("group add"), (65534, 65534, vec![1000, 7]));
+        assert_eq!(resolve_in("", &[], Some(PASSWD), Some(GROUP)).expect("root"), (0, 0, vec![0, 10]));
+        assert_eq!(resolve_in("web", &[], Some(PASSWD), Some(GROUP)).expect("web"), (1000, 1000, vec![1000, 10]));
+        assert_eq!(resolve_in("1000:nogroup", &[], Some(PASSWD), Some(GROUP)).expect("uid:group"), (1000, 65534, vec![65534]));
+        assert_eq!(resolve_in("4242", &[], Some(PASSWD), Some(GROUP)).expect("unknown uid"), (4242, 0, vec![0]));
+        assert_eq!(resolve_in("nobody", &["web".into(), "7".into()], Some(PASSWD), Some(GROUP)).expect("group add"), (65534, 65534, vec![65534, 1000, 7]));
         let e = resolve_in("ghost", &[], Some(PASSWD), None).expect_err("no such user");
         assert!(e.to_string().contains("unable to find user ghost"), "{e}");
         assert!(resolve_in("web:ghosts", &[], Some(PASSWD), Some(GROUP)).is_err());
-        assert_eq!(resolve_in("5:6", &[], None, None).expect("numeric without files"), (5, 6, vec![]));
+        assert_eq!(resolve_in("5:6", &[], None, None).expect("numeric without files"), (5, 6, vec![6]));
     }
 }
