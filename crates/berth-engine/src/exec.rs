@@ -116,17 +116,17 @@ impl Engine {
         if let Some(w) = cfg.working_dir.as_deref().filter(|w| !w.is_empty()) {
             p["cwd"] = json!(w);
         }
-        if let Some(u) = cfg.user.as_deref().filter(|u| !u.is_empty()) {
-            let (uid, gid, extra) = user::resolve(&bundle.join("rootfs"), u, &[])?;
-            p["user"] = json!({"uid": uid, "gid": gid, "additionalGids": extra});
-        }
+        // The user is looked up again, as dockerd does: an exec sees /etc/group as it is now.
+        let u = cfg.user.clone().filter(|u| !u.is_empty()).or_else(|| rec.config.user.clone()).unwrap_or_default();
+        let (uid, gid, extra) = user::resolve(&bundle.join("rootfs"), &u, rec.host_config.group_add.as_deref().unwrap_or(&[]))?;
+        p["user"] = json!({"uid": uid, "gid": gid, "additionalGids": extra});
         if cfg.privileged == Some(true) {
             let all = spec::all_caps();
             p["capabilities"] = json!({"bounding": all, "effective": all, "permitted": all});
         }
+        // The container's rlimits and oom_score_adj stay: an exec gets them as its init did.
         if let Some(obj) = p.as_object_mut() {
             obj.remove("consoleSize");
-            obj.remove("rlimits");
         }
         // The client's terminal size from the start, so the first `stty size` is right.
         if let (true, Some([h, w])) = (cfg.tty == Some(true), cfg.console_size.as_deref().and_then(|c| <[u64; 2]>::try_from(c).ok())) {
@@ -148,6 +148,18 @@ impl Engine {
             }
             st.started = true;
         }
+        let started = self.exec_start_started(principal, &exec, exec_id, detach).await;
+        if let Err(e) = &started {
+            // A process that never ran has dockerd's codes: 127 when the program is not
+            // there, 126 otherwise (a user that does not exist, a bad working directory).
+            let m = crate::error::chain(e);
+            let code = if m.contains("executable file not found") || (m.contains("no such file or directory") && m.contains("exec:")) { 127 } else { 126 };
+            exec.state().exit_code.get_or_insert(code);
+        }
+        started
+    }
+
+    async fn exec_start_started(self: &Arc<Self>, principal: &Principal, exec: &Arc<Exec>, exec_id: &str, detach: bool) -> Result<Option<(UnixStream, bool)>> {
         let ctr = self.find(principal, &exec.container)?;
         let rec = ctr.rec().clone();
         if rec.state.status != Status::Running {
@@ -198,11 +210,13 @@ impl Engine {
         let (_, reply) = match started {
             Ok(r) => r,
             Err(e) => {
+                // The runtime names the container at every level: it is named once.
+                let e = match e {
+                    Error::ShimSaid { message, .. } => Error::ShimSaid { what: "start an exec in", id: rec.id[..12].to_owned(), message: shim::tidy(&rec.id, &message) },
+                    e => e,
+                };
                 shim::wait_gone(&sock, shim_pid).await;
                 let _ = self.trash.discard(&dir);
-                let mut st = exec.state();
-                let m = crate::error::chain(&e);
-                st.exit_code = Some(if m.contains("not found") || m.contains("No such file") { 127 } else { 126 });
                 return Err(e);
             }
         };

@@ -30,6 +30,7 @@ pub async fn start(ctx: &Ctx, id: &str, mut req: Request<Incoming>) -> Result<Re
             return Err(crate::error::error_response(&berth_engine::Error::Conflict(format!("Error: Exec command {id} has already run"))));
         }
         let (eng, principal, exec_id) = (ctx.engine.clone(), ctx.principal.clone(), id.to_owned());
+        let tty = info.process_config.tty;
         let shim: hijack::ShimFuture = Box::pin(async move {
             // This runs once the 101 is written. docker-py reads the head through a buffer and
             // then the raw socket, so output that arrives before it has read the head is lost
@@ -39,8 +40,12 @@ pub async fn start(ctx: &Ctx, id: &str, mut req: Request<Incoming>) -> Result<Re
             match eng.exec_start(&principal, &exec_id, false).await {
                 Ok(s) => s.map(|(s, _)| s),
                 Err(e) => {
-                    tracing::debug!(exec = %exec_id, error = %berth_engine::error::chain(&e), "exec start after the upgrade");
-                    None
+                    // The 101 is out: the reason goes to the client as the process's output
+                    // would, as dockerd writes it (the CLI prints it; the exit code is the
+                    // exec's, 126 or 127).
+                    let why = berth_engine::error::chain(&e);
+                    tracing::debug!(exec = %exec_id, error = %why, "exec start after the upgrade");
+                    failure_stream(&format!("OCI runtime exec failed: {why}\r\n"), tty).await
                 }
             }
         });
@@ -49,6 +54,16 @@ pub async fn start(ctx: &Ctx, id: &str, mut req: Request<Incoming>) -> Result<Re
     let started = engine(ctx.engine.exec_start(&ctx.principal, id, detach).await)?;
     let Some((shim, tty)) = started else { return Ok(empty(StatusCode::OK)) };
     Ok(hijack::output_response(Box::pin(async move { Some(shim) }), tty))
+}
+
+/// A stream that carries `message` (on stdout, framed unless `tty`) and ends: what a client
+/// reads in place of an exec's output when the exec could not start.
+async fn failure_stream(message: &str, tty: bool) -> Option<tokio::net::UnixStream> {
+    use tokio::io::AsyncWriteExt;
+    let (mut w, r) = tokio::net::UnixStream::pair().ok()?;
+    let out = if tty { bytes::Bytes::copy_from_slice(message.as_bytes()) } else { crate::body::frame(1, message.as_bytes()) };
+    w.write_all(&out).await.ok()?;
+    Some(r)
 }
 
 pub async fn resize(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {

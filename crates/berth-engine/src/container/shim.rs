@@ -32,7 +32,7 @@ fn short(id: &str) -> String {
 }
 
 /// The shim's and the runtime's messages name the container at every level; once is enough.
-fn tidy(id: &str, message: &str) -> String {
+pub(crate) fn tidy(id: &str, message: &str) -> String {
     message.replace(&format!("container {id}: "), "")
 }
 

@@ -234,3 +234,36 @@ fn run_platform_picks_the_local_image_or_is_refused_as_by_dockerd() {
     d.docker_ok(&["rm", r.json()["Id"].as_str().expect("an ID")]);
     assert_eq!(d.docker_ok(&["ps", "-aq"]), "");
 }
+
+/// What a process in a Docker container may count on: a session of its own (so `kill 0`
+/// reaches the container, never its shim), HOME, its primary group among its groups, a
+/// working directory made when missing; and an exec that gets the container's limits, looks
+/// the user up again, and says why it could not start, with dockerd's exit codes.
+#[test]
+fn processes_get_what_docker_gives_them() {
+    let d = daemon("procenv");
+    let out = d.docker_ok(&["run", "--rm", "busybox", "sh", "-c", "trap 'echo got TERM' TERM; kill -TERM 0; echo after; cut -d' ' -f5,6 /proc/1/stat"]);
+    assert_eq!(out, "got TERM\nafter\n1 1\n", "the container's init leads its own session and group");
+    let out = d.docker_ok(&["run", "--rm", "--group-add", "10", "-w", "/made/here", "busybox", "sh", "-c", "echo $HOME; id; pwd"]);
+    assert_eq!(out, "/root\nuid=0(root) gid=0(root) groups=0(root),10\n/made/here\n");
+    assert_eq!(d.docker_ok(&["run", "--rm", "-u", "nobody", "busybox", "sh", "-c", "echo $HOME; id -G"]), "/\n65534\n");
+    let out = d.docker(&["create", "-w", "relative", "busybox", "true"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the working directory 'relative' is invalid, it needs to be an absolute path"), "{out:?}");
+
+    d.docker_ok(&["run", "-d", "--name", "lim", "--ulimit", "nofile=100:200", "--oom-score-adj", "100", "busybox", "sleep", "600"]);
+    assert_eq!(d.docker_ok(&["exec", "lim", "sh", "-c", "ulimit -n; ulimit -Hn; cat /proc/self/oom_score_adj; cut -d' ' -f6 /proc/self/stat | grep -vx 1 >/dev/null && echo own-session"]), "100\n200\n100\nown-session\n");
+    // /etc/group as it is at the exec
+    d.docker_ok(&["exec", "lim", "sh", "-c", "echo wheel:x:10:nobody >> /etc/group"]);
+    assert_eq!(d.docker_ok(&["exec", "-u", "nobody", "lim", "id", "-G"]), "65534 10\n");
+    for (args, code, says) in [
+        (&["exec", "lim", "nosuchcmd"][..], 127, "executable file not found in $PATH"),
+        (&["exec", "-u", "nosuch", "lim", "id"], 126, "unable to find user nosuch"),
+        (&["exec", "-w", "/nonexist", "lim", "pwd"], 126, "/nonexist"),
+    ] {
+        let out = d.docker(args);
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {text}");
+        assert!(text.contains("OCI runtime exec failed") && text.contains(says), "{args:?}: {text}");
+    }
+    d.docker_ok(&["rm", "-f", "lim"]);
+}
