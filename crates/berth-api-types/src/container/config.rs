@@ -7,6 +7,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::EmptyObject;
 
+/// Docker's `StrSlice`: `Cmd` and `Entrypoint` may come as one string (`"Cmd": "top"`) where
+/// they are usually a list; dockerd takes both, and API clients other than the CLI send it.
+fn str_slice<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(Option::<OneOrMany>::deserialize(d)?.map(|v| match v {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    }))
+}
+
 /// A container's `Config`.
 ///
 /// docker CLI 28 sends every field, with `""`/`false` for unset scalars, `null` for unset lists
@@ -41,7 +56,7 @@ pub struct Config {
     /// `KEY=value` strings; a bare `KEY` unsets it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "str_slice")]
     pub cmd: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<HealthConfig>,
@@ -54,7 +69,7 @@ pub struct Config {
     pub volumes: Option<BTreeMap<String, EmptyObject>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "str_slice")]
     pub entrypoint: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_disabled: Option<bool>,
@@ -93,4 +108,19 @@ pub struct HealthConfig {
     pub start_period: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_interval: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cmd_and_entrypoint_take_a_string_or_a_list() {
+        let c: Config = serde_json::from_str(r#"{"Cmd":"top","Entrypoint":["sh","-c"]}"#).expect("parses");
+        assert_eq!(c.cmd, Some(vec!["top".to_owned()]));
+        assert_eq!(c.entrypoint, Some(vec!["sh".to_owned(), "-c".to_owned()]));
+        let c: Config = serde_json::from_str(r#"{"Cmd":null}"#).expect("parses");
+        assert_eq!(c.cmd, None);
+        assert!(serde_json::from_str::<Config>(r#"{"Cmd":5}"#).is_err());
+    }
 }

@@ -278,6 +278,9 @@ impl Engine {
             }
         }
         let exited: Vec<i32> = f.get("exited").map(|v| v.parse::<i32>().map_err(|_| Error::InvalidParameter(format!("invalid filter 'exited={v}'")))).collect::<Result<_>>()?;
+        // dockerd matches names as regular expressions, against the name with and without
+        // its leading slash; one that does not compile matches nothing, as there.
+        let names: Vec<regex::Regex> = f.get("name").filter_map(|v| regex::Regex::new(v).ok()).collect();
         let ancestors: Vec<String> = f.get("ancestor").map(|a| self.images.lookup(a).map(|i| i.id.to_string()).unwrap_or_else(|_| format!("!{a}"))).collect();
         let mut listed = 0;
         for (t, c) in ctrs {
@@ -286,7 +289,7 @@ impl Engine {
                 let status = r.state.status;
                 (opts.all || status.is_live() || status == Status::Restarting || f.contains("status") || !exited.is_empty())
                     && (!f.contains("id") || f.get("id").any(|v| r.id.starts_with(v)))
-                    && (!f.contains("name") || f.get("name").any(|v| r.name.contains(v.trim_start_matches('/'))))
+                    && (!f.contains("name") || names.iter().any(|re| re.is_match(&r.name) || re.is_match(&format!("/{}", r.name))))
                     && (!f.contains("status") || f.get("status").any(|v| v == status.as_str()))
                     && (exited.is_empty() || (status == Status::Exited && exited.contains(&r.state.exit_code)))
                     && (ancestors.is_empty() || ancestors.iter().any(|a| *a == r.image || *a == format!("!{}", r.image_name)))

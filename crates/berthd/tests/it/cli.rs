@@ -120,6 +120,17 @@ fn names_conflict_with_dockers_message() {
     assert_eq!(d.docker_ok(&["ps", "-a", "--format", "{{.Names}} {{.State}}"]), "other created\n");
     assert_eq!(d.docker_ok(&["start", "-a", "other"]), "");
     assert_eq!(d.docker_ok(&["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "other"]), "exited 0\n");
+    // ps's name filter is a regular expression, matched with and without the leading slash.
+    d.docker_ok(&["create", "--name", "other2", "busybox", "true"]);
+    for (filter, want) in [("name=^other$", "other\n"), ("name=^/other$", "other\n"), ("name=r2$", "other2\n"), ("name=oth", "other\nother2\n"), ("name=[", "")] {
+        let mut got: Vec<String> = d.docker_ok(&["ps", "-a", "--filter", filter, "--format", "{{.Names}}"]).lines().map(str::to_owned).collect();
+        got.sort();
+        assert_eq!(got.iter().map(|n| format!("{n}\n")).collect::<String>(), want, "{filter}");
+    }
+    // A one-string Cmd, which dockerd takes as a list of one.
+    let made = d.api("POST", "/containers/create", Some(&serde_json::json!({"Image": "busybox", "Cmd": "pwd"})));
+    let id = made.json()["Id"].as_str().unwrap_or_else(|| panic!("{}", made.text())).to_owned();
+    assert_eq!(d.docker_ok(&["inspect", "-f", "{{json .Config.Cmd}}", &id]), "[\"pwd\"]\n");
 }
 
 #[test]
