@@ -474,6 +474,7 @@ impl Engine {
     async fn start_locked(self: &Arc<Self>, ctr: &Arc<Ctr>) -> Result<()> {
         let status = ctr.rec().state.status;
         match status {
+            Status::Paused => return Err(Error::Conflict("cannot start a paused container, try unpause instead".into())),
             s if s.is_live() => return Err(Error::NotModified(ctr.id.clone())),
             Status::Removing | Status::Dead => return Err(Error::Conflict(format!("container {} is marked for removal and cannot be started", &ctr.id[..12]))),
             _ => {}
@@ -947,6 +948,11 @@ impl Engine {
             ctr.rec().stopped_by_user = true;
         }
         self.signal(&ctr, sig).await?;
+        if status == Status::Paused {
+            // A frozen process takes its SIGKILL when thawed: dockerd's kill ends a paused
+            // container at once.
+            self.set_paused(&ctr, false).await?;
+        }
         self.container_event(&ctr, "kill", &[("signal", sig.to_string())]);
         Ok(())
     }
@@ -1064,6 +1070,13 @@ impl Engine {
     /// `DELETE /containers/{id}`; `volumes` (`rm -v`) also removes its anonymous volumes.
     pub async fn remove(self: &Arc<Self>, principal: &Principal, key: &str, force: bool, volumes: bool) -> Result<()> {
         let ctr = self.find(principal, key)?;
+        if force && ctr.rec().state.status == Status::Running {
+            // Killed before waiting for the container's other operations: a `stop` waiting
+            // out its timeout then sees the exit at once, as with dockerd's `rm -f`.
+            ctr.rec().stopped_by_user = true;
+            ctr.removing.store(true, Ordering::SeqCst);
+            let _ = self.signal(&ctr, 9).await;
+        }
         let _op = ctr.op.lock().await;
         self.remove_locked(&ctr, force).await?;
         if volumes {

@@ -211,3 +211,25 @@ fn json_file_logs_rotate_and_read_back_in_order() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("log driver \"syslog\""), "{bad:?}");
     d.docker_ok(&["rm", "-f", "rot", "loc"]);
 }
+
+/// A paused container: `start` refuses it and `kill` ends it at once, as with dockerd; `rm -f`
+/// does not wait for a `stop` that is waiting out its timeout.
+#[test]
+fn kill_start_and_rm_f_of_paused_and_stopping_containers() {
+    let d = daemon("pausekill");
+    d.docker_ok(&["run", "-d", "--name", "paused", "busybox", "sleep", "600"]);
+    d.docker_ok(&["pause", "paused"]);
+    let out = d.docker(&["start", "paused"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("cannot start a paused container, try unpause instead"), "{out:?}");
+    d.docker_ok(&["kill", "paused"]);
+    wait_until(10, "the killed paused container to exit", || d.docker_ok(&["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "paused"]) == "exited 137\n");
+
+    d.docker_ok(&["run", "-d", "--name", "stubborn", "busybox", "sh", "-c", "trap '' TERM; while true; do sleep 1; done"]);
+    let mut stop = d.docker_cmd(&["stop", "-t", "60", "stubborn"]).spawn().expect("docker stop");
+    std::thread::sleep(Duration::from_millis(500));
+    let began = std::time::Instant::now();
+    d.docker_ok(&["rm", "-f", "stubborn"]);
+    assert!(began.elapsed() < Duration::from_secs(15), "rm -f waited for the stop: {:?}", began.elapsed());
+    let _ = stop.wait();
+    d.docker_ok(&["rm", "-f", "paused"]);
+}
