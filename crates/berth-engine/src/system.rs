@@ -115,6 +115,8 @@ impl Engine {
             live_restore_enabled: Some(true),
             isolation: Some(String::new()),
             init_binary: Some(String::new()),
+            // Scripts check `{{.Swarm.LocalNodeState}}` before swarm commands.
+            swarm: Some(berth_api_types::system::SwarmInfo { local_node_state: "inactive".into(), node_id: Some(String::new()), node_addr: Some(String::new()), control_available: Some(false) }),
             security_options: Some(vec!["name=seccomp,profile=builtin".into(), "name=cgroupns".into()]),
             warnings: Some(vec![]),
             ..Default::default()

@@ -131,6 +131,8 @@ fn names_conflict_with_dockers_message() {
     let made = d.api("POST", "/containers/create", Some(&serde_json::json!({"Image": "busybox", "Cmd": "pwd"})));
     let id = made.json()["Id"].as_str().unwrap_or_else(|| panic!("{}", made.text())).to_owned();
     assert_eq!(d.docker_ok(&["inspect", "-f", "{{json .Config.Cmd}}", &id]), "[\"pwd\"]\n");
+    // What scripts check before swarm commands.
+    assert_eq!(d.docker_ok(&["info", "--format", "{{.Swarm.LocalNodeState}}"]), "inactive\n");
 }
 
 #[test]
