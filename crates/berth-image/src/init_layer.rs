@@ -1,6 +1,8 @@
 //! Docker's init layer: a read-only directory between an image's layers and a container's
 //! writable one, holding the targets of the mounts every container gets (`/etc/hosts`,
-//! `/etc/hostname`, `/etc/resolv.conf`, `/proc`, `/sys`, `/dev`) that the image lacks. Without
+//! `/etc/hostname`, `/etc/resolv.conf`, `/proc`, `/sys`, `/dev` and what Docker puts under it)
+//! that the image lacks, Docker's `/.dockerenv` (by which programs tell they run in a
+//! container) and `/etc/mtab -> /proc/mounts`. Without
 //! it the runtime makes them in the writable layer of every container, which `docker diff`
 //! would then show, and which costs a copy-up of `/etc` at each first start. One per image,
 //! made at its first container's start and shared by all of them.
@@ -10,8 +12,29 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-/// The mount targets, and whether each is a directory.
-const TARGETS: [(&str, bool); 6] = [("etc/hostname", false), ("etc/hosts", false), ("etc/resolv.conf", false), ("proc", true), ("sys", true), ("dev", true)];
+/// What an entry of the init layer is.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// An empty file with this mode.
+    File(u32),
+    Dir,
+    Link(&'static str),
+}
+
+/// The entries, as Docker's init layer has them.
+const TARGETS: [(&str, Kind); 11] = [
+    (".dockerenv", Kind::File(0o755)),
+    ("etc/hostname", Kind::File(0o644)),
+    ("etc/hosts", Kind::File(0o644)),
+    ("etc/resolv.conf", Kind::File(0o644)),
+    ("etc/mtab", Kind::Link("/proc/mounts")),
+    ("proc", Kind::Dir),
+    ("sys", Kind::Dir),
+    ("dev", Kind::Dir),
+    ("dev/pts", Kind::Dir),
+    ("dev/shm", Kind::Dir),
+    ("dev/console", Kind::File(0o755)),
+];
 
 /// Makes the init layer of an image with these lower directories (top-most first) at `dir`,
 /// unless it is there already. Built under a temporary name and renamed into place, so a
@@ -46,16 +69,20 @@ fn fill(root: &Path, lowers: &[PathBuf]) -> io::Result<()> {
     let mut dirs = fs::DirBuilder::new();
     dirs.mode(0o755).recursive(true);
     dirs.create(root)?;
-    for (rel, is_dir) in TARGETS {
+    for (rel, kind) in TARGETS {
         if !missing(rel, lowers) {
             continue;
         }
         let at = root.join(rel);
-        if is_dir {
-            dirs.create(&at)?;
-        } else {
-            dirs.create(at.parent().expect("targets are below the root"))?;
-            fs::OpenOptions::new().write(true).create_new(true).mode(0o644).open(&at)?;
+        dirs.create(at.parent().expect("targets are below the root"))?;
+        match kind {
+            Kind::Dir => dirs.create(&at)?,
+            Kind::File(mode) => {
+                let f = fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&at)?;
+                // The umask took its share of the mode.
+                f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
+            }
+            Kind::Link(to) => std::os::unix::fs::symlink(to, &at)?,
         }
     }
     Ok(())
@@ -96,7 +123,9 @@ mod tests {
         ensure(&init, &[top.clone(), bottom.clone()]).expect("made");
         let mut got: Vec<String> = walk(&init);
         got.sort();
-        assert_eq!(got, ["dev/", "etc/", "etc/hostname", "etc/resolv.conf", "proc/", "sys/"]);
+        assert_eq!(got, [".dockerenv", "dev/", "dev/console", "dev/pts/", "dev/shm/", "etc/", "etc/hostname", "etc/mtab", "etc/resolv.conf", "proc/", "sys/"]);
+        assert_eq!(fs::read_link(init.join("etc/mtab")).expect("a link"), Path::new("/proc/mounts"));
+        assert_eq!(fs::metadata(init.join(".dockerenv")).expect("stat").mode() & 0o7777, 0o755);
         assert_eq!(fs::metadata(init.join("etc/hostname")).expect("stat").mode() & 0o7777, 0o644);
         // Made once: a second call keeps it, and leaves no temporary directory.
         ensure(&init, &[top, bottom]).expect("kept");

@@ -260,6 +260,8 @@ fn processes_get_what_docker_gives_them() {
     let out = d.docker_ok(&["run", "--rm", "--group-add", "10", "-w", "/made/here", "busybox", "sh", "-c", "echo $HOME; id; pwd"]);
     assert_eq!(out, "/root\nuid=0(root) gid=0(root) groups=0(root),10\n/made/here\n");
     assert_eq!(d.docker_ok(&["run", "--rm", "-u", "nobody", "busybox", "sh", "-c", "echo $HOME; id -G"]), "/\n65534\n");
+    // Docker's init layer: /.dockerenv (how programs tell they run in a container), /etc/mtab.
+    assert_eq!(d.docker_ok(&["run", "--rm", "busybox", "sh", "-c", "stat -c '%a %s' /.dockerenv; readlink /etc/mtab"]), "755 0\n/proc/mounts\n");
     let out = d.docker(&["create", "-w", "relative", "busybox", "true"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("the working directory 'relative' is invalid, it needs to be an absolute path"), "{out:?}");
 
