@@ -339,6 +339,9 @@ impl Engine {
         }
         let image_config: Config = serde_json::from_value(blob.get("config").cloned().unwrap_or(Value::Null)).unwrap_or_default();
         let config = merge_config(&req.config, &image_config);
+        if let Some(n) = host.oom_score_adj.filter(|n| !(-1000..=1000).contains(n)) {
+            return Err(Error::InvalidParameter(format!("Invalid value {n}, range for oom score adj is [-1000, 1000]")));
+        }
         if let Some(w) = config.working_dir.as_deref().filter(|w| !w.is_empty() && !w.starts_with('/')) {
             return Err(Error::InvalidParameter(format!("the working directory '{w}' is invalid, it needs to be an absolute path")));
         }

@@ -565,6 +565,50 @@ pub(crate) fn unsupported_limit(r: &berth_api_types::container::Resources) -> Op
     None
 }
 
+/// The CPUs this host has online (`0-3,5`), as the kernel lists them.
+fn online_cpus() -> String {
+    std::fs::read_to_string("/sys/devices/system/cpu/online").map(|s| s.trim().to_owned()).unwrap_or_default()
+}
+
+/// The CPU numbers of a cpuset list (`0-2,5`); None where it does not parse.
+fn cpu_list(s: &str) -> Option<Vec<u32>> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => out.extend(a.parse::<u32>().ok()?..=b.parse::<u32>().ok()?),
+            None => out.push(part.parse().ok()?),
+        }
+    }
+    Some(out)
+}
+
+/// dockerd's checks of the CPU fields, with its messages (the kernel's own errors would come
+/// at start, as bare errno texts).
+fn check_cpus(r: &berth_api_types::container::Resources) -> Result<()> {
+    let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get() as i64);
+    if let Some(n) = r.nano_cpus.filter(|n| *n != 0) {
+        if n < 10_000_000 || n > ncpu * 1_000_000_000 {
+            return Err(Error::InvalidParameter(format!("Range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available")));
+        }
+    }
+    if r.cpu_quota.is_some_and(|q| q > 0 && q < 1000) {
+        return Err(Error::InvalidParameter("CPU cfs quota can not be less than 1ms (i.e. 1000)".into()));
+    }
+    if r.cpu_period.is_some_and(|p| p != 0 && !(1000..=1_000_000).contains(&p)) {
+        return Err(Error::InvalidParameter("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)".into()));
+    }
+    if let Some(c) = r.cpuset_cpus.as_deref().filter(|c| !c.is_empty()) {
+        let online = online_cpus();
+        let (Some(want), Some(have)) = (cpu_list(c), cpu_list(&online)) else {
+            return Err(Error::InvalidParameter(format!("Invalid value {c} for cpuset cpus")));
+        };
+        if want.iter().any(|c| !have.contains(c)) {
+            return Err(Error::InvalidParameter(format!("Requested CPUs are not available - requested {c}, available: {online}")));
+        }
+    }
+    Ok(())
+}
+
 /// The OCI `linux.resources` limits (memory, cpu, pids) for Docker's resource fields, checked
 /// as dockerd checks them. Used at create and by `update`.
 pub(crate) fn limits(r: &berth_api_types::container::Resources) -> Result<serde_json::Map<String, Value>> {
@@ -604,6 +648,7 @@ pub(crate) fn limits(r: &berth_api_types::container::Resources) -> Result<serde_
     if !memory.is_empty() {
         out.insert("memory".into(), Value::Object(memory));
     }
+    check_cpus(r)?;
     let mut cpu = serde_json::Map::new();
     if let Some(s) = r.cpu_shares.filter(|s| *s > 0) {
         cpu.insert("shares".into(), json!(s));

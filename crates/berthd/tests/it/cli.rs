@@ -98,7 +98,15 @@ fn docker_defaults_inside_the_container() {
     let out = d.docker_ok(&["run", "--rm", "--memory", "64m", "--pids-limit", "42", "busybox", "sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max"]);
     assert_eq!(out, "67108864\n42\n");
     // Limits are checked at create, as dockerd checks them, not first at start.
-    for (args, says) in [(&["--memory", "1k"][..], "Minimum memory limit allowed is 6MB"), (&["--memory", "8m", "--memory-swap", "4m"][..], "Minimum memoryswap limit should be larger than memory limit")] {
+    for (args, says) in [
+        (&["--memory", "1k"][..], "Minimum memory limit allowed is 6MB"),
+        (&["--memory", "8m", "--memory-swap", "4m"][..], "Minimum memoryswap limit should be larger than memory limit"),
+        (&["--cpus", "1000"], "Range of CPUs is from 0.01 to"),
+        (&["--cpu-quota", "100"], "CPU cfs quota can not be less than 1ms (i.e. 1000)"),
+        (&["--cpu-period", "100"], "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)"),
+        (&["--cpuset-cpus", "0-4095"], "Requested CPUs are not available - requested 0-4095, available: "),
+        (&["--oom-score-adj", "5000"], "Invalid value 5000, range for oom score adj is [-1000, 1000]"),
+    ] {
         let mut cmd = vec!["create"];
         cmd.extend_from_slice(args);
         cmd.extend(["busybox", "true"]);
