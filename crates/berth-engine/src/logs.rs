@@ -78,7 +78,8 @@ fn chunk_of(line: &str, opts: &LogOptions) -> Option<LogChunk> {
         _ => return None,
     };
     let t = crate::time::parse_rfc3339(&l.time);
-    if opts.since.is_some_and(|s| t.is_some_and(|t| t <= s)) || opts.until.is_some_and(|u| t.is_some_and(|t| t > u)) {
+    // `since` is inclusive (dockerd shows a line stamped exactly then), `until` too.
+    if opts.since.is_some_and(|s| t.is_some_and(|t| t < s)) || opts.until.is_some_and(|u| t.is_some_and(|t| t > u)) {
         return None;
     }
     let mut data = Vec::with_capacity(l.log.len() + 32);

@@ -249,7 +249,11 @@ fn log_options(q: &Query) -> Result<LogOptions, Resp> {
     };
     let tail = match q.get("tail").filter(|t| !t.is_empty() && *t != "all") {
         None => None,
-        Some(t) => Some(t.parse::<i64>().map_err(|_| bad_request(format!("invalid tail value: {t:?}")))?.max(0) as usize),
+        // A negative count is everything, as with dockerd (`--tail -1`).
+        Some(t) => match t.parse::<i64>().map_err(|_| bad_request(format!("invalid tail value: {t:?}")))? {
+            n if n < 0 => None,
+            n => Some(n as usize),
+        },
     };
     Ok(LogOptions {
         stdout: q.flag("stdout"),

@@ -137,6 +137,9 @@ pub fn security_opts(host: &HostConfig) -> Result<(bool, Option<Option<String>>)
             "seccomp" if v == "unconfined" => seccomp = Some(None),
             "seccomp" if v.trim_start().starts_with('{') => seccomp = Some(Some(v.to_owned())),
             "seccomp" => return Err(Error::InvalidParameter(format!("invalid --security-opt seccomp value: the client should send the profile's JSON, got {v:?}"))),
+            // berth applies no AppArmor profile, so every container is unconfined: asking for
+            // that (compose files often do) is granted; a profile cannot be, and is refused.
+            "apparmor" if v == "unconfined" => {}
             "apparmor" | "label" => return Err(Error::NotImplemented(format!("--security-opt {k} (no LSM support)"))),
             _ => return Err(Error::InvalidParameter(format!("invalid --security-opt: {opt:?}"))),
         }

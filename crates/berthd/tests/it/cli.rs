@@ -93,6 +93,10 @@ fn docker_defaults_inside_the_container() {
     for dev in ["null", "zero", "full", "random", "urandom", "tty", "pts", "shm", "mqueue"] {
         assert!(out.lines().any(|l| l == dev), "/dev/{dev} missing: {out}");
     }
+    // No AppArmor profile is applied: asking for none is granted, asking for one is refused.
+    d.docker_ok(&["run", "--rm", "--security-opt", "apparmor=unconfined", "busybox", "true"]);
+    let out = d.docker(&["run", "--rm", "--security-opt", "apparmor=docker-default", "busybox", "true"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--security-opt apparmor (no LSM support) is not supported by berth yet"), "{out:?}");
     let out = d.docker_ok(&["run", "--rm", "--cap-drop", "ALL", "--cap-add", "CHOWN", "--security-opt", "no-new-privileges", "busybox", "grep", "-E", "^(CapEff|NoNewPrivs):", "/proc/self/status"]);
     assert_eq!(out, "CapEff:\t0000000000000001\nNoNewPrivs:\t1\n");
     let out = d.docker_ok(&["run", "--rm", "--memory", "64m", "--pids-limit", "42", "busybox", "sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max"]);

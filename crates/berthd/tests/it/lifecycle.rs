@@ -205,6 +205,11 @@ fn json_file_logs_rotate_and_read_back_in_order() {
     // local: readable, rotated by default
     d.docker_ok(&["run", "--name", "loc", "--log-driver", "local", "busybox", "echo", "local log"]);
     assert_eq!(d.docker_ok(&["logs", "loc"]), "local log\n");
+    // --tail -1 is everything; --since a line's own time includes that line, as with dockerd
+    assert_eq!(d.docker_ok(&["logs", "--tail", "-1", "loc"]), "local log\n");
+    let stamped = d.docker_ok(&["logs", "-t", "loc"]);
+    let at = stamped.split_whitespace().next().expect("a timestamp").to_owned();
+    assert_eq!(d.docker_ok(&["logs", "--since", &at, "loc"]), "local log\n", "since {at}");
     let bad = d.docker(&["run", "--rm", "--log-opt", "max-file=2", "busybox", "true"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("max-file can only be set when max-size is set"), "{bad:?}");
     let bad = d.docker(&["run", "--rm", "--log-driver", "syslog", "busybox", "true"]);
