@@ -400,8 +400,14 @@ impl Engine {
         std::fs::create_dir_all(&tmp).map_err(Error::io("create a directory for the archive", &tmp))?;
         let loaded = (|| {
             extract_archive(archive, &tmp)?;
+            // An archive made for older and newer dockerd both may name its images in
+            // manifest.json alone, as dockerd before 25 reads them. (An archive with
+            // manifest.json only is converted with those names.)
+            let mut repo_tags = Vec::new();
             if berth_image::is_docker_archive(&tmp) {
                 berth_image::docker_archive_to_layout(&tmp).map_err(Error::Load)?;
+            } else {
+                repo_tags = berth_image::archive_repo_tags(&tmp).map_err(Error::Load)?;
             }
             if !tmp.join("index.json").exists() {
                 return Err(Error::InvalidParameter(
@@ -410,7 +416,15 @@ impl Engine {
             }
             let loaded = berth_image::import_layout_all(&self.images, &tmp, &berth_image::Platform::host()).map_err(Error::Load)?;
             let mut lines = Vec::new();
-            for (image, names) in loaded {
+            for (image, mut names) in loaded {
+                if names.is_empty() {
+                    for (_, tags) in repo_tags.iter().filter(|(config, _)| config.to_string() == image.id.to_string()) {
+                        for t in tags {
+                            self.images.tag(&image.id.to_string(), t)?;
+                            names.push(t.clone());
+                        }
+                    }
+                }
                 let (tags, _) = Self::tags_and_digests(&image, &names);
                 for t in &tags {
                     self.events.publish("image", "load", &image.id.to_string(), BTreeMap::from([("name".to_owned(), t.clone())]));

@@ -154,6 +154,32 @@ pub fn is_docker_archive(dir: &Path) -> bool {
     !dir.join("index.json").exists() && dir.join("manifest.json").is_file()
 }
 
+/// The `RepoTags` of an unpacked archive's `manifest.json`, by the digest of each entry's
+/// config (an image's id): for an archive that has an OCI `index.json` too whose entries carry
+/// no names, as archives made for both older and newer dockerd do. Empty without
+/// `manifest.json`.
+pub fn archive_repo_tags(dir: &Path) -> Result<Vec<(Digest, Vec<ImageRef>)>, LayoutError> {
+    let manifest_path = dir.join("manifest.json");
+    let Ok(data) = fs::read(&manifest_path) else { return Ok(Vec::new()) };
+    let bad = |why: String| LayoutError::Read { path: manifest_path.clone(), source: io::Error::other(why) };
+    if data.len() as u64 > JSON_LIMIT {
+        return Err(bad("manifest.json is too large".into()));
+    }
+    let entries: Vec<ArchiveEntry> = serde_json::from_slice(&data).map_err(|e| bad(format!("parse manifest.json: {e}")))?;
+    let mut out = Vec::new();
+    for entry in entries {
+        let config = inside(dir, &entry.config)?;
+        let rerr = |source| LayoutError::Read { path: config.clone(), source };
+        let mut data = Vec::new();
+        fs::File::open(&config).map_err(rerr)?.take(JSON_LIMIT).read_to_end(&mut data).map_err(rerr)?;
+        let mut h = Digester::new(Algorithm::Sha256);
+        h.update(&data);
+        let names = entry.repo_tags.iter().flatten().map(|t| ImageRef::parse(t).map_err(|e| bad(format!("RepoTags {t:?}: {e}")))).collect::<Result<Vec<_>, _>>()?;
+        out.push((h.finish(), names));
+    }
+    Ok(out)
+}
+
 /// Converts the unpacked Docker archive at `dir` into an OCI layout in place: configs and
 /// layers become blobs named by their digests, and each `manifest.json` entry an OCI manifest
 /// named by its `RepoTags`. The import that follows verifies every blob as usual.

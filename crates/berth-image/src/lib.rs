@@ -54,7 +54,7 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 }
 pub use images::{chain_id, GcReport, Image, ImageStore, ImageStoreError, Layer, Lease, Untagged};
 pub use layer::{LayerError, LayerPlan, LayerSpec};
-pub use archive::{docker_archive_to_layout, is_docker_archive, rootfs_to_layout, write_archive};
+pub use archive::{archive_repo_tags, docker_archive_to_layout, is_docker_archive, rootfs_to_layout, write_archive};
 pub use layout::{export_layout, import_layout, import_layout_all, ImportOptions, LayoutError, Platform};
 pub use reference::{ImageRef, ReferenceError};
 pub use snapshot::{Snapshot, SnapshotError};

@@ -182,6 +182,31 @@ fn archives_from_docker_before_25_load_and_hostile_ones_do_not() {
     let bad = d.docker(&["images", "--filter", "dangling=maybe"]);
     assert!(!bad.status.success() && stderr(&bad).contains("invalid filter 'dangling=maybe'"), "{}", stderr(&bad));
 
+    // an archive for dockerd before and after 25 both: an unnamed index.json, names in manifest.json
+    let both = d.dir.join("both.tar");
+    let script = r#"
+import json, os, sys, tarfile
+d = sys.argv[1]
+idx = json.load(open(os.path.join(d, "index.json")))
+blob = lambda dg: "blobs/sha256/" + dg.split(":", 1)[1]
+m = json.load(open(os.path.join(d, blob(idx["manifests"][0]["digest"]))))
+for e in idx["manifests"]:
+    e.pop("annotations", None)
+with tarfile.open(sys.argv[2], "w") as t:
+    for root, _, files in os.walk(d):
+        for f in files:
+            if f != "index.json":
+                p = os.path.join(root, f); t.add(p, os.path.relpath(p, d))
+    for name, data in (("index.json", idx), ("manifest.json", [{"Config": blob(m["config"]["digest"]), "RepoTags": ["both:tagged"], "Layers": [blob(l["digest"]) for l in m["layers"]]}])):
+        b = json.dumps(data).encode(); i = tarfile.TarInfo(name); i.size = len(b)
+        import io; t.addfile(i, io.BytesIO(b))
+"#;
+    assert!(Command::new("python3").arg("-c").arg(script).arg(busybox_layout()).arg(&both).status().expect("python3").success());
+    let out = d.docker_ok(&["load", "-i", &both.to_string_lossy()]);
+    assert!(out.contains("Loaded image: both:tagged"), "{out}");
+    assert_eq!(d.docker_ok(&["run", "--rm", "both:tagged", "echo", "named"]), "named\n");
+    d.docker_ok(&["rmi", "both:tagged"]);
+
     // a manifest.json naming a file outside the archive is refused, and nothing is stored
     let hostile = d.dir.join("hostile.tar");
     let script = r#"
