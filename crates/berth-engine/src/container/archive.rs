@@ -90,6 +90,20 @@ fn open_dir_in(root: BorrowedFd<'_>, dir: &str) -> rustix::io::Result<OwnedFd> {
     rustix::fs::openat2(root, rel, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty(), ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS)
 }
 
+/// For a `path` that ends with a slash and names a symlink (`dir/link/`): the directory the
+/// link leads to, resolved inside the root, as dockerd follows it then (an error where it
+/// leads to no directory there). None otherwise.
+fn followed_dir(root: BorrowedFd<'_>, parent: BorrowedFd<'_>, name: &OsStr, path: &str) -> rustix::io::Result<Option<OwnedFd>> {
+    if !path.ends_with('/') {
+        return Ok(None);
+    }
+    let st = rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW)?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::Symlink {
+        return Ok(None);
+    }
+    open_dir_in(root, path).map(Some)
+}
+
 fn stat_of(parent: BorrowedFd<'_>, name: &OsStr, shown: &str) -> rustix::io::Result<PathStat> {
     let st = rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW)?;
     let link_target = if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
@@ -250,7 +264,10 @@ impl Engine {
             let nf = |_| not_found(id, &path);
             let parent = open_dir_in(rootfd.as_fd(), &dir).map_err(nf)?;
             match name {
-                Some(n) => stat_of(parent.as_fd(), &n, &n.to_string_lossy()).map_err(nf),
+                Some(n) => match followed_dir(rootfd.as_fd(), parent.as_fd(), &n, &path).map_err(nf)? {
+                    Some(target) => stat_of(target.as_fd(), OsStr::new("."), &n.to_string_lossy()).map_err(nf),
+                    None => stat_of(parent.as_fd(), &n, &n.to_string_lossy()).map_err(nf),
+                },
                 None => stat_of(parent.as_fd(), OsStr::new("."), "/").map_err(nf),
             }
         })
@@ -272,6 +289,11 @@ impl Engine {
                 None => (OsStr::new("."), PathBuf::from(".")),
             };
             rustix::fs::statat(&parent, name, AtFlags::SYMLINK_NOFOLLOW).map_err(|_| not_found(id, &path))?;
+            // `dir/link/`: the directory it leads to, under the link's name.
+            let (parent, name) = match followed_dir(rootfd.as_fd(), parent.as_fd(), name, &path).map_err(|_| not_found(id, &path))? {
+                Some(target) => (target, OsStr::new(".")),
+                None => (parent, name),
+            };
             let mut p = Packer { tar: tar::Builder::new(out), links: HashMap::new() };
             p.pack(parent.as_fd(), name, &tar_name).and_then(|_| p.tar.into_inner()).and_then(|mut w| w.flush()).map_err(|e| Error::Internal(format!("archive {path} of container {id}: {e}")))?;
             Ok(())

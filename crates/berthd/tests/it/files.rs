@@ -16,7 +16,7 @@ fn docker_cp_both_ways_stays_inside_the_container() {
     let hostdir = d.dir.join("hostdir");
     std::fs::create_dir_all(&hostdir).expect("mkdir");
     let script = format!(
-        "echo hi > /tmp/f; mkdir -p /tmp/d/sub; echo deep > /tmp/d/sub/x; ln -s / /tmp/up; ln -s {} /tmp/out; sleep 300",
+        "echo hi > /tmp/f; mkdir -p /tmp/d/sub; echo deep > /tmp/d/sub/x; ln -s d /tmp/dl; ln -s / /tmp/up; ln -s {} /tmp/out; sleep 300",
         hostdir.display()
     );
     d.docker_ok(&["run", "-d", "--name", "cc", "busybox", "sh", "-c", &script]);
@@ -27,6 +27,11 @@ fn docker_cp_both_ways_stays_inside_the_container() {
     assert_eq!(std::fs::read_to_string(host.join("f")).expect("copied file"), "hi\n");
     d.docker_ok(&["cp", "cc:/tmp/d", &host.join("d").to_string_lossy()]);
     assert_eq!(std::fs::read_to_string(host.join("d/sub/x")).expect("copied tree"), "deep\n");
+    // a symlink is copied as one; with a trailing slash, the directory it leads to
+    d.docker_ok(&["cp", "cc:/tmp/dl", &host.join("dl").to_string_lossy()]);
+    assert_eq!(std::fs::read_link(host.join("dl")).expect("a symlink"), std::path::Path::new("d"));
+    d.docker_ok(&["cp", "cc:/tmp/dl/", &host.join("dl2").to_string_lossy()]);
+    assert_eq!(std::fs::read_to_string(host.join("dl2/sub/x")).expect("the tree behind the link"), "deep\n");
 
     // into it
     std::fs::write(host.join("new.txt"), "from the host\n").expect("write");
@@ -39,6 +44,8 @@ fn docker_cp_both_ways_stays_inside_the_container() {
     assert!(!out.status.success(), "read a host file through a symlink");
     assert!(String::from_utf8_lossy(&out.stderr).contains("Could not find the file"), "{out:?}");
     assert!(!host.join("stolen").exists());
+    let out = d.docker(&["cp", "cc:/tmp/out/", &host.join("stolen2").to_string_lossy()]);
+    assert!(!out.status.success() && !host.join("stolen2").exists(), "read a host directory through a symlink: {out:?}");
     // ... and /tmp/out/ (a symlink to a host directory's path) does not lead there
     let out = d.docker(&["cp", &host.join("new.txt").to_string_lossy(), "cc:/tmp/out/"]);
     assert!(!out.status.success(), "wrote through a symlink: {out:?}");
