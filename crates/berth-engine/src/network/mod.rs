@@ -1509,10 +1509,13 @@ impl Engine {
     }
 
     /// Ports as inspect shows them: every exposed or published container port, with its
-    /// bindings while the container runs (`null` for one that is not published).
+    /// bindings while the container runs on a bridge network (`null` for one that is not
+    /// published).
     pub(crate) fn ports_view(r: &Record) -> PortMap {
         let mut out: PortMap = BTreeMap::new();
-        if !r.state.status.is_live() {
+        // Without a network of its own (none, host, container:) a container has no ports to
+        // show, as dockerd shows none.
+        if !r.state.status.is_live() || r.endpoints.is_empty() {
             return out;
         }
         for k in r.config.exposed_ports.iter().flat_map(|e| e.keys()) {

@@ -237,6 +237,11 @@ fn none_has_only_loopback_and_container_mode_shares() {
     // ... and that loopback is up, as runc sets it up in a namespace of the container's own.
     let lo = d.docker_ok(&["run", "--rm", "--network", "none", "busybox", "sh", "-c", "ip -4 -o addr show lo && ping -c1 -W2 127.0.0.1 >/dev/null && echo pinged"]);
     assert!(lo.contains("inet 127.0.0.1/8") && lo.ends_with("pinged\n"), "{lo}");
+    // No network of its own: no ports to show, exposed or not (as dockerd).
+    d.docker_ok(&["run", "-d", "--name", "alone", "--network", "none", "--expose", "80", "busybox", "sleep", "300"]);
+    assert_eq!(d.docker_ok(&["inspect", "-f", "{{json .NetworkSettings.Ports}}", "alone"]), "{}\n");
+    assert_eq!(d.docker_ok(&["ps", "--filter", "name=alone", "--format", "[{{.Ports}}]"]), "[]\n");
+    d.docker_ok(&["rm", "-f", "alone"]);
     d.docker_ok(&["run", "-d", "--name", "owner", "busybox", "sleep", "300"]);
     let ip = d.docker_ok(&["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "owner"]).trim().to_owned();
     let seen = d.docker_ok(&["run", "--rm", "--network", "container:owner", "busybox", "ip", "-4", "-o", "addr", "show", "eth0"]);
