@@ -210,9 +210,10 @@ impl Engine {
         let (_, reply) = match started {
             Ok(r) => r,
             Err(e) => {
-                // The runtime names the container at every level: it is named once.
+                // The runtime's reason alone (it names the container at every level), as
+                // dockerd's message names no container either.
                 let e = match e {
-                    Error::ShimSaid { message, .. } => Error::ShimSaid { what: "start an exec in", id: rec.id[..12].to_owned(), message: shim::tidy(&rec.id, &message) },
+                    Error::ShimSaid { message, .. } => Error::Internal(shim::tidy(&rec.id, &message)),
                     e => e,
                 };
                 shim::wait_gone(&sock, shim_pid).await;
