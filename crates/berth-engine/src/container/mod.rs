@@ -942,7 +942,7 @@ impl Engine {
         };
         let status = ctr.rec().state.status;
         if !status.is_live() {
-            return Err(Error::NotRunning(ctr.id.clone()));
+            return Err(Error::Conflict(format!("Cannot kill container: {key}: {}", Error::NotRunning(ctr.id.clone()))));
         }
         if status == Status::Paused && sig != 9 {
             return Err(Error::Paused(ctr.id.clone()));
@@ -1170,7 +1170,7 @@ impl Engine {
                 if other == &ctr.id {
                     return Err(Error::InvalidParameter(format!("Renaming a container with the same name as its current name: {new}")));
                 }
-                return Err(Error::NameInUse { name: new, id: other.clone() });
+                return Err(Error::Conflict(format!("Error when allocating new name: {}", Error::NameInUse { name: new, id: other.clone() })));
             }
             let old = ctr.rec().name.clone();
             idx.by_name.remove(&old);

@@ -129,6 +129,13 @@ fn names_conflict_with_dockers_message() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Conflict. The container name \"/same\" is already in use by container"), "{out:?}");
     d.docker_ok(&["rename", "same", "other"]);
+    // dockerd's words for the refusals of rename and kill
+    d.docker_ok(&["create", "--name", "third", "busybox", "true"]);
+    let out = d.docker(&["rename", "third", "other"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Error when allocating new name: Conflict. The container name \"/other\" is already in use"), "{out:?}");
+    let out = d.docker(&["kill", "third"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Cannot kill container: third: Container ") && String::from_utf8_lossy(&out.stderr).contains("is not running"), "{out:?}");
+    d.docker_ok(&["rm", "third"]);
     assert_eq!(d.docker_ok(&["ps", "-a", "--format", "{{.Names}} {{.State}}"]), "other created\n");
     assert_eq!(d.docker_ok(&["start", "-a", "other"]), "");
     assert_eq!(d.docker_ok(&["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "other"]), "exited 0\n");
