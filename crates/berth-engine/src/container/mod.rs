@@ -348,7 +348,11 @@ impl Engine {
         health::validate(config.healthcheck.as_ref())?;
         let endpoints = self.endpoints_for_create(&host, req.networking_config.as_ref(), false)?;
         crate::network::check_network_mode(&req.config, &host)?;
-        let warnings = crate::network::check_ports(&host, &config)?;
+        let mut warnings = crate::network::check_ports(&host, &config)?;
+        if host.resources.blkio_weight.is_some_and(|w| w != 0) && !spec::blkio_weight_supported(self.pure_cgroup2) {
+            host.resources.blkio_weight = Some(0);
+            warnings.push(spec::BLKIO_WEIGHT_DISCARDED.into());
+        }
         let volumes = self.resolve_volumes(principal, &mut host, &config)?;
         let mut cmd: Vec<String> = config.entrypoint.clone().unwrap_or_default();
         cmd.extend(config.cmd.clone().unwrap_or_default());

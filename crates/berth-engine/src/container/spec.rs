@@ -550,8 +550,8 @@ pub(crate) fn listed<T>(v: &Option<Vec<T>>) -> bool {
 /// yet, by its docker flag.
 pub(crate) fn unsupported_limit(r: &berth_api_types::container::Resources) -> Option<&'static str> {
     let set = |v: Option<i64>| v.is_some_and(|v| v != 0);
-    if r.blkio_weight.is_some_and(|w| w != 0) || listed(&r.blkio_weight_device) {
-        return Some("--blkio-weight and --blkio-weight-device");
+    if listed(&r.blkio_weight_device) {
+        return Some("--blkio-weight-device");
     }
     if listed(&r.blkio_device_read_bps) || listed(&r.blkio_device_write_bps) || listed(&r.blkio_device_read_iops) || listed(&r.blkio_device_write_iops) {
         return Some("--device-read-bps, --device-write-bps, --device-read-iops and --device-write-iops");
@@ -612,7 +612,20 @@ fn check_cpus(r: &berth_api_types::container::Resources) -> Result<()> {
     Ok(())
 }
 
-/// The OCI `linux.resources` limits (memory, cpu, pids) for Docker's resource fields, checked
+/// Whether this host's cgroups can weigh block IO: a v1 `blkio.weight` (CFQ) or
+/// `blkio.bfq.weight`, or the v2 `io` controller. Where not, dockerd discards `--blkio-weight`
+/// with a warning, and so does berth.
+pub(crate) fn blkio_weight_supported(pure_v2: bool) -> bool {
+    if pure_v2 {
+        return std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers").is_ok_and(|c| c.split_whitespace().any(|c| c == "io"));
+    }
+    ["blkio.weight", "blkio.bfq.weight"].iter().any(|f| std::path::Path::new("/sys/fs/cgroup/blkio").join(f).exists())
+}
+
+/// The warning dockerd gives when it discards `--blkio-weight`.
+pub(crate) const BLKIO_WEIGHT_DISCARDED: &str = "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.";
+
+/// The OCI `linux.resources` limits (memory, cpu, pids, block IO weight) for Docker's resource fields, checked
 /// as dockerd checks them. Used at create and by `update`.
 pub(crate) fn limits(r: &berth_api_types::container::Resources) -> Result<serde_json::Map<String, Value>> {
     let mut out = serde_json::Map::new();
@@ -684,6 +697,12 @@ pub(crate) fn limits(r: &berth_api_types::container::Resources) -> Result<serde_
     }
     if let Some(p) = r.pids_limit.filter(|p| *p > 0) {
         out.insert("pids".into(), json!({"limit": p}));
+    }
+    if let Some(w) = r.blkio_weight.filter(|w| *w != 0) {
+        if !(10..=1000).contains(&w) {
+            return Err(Error::InvalidParameter("Range of blkio weight is from 10 to 1000".into()));
+        }
+        out.insert("blockIO".into(), json!({"weight": w}));
     }
     Ok(out)
 }

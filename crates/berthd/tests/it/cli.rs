@@ -93,6 +93,21 @@ fn docker_defaults_inside_the_container() {
     for dev in ["null", "zero", "full", "random", "urandom", "tty", "pts", "shm", "mqueue"] {
         assert!(out.lines().any(|l| l == dev), "/dev/{dev} missing: {out}");
     }
+    // --blkio-weight: applied where the host's cgroups weigh block IO, else discarded with
+    // dockerd's warning (this machine's kernel has no CFQ/BFQ weight file).
+    let weighs = ["blkio.weight", "blkio.bfq.weight"].iter().any(|f| std::path::Path::new("/sys/fs/cgroup/blkio").join(f).exists());
+    let out = d.docker(&["create", "--name", "weighed", "--blkio-weight", "300", "busybox", "true"]);
+    assert!(out.status.success(), "{out:?}");
+    let warned = String::from_utf8_lossy(&out.stderr).contains("Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.");
+    let kept = d.docker_ok(&["inspect", "-f", "{{.HostConfig.BlkioWeight}}", "weighed"]);
+    if weighs {
+        assert_eq!((warned, kept.as_str()), (false, "300\n"));
+    } else {
+        assert_eq!((warned, kept.as_str()), (true, "0\n"));
+    }
+    d.docker_ok(&["rm", "weighed"]);
+    let out = d.docker(&["create", "--blkio-weight", "5", "busybox", "true"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Range of blkio weight is from 10 to 1000"), "{out:?}");
     // No AppArmor profile is applied: asking for none is granted, asking for one is refused.
     d.docker_ok(&["run", "--rm", "--security-opt", "apparmor=unconfined", "busybox", "true"]);
     let out = d.docker(&["run", "--rm", "--security-opt", "apparmor=docker-default", "busybox", "true"]);
