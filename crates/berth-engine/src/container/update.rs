@@ -20,7 +20,7 @@ fn merge(to: &mut Resources, from: &Resources) -> Result<()> {
     macro_rules! take {
         ($($f:ident),*) => { $( if from.$f.is_some() { to.$f = from.$f.clone(); } )* };
     }
-    take!(memory, memory_reservation, memory_swap, memory_swappiness, nano_cpus, cpu_shares, cpu_quota, cpu_period, cpuset_cpus, cpuset_mems, pids_limit, oom_kill_disable);
+    take!(memory, memory_reservation, memory_swap, memory_swappiness, nano_cpus, cpu_shares, cpu_quota, cpu_period, cpuset_cpus, cpuset_mems, pids_limit, oom_kill_disable, blkio_weight);
     // A new --cpus replaces a quota and the reverse, as in Docker.
     if from.nano_cpus.is_some_and(|n| n > 0) {
         to.cpu_quota = None;
@@ -41,6 +41,12 @@ impl Engine {
             (r.host_config.clone(), r.state.status.is_live())
         };
         merge(&mut host.resources, &upd.resources)?;
+        let mut warnings = Vec::new();
+        if upd.resources.blkio_weight.is_some_and(|w| w != 0) && !spec::blkio_weight_supported(self.pure_cgroup2) {
+            spec::limits(&upd.resources)?;
+            host.resources.blkio_weight = Some(0);
+            warnings.push(spec::BLKIO_WEIGHT_DISCARDED.to_owned());
+        }
         let limits = spec::limits(&host.resources)?;
         if let Some(p) = &upd.restart_policy {
             Restart::of(Some(p))?;
@@ -65,7 +71,7 @@ impl Engine {
             }
         }
         self.container_event(&ctr, "update", &[]);
-        Ok(ContainerUpdateResponse { warnings: Vec::new() })
+        Ok(ContainerUpdateResponse { warnings })
     }
 }
 
@@ -78,7 +84,9 @@ mod tests {
         let mut r = Resources { memory: Some(64 << 20), cpu_quota: Some(50_000), ..Default::default() };
         merge(&mut r, &Resources { nano_cpus: Some(1_500_000_000), pids_limit: Some(10), ..Default::default() }).expect("merge");
         assert_eq!((r.memory, r.nano_cpus, r.cpu_quota, r.pids_limit), (Some(64 << 20), Some(1_500_000_000), None, Some(10)));
-        let e = merge(&mut r, &Resources { blkio_weight: Some(300), ..Default::default() }).expect_err("blkio");
+        merge(&mut r, &Resources { blkio_weight: Some(300), ..Default::default() }).expect("merge");
+        assert_eq!(r.blkio_weight, Some(300));
+        let e = merge(&mut r, &Resources { blkio_weight_device: Some(vec![Default::default()]), ..Default::default() }).expect_err("per-device weights");
         assert_eq!(e.kind(), crate::ErrorKind::NotImplemented);
         assert!(merge(&mut r, &Resources { ulimits: Some(vec![Default::default()]), ..Default::default() }).is_err());
     }
