@@ -372,6 +372,17 @@ impl Engine {
         if host.shm_size.unwrap_or(0) <= 0 {
             host.shm_size = Some(64 << 20);
         }
+        // dockerd's defaults as it records them: a private IPC namespace, the cgroup namespace
+        // its host kind gets, and no pids limit as null.
+        if host.ipc_mode.as_deref().unwrap_or("").is_empty() {
+            host.ipc_mode = Some("private".into());
+        }
+        if host.cgroupns_mode.as_deref().unwrap_or("").is_empty() {
+            host.cgroupns_mode = Some(if self.pure_cgroup2 { "private" } else { "host" }.into());
+        }
+        if host.resources.pids_limit.is_some_and(|p| p <= 0) {
+            host.resources.pids_limit = None;
+        }
         let id = loop {
             let id = record::new_id();
             // Run directories are named by 16 digits: keep those unique.

@@ -156,6 +156,7 @@ fn names_conflict_with_dockers_message() {
     assert_eq!(d.docker_ok(&["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "other"]), "exited 0\n");
     // ps's name filter is a regular expression, matched with and without the leading slash.
     d.docker_ok(&["create", "--name", "other2", "busybox", "true"]);
+    d.docker_ok(&["create", "--name", "third2", "--pids-limit", "0", "busybox", "true"]);
     for (filter, want) in [("name=^other$", "other\n"), ("name=^/other$", "other\n"), ("name=r2$", "other2\n"), ("name=oth", "other\nother2\n"), ("name=[", "")] {
         let mut got: Vec<String> = d.docker_ok(&["ps", "-a", "--filter", filter, "--format", "{{.Names}}"]).lines().map(str::to_owned).collect();
         got.sort();
@@ -165,6 +166,9 @@ fn names_conflict_with_dockers_message() {
     let made = d.api("POST", "/containers/create", Some(&serde_json::json!({"Image": "busybox", "Cmd": "pwd"})));
     let id = made.json()["Id"].as_str().unwrap_or_else(|| panic!("{}", made.text())).to_owned();
     assert_eq!(d.docker_ok(&["inspect", "-f", "{{json .Config.Cmd}}", &id]), "[\"pwd\"]\n");
+    // dockerd's defaults as inspect shows them
+    let cgns = if std::fs::read_to_string("/proc/self/mountinfo").is_ok_and(|m| m.lines().any(|l| l.contains(" /sys/fs/cgroup ") && l.contains(" - cgroup2 "))) { "private" } else { "host" };
+    assert_eq!(d.docker_ok(&["inspect", "-f", "{{.HostConfig.IpcMode}} {{.HostConfig.CgroupnsMode}} {{.HostConfig.PidsLimit}}", "third2"]), format!("private {cgns} <nil>\n"));
     // What scripts check before swarm commands.
     assert_eq!(d.docker_ok(&["info", "--format", "{{.Swarm.LocalNodeState}}"]), "inactive\n");
 }
