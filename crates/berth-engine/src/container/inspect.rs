@@ -201,7 +201,14 @@ impl Engine {
         let mut command = rec.path.clone();
         for a in &rec.args {
             command.push(' ');
-            command.push_str(a);
+            // dockerd quotes an argument with a space in it (`sh -c 'exit 3'`).
+            if a.contains(' ') {
+                command.push('\'');
+                command.push_str(a);
+                command.push('\'');
+            } else {
+                command.push_str(a);
+            }
         }
         let network = rec.host_config.network_mode.clone().unwrap_or_default();
         let networks = self.networks_of(&rec);

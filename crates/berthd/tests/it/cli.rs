@@ -156,7 +156,8 @@ fn names_conflict_with_dockers_message() {
     assert_eq!(d.docker_ok(&["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "other"]), "exited 0\n");
     // ps's name filter is a regular expression, matched with and without the leading slash.
     d.docker_ok(&["create", "--name", "other2", "busybox", "true"]);
-    d.docker_ok(&["create", "--name", "third2", "--pids-limit", "0", "busybox", "true"]);
+    d.docker_ok(&["create", "--name", "third2", "--pids-limit", "0", "busybox", "sh", "-c", "exit 3"]);
+    assert_eq!(d.docker_ok(&["ps", "-a", "--no-trunc", "--filter", "name=third2", "--format", "{{.Command}}"]), "\"sh -c 'exit 3'\"\n", "quoted as dockerd quotes it");
     for (filter, want) in [("name=^other$", "other\n"), ("name=^/other$", "other\n"), ("name=r2$", "other2\n"), ("name=oth", "other\nother2\n"), ("name=[", "")] {
         let mut got: Vec<String> = d.docker_ok(&["ps", "-a", "--filter", filter, "--format", "{{.Names}}"]).lines().map(str::to_owned).collect();
         got.sort();
