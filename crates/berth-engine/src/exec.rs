@@ -148,7 +148,7 @@ impl Engine {
             }
             st.started = true;
         }
-        let started = self.exec_start_started(principal, &exec, exec_id, detach).await;
+        let started = self.launch_exec(principal, &exec, exec_id, detach).await;
         if let Err(e) = &started {
             // A process that never ran has dockerd's codes: 127 when the program is not
             // there, 126 otherwise (a user that does not exist, a bad working directory).
@@ -159,7 +159,8 @@ impl Engine {
         started
     }
 
-    async fn exec_start_started(self: &Arc<Self>, principal: &Principal, exec: &Arc<Exec>, exec_id: &str, detach: bool) -> Result<Option<(UnixStream, bool)>> {
+    /// Launches a started exec's shim, attaches to it and starts its process.
+    async fn launch_exec(self: &Arc<Self>, principal: &Principal, exec: &Arc<Exec>, exec_id: &str, detach: bool) -> Result<Option<(UnixStream, bool)>> {
         let ctr = self.find(principal, &exec.container)?;
         let rec = ctr.rec().clone();
         if rec.state.status != Status::Running {

@@ -122,8 +122,9 @@ fn layer_media_type(c: Compression) -> &'static str {
     }
 }
 
-/// Moves `file` to `blobs/sha256/<its digest>` and returns the digest and size.
-fn to_blob(dir: &Path, file: &Path) -> Result<(Digest, u64), LayoutError> {
+/// The digest and size of `file`, which must be a regular file (a symlink could lead out of
+/// the archive).
+fn digest_file(file: &Path) -> Result<(Digest, u64), LayoutError> {
     let rerr = |source| LayoutError::Read { path: file.to_owned(), source };
     let meta = fs::symlink_metadata(file).map_err(rerr)?;
     if !meta.is_file() {
@@ -139,14 +140,37 @@ fn to_blob(dir: &Path, file: &Path) -> Result<(Digest, u64), LayoutError> {
         }
         hasher.update(&buf[..n]);
     }
-    let digest = hasher.finish();
+    Ok((hasher.finish(), meta.len()))
+}
+
+/// Moves `file` to `blobs/sha256/<its digest>` and returns the digest and size.
+fn to_blob(dir: &Path, file: &Path) -> Result<(Digest, u64), LayoutError> {
+    let (digest, size) = digest_file(file)?;
     let blobs = dir.join("blobs/sha256");
     fs::create_dir_all(&blobs).map_err(|source| LayoutError::Write { path: blobs.clone(), source })?;
     let target = blobs.join(digest.hex());
     if !target.exists() {
         fs::rename(file, &target).map_err(|source| LayoutError::Write { path: target.clone(), source })?;
     }
-    Ok((digest, meta.len()))
+    Ok((digest, size))
+}
+
+/// The entries of the archive's `manifest.json`, and its path (for messages).
+fn read_entries(dir: &Path) -> Result<(PathBuf, Vec<ArchiveEntry>), LayoutError> {
+    let manifest_path = dir.join("manifest.json");
+    let bad = |source| LayoutError::Read { path: manifest_path.clone(), source };
+    let data = fs::read(&manifest_path).map_err(bad)?;
+    if data.len() as u64 > JSON_LIMIT {
+        return Err(bad(io::Error::other("manifest.json is too large")));
+    }
+    let entries = serde_json::from_slice(&data).map_err(|e| bad(io::Error::other(format!("parse manifest.json: {e}"))))?;
+    Ok((manifest_path, entries))
+}
+
+/// An entry's `RepoTags`, parsed.
+fn entry_names(entry: &ArchiveEntry, manifest_path: &Path) -> Result<Vec<ImageRef>, LayoutError> {
+    let bad = |t: &str, e| LayoutError::Read { path: manifest_path.to_owned(), source: io::Error::other(format!("RepoTags {t:?}: {e}")) };
+    entry.repo_tags.iter().flatten().map(|t| ImageRef::parse(t).map_err(|e| bad(t, e))).collect()
 }
 
 /// Whether `dir` is an unpacked archive with only Docker's `manifest.json` (no `index.json`).
@@ -159,38 +183,18 @@ pub fn is_docker_archive(dir: &Path) -> bool {
 /// no names, as archives made for both older and newer dockerd do. Empty without
 /// `manifest.json`.
 pub fn archive_repo_tags(dir: &Path) -> Result<Vec<(Digest, Vec<ImageRef>)>, LayoutError> {
-    let manifest_path = dir.join("manifest.json");
-    let Ok(data) = fs::read(&manifest_path) else { return Ok(Vec::new()) };
-    let bad = |why: String| LayoutError::Read { path: manifest_path.clone(), source: io::Error::other(why) };
-    if data.len() as u64 > JSON_LIMIT {
-        return Err(bad("manifest.json is too large".into()));
+    if !dir.join("manifest.json").is_file() {
+        return Ok(Vec::new());
     }
-    let entries: Vec<ArchiveEntry> = serde_json::from_slice(&data).map_err(|e| bad(format!("parse manifest.json: {e}")))?;
-    let mut out = Vec::new();
-    for entry in entries {
-        let config = inside(dir, &entry.config)?;
-        let rerr = |source| LayoutError::Read { path: config.clone(), source };
-        let mut data = Vec::new();
-        fs::File::open(&config).map_err(rerr)?.take(JSON_LIMIT).read_to_end(&mut data).map_err(rerr)?;
-        let mut h = Digester::new(Algorithm::Sha256);
-        h.update(&data);
-        let names = entry.repo_tags.iter().flatten().map(|t| ImageRef::parse(t).map_err(|e| bad(format!("RepoTags {t:?}: {e}")))).collect::<Result<Vec<_>, _>>()?;
-        out.push((h.finish(), names));
-    }
-    Ok(out)
+    let (manifest_path, entries) = read_entries(dir)?;
+    entries.iter().map(|e| Ok((digest_file(&inside(dir, &e.config)?)?.0, entry_names(e, &manifest_path)?))).collect()
 }
 
 /// Converts the unpacked Docker archive at `dir` into an OCI layout in place: configs and
 /// layers become blobs named by their digests, and each `manifest.json` entry an OCI manifest
 /// named by its `RepoTags`. The import that follows verifies every blob as usual.
 pub fn docker_archive_to_layout(dir: &Path) -> Result<(), LayoutError> {
-    let manifest_path = dir.join("manifest.json");
-    let data = fs::read(&manifest_path).map_err(|source| LayoutError::Read { path: manifest_path.clone(), source })?;
-    if data.len() as u64 > JSON_LIMIT {
-        return Err(LayoutError::Read { path: manifest_path, source: io::Error::other("manifest.json is too large") });
-    }
-    let entries: Vec<ArchiveEntry> = serde_json::from_slice(&data)
-        .map_err(|e| LayoutError::Read { path: manifest_path.clone(), source: io::Error::other(format!("parse manifest.json: {e}")) })?;
+    let (manifest_path, entries) = read_entries(dir)?;
     let mut descriptors = Vec::new();
     // Files already moved, by the name manifest.json gives them: images share layer files.
     let mut moved: HashMap<String, (Digest, u64)> = HashMap::new();
@@ -211,13 +215,7 @@ pub fn docker_archive_to_layout(dir: &Path) -> Result<(), LayoutError> {
             layers.push(json!({"mediaType": layer_media_type(compression), "digest": digest.to_string(), "size": size}));
         }
         let (manifest, size) = write_json_blob(dir, &oci_manifest(&config, config_size, layers))?;
-        let names = entry
-            .repo_tags
-            .iter()
-            .flatten()
-            .map(|t| ImageRef::parse(t).map_err(|e| LayoutError::Read { path: manifest_path.clone(), source: io::Error::other(format!("RepoTags {t:?}: {e}")) }))
-            .collect::<Result<Vec<_>, _>>()?;
-        descriptors.extend(named_descriptors(&manifest, size, &names));
+        descriptors.extend(named_descriptors(&manifest, size, &entry_names(entry, &manifest_path)?));
     }
     write_index(dir, descriptors)
 }

@@ -311,32 +311,34 @@ fn relay_udp(l: UdpSocket, to: SocketAddrV4) {
     let mut buf = vec![0u8; 65536];
     loop {
         let Ok((n, client)) = l.recv_from(&mut buf) else { continue };
-        let known = flows.lock().unwrap_or_else(|p| p.into_inner()).get(&client).cloned();
-        let up = match known {
-            Some(up) => up,
-            None => {
-                if flows.lock().unwrap_or_else(|p| p.into_inner()).len() >= UDP_FLOWS_MAX {
-                    continue;
-                }
-                let Ok(up) = new_flow(to) else { continue };
-                let up = Arc::new(up);
-                flows.lock().unwrap_or_else(|p| p.into_inner()).insert(client, up.clone());
-                let (l, flows, back) = (l.clone(), flows.clone(), up.clone());
-                spawn(move || {
-                    let mut buf = vec![0u8; 65536];
-                    loop {
-                        match back.recv(&mut buf) {
-                            Ok(n) => {
-                                let _ = l.send_to(&buf[..n], client);
-                            }
-                            // The container's port was closed (ICMP unreachable): the flow stays.
-                            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
-                            Err(_) => break,
-                        }
+        let up = {
+            let mut known = flows.lock().unwrap_or_else(|p| p.into_inner());
+            match known.get(&client) {
+                Some(up) => up.clone(),
+                None => {
+                    if known.len() >= UDP_FLOWS_MAX {
+                        continue;
                     }
-                    flows.lock().unwrap_or_else(|p| p.into_inner()).remove(&client);
-                });
-                up
+                    let Ok(up) = new_flow(to) else { continue };
+                    let up = Arc::new(up);
+                    known.insert(client, up.clone());
+                    let (l, flows, back) = (l.clone(), flows.clone(), up.clone());
+                    spawn(move || {
+                        let mut buf = vec![0u8; 65536];
+                        loop {
+                            match back.recv(&mut buf) {
+                                Ok(n) => {
+                                    let _ = l.send_to(&buf[..n], client);
+                                }
+                                // The container's port was closed (ICMP unreachable): the flow stays.
+                                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+                                Err(_) => break,
+                            }
+                        }
+                        flows.lock().unwrap_or_else(|p| p.into_inner()).remove(&client);
+                    });
+                    up
+                }
             }
         };
         let _ = up.send(&buf[..n]);

@@ -1091,9 +1091,7 @@ impl Engine {
         if force && ctr.rec().state.status == Status::Running {
             // Killed before waiting for the container's other operations: a `stop` waiting
             // out its timeout then sees the exit at once, as with dockerd's `rm -f`.
-            ctr.rec().stopped_by_user = true;
-            ctr.removing.store(true, Ordering::SeqCst);
-            let _ = self.signal(&ctr, 9).await;
+            self.kill_for_removal(&ctr, false).await;
         }
         let _op = ctr.op.lock().await;
         self.remove_locked(&ctr, force).await?;
@@ -1102,6 +1100,17 @@ impl Engine {
             self.remove_anonymous_volumes(&vols);
         }
         Ok(())
+    }
+
+    /// What `rm -f` does to a live container: marks it as going (nothing restarts it), thaws it
+    /// when `paused` (a frozen process takes its SIGKILL only then), and sends SIGKILL.
+    async fn kill_for_removal(&self, ctr: &Ctr, paused: bool) {
+        ctr.rec().stopped_by_user = true;
+        ctr.removing.store(true, Ordering::SeqCst);
+        if paused {
+            let _ = self.set_paused(ctr, false).await;
+        }
+        let _ = self.signal(ctr, 9).await;
     }
 
     async fn remove_locked(&self, ctr: &Arc<Ctr>, force: bool) -> Result<()> {
@@ -1113,12 +1122,7 @@ impl Engine {
             if !force {
                 return Err(Error::RemoveRunning { name });
             }
-            ctr.rec().stopped_by_user = true;
-            ctr.removing.store(true, Ordering::SeqCst);
-            if status == Status::Paused {
-                let _ = self.set_paused(ctr, false).await;
-            }
-            let _ = self.signal(ctr, 9).await;
+            self.kill_for_removal(ctr, status == Status::Paused).await;
             if !self.until_exited(ctr, Some(Duration::from_secs(30))).await {
                 return Err(Error::Internal(format!("container {} did not exit 30 s after SIGKILL", &ctr.id[..12])));
             }

@@ -70,7 +70,7 @@ pub fn resolve_in(user: &str, group_add: &[String], passwd: Option<&str>, group:
                 for f in &groups {
                     if f.len() >= 4 && f[3].split(',').any(|m| m == name) {
                         if let Ok(n) = f[2].parse::<u32>() {
-                            if n != gid && !extra.contains(&n) {
+                            if !extra.contains(&n) {
                                 extra.push(n);
                             }
                         }

@@ -438,7 +438,10 @@ fn steps(
             }
         }
     }
-    let home = home_of(process.user().uid());
+    // runc's rule, which Docker users rely on: HOME, when not given, is the user's from the
+    // container's /etc/passwd ("/" for a user it does not list); read before the user changes.
+    let given_home = process.env().iter().flatten().any(|e| e.starts_with("HOME="));
+    let home = (!given_home).then(|| home_of(process.user().uid()));
     set_user(process, h.in_userns)?;
     caps.apply_rest().map_err(|e| InitFail::msg("set capabilities", e.to_string()))?;
     if nnp {
@@ -448,11 +451,7 @@ fn steps(
     rustix::process::fchdir(&cwd).step_with(|| format!("chdir to cwd {}", process.cwd().display()))?;
     drop(cwd);
     let mut env: Vec<CString> = process.env().iter().flatten().filter_map(|e| CString::new(e.as_bytes()).ok()).collect();
-    // runc's rule, which Docker users rely on: HOME, when not given, is the user's from the
-    // container's /etc/passwd ("/" for a user it does not list).
-    if !env.iter().any(|e| e.as_bytes().starts_with(b"HOME=")) {
-        env.extend(CString::new(format!("HOME={home}")).ok());
-    }
+    env.extend(home.and_then(|h| CString::new(format!("HOME={h}")).ok()));
     let args: Vec<CString> = process.args().iter().flatten().filter_map(|a| CString::new(a.as_bytes()).ok()).collect();
     let prog = find_program(&args[0], process.env().as_deref().unwrap_or(&[]))?;
     // The death signal guarded the setup only: the user process outlives a detached `run` or
