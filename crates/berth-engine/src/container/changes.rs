@@ -94,7 +94,7 @@ impl Engine {
             }
             let size = super::inspect::du(&Record::dir(&self.cfg.containers_dir(), &c.id).join("fs/upper"));
             let _op = c.op.lock().await;
-            if self.remove_locked(&c, false).await.is_ok() {
+            if self.remove_locked(&c, false, None).await.is_ok() {
                 deleted.push(c.id.clone());
                 reclaimed += size;
             }

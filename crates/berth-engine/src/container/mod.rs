@@ -523,7 +523,7 @@ impl Engine {
                 }
                 if auto_remove {
                     // `--rm`: the client waits for the removal.
-                    if let Err(e) = Box::pin(self.remove_locked(ctr, true)).await {
+                    if let Err(e) = Box::pin(self.remove_locked(ctr, true, None)).await {
                         tracing::warn!(container = &ctr.id[..12], error = %crate::error::chain(&e), "auto-remove after a failed start");
                     }
                 }
@@ -860,9 +860,10 @@ impl Engine {
             r.state.status = Status::Exited;
             r.state.pid = 0;
             r.state.shim_pid = 0;
-            // An auto-removed container's record is deleted next; should the daemon die first,
-            // the one on disk still says running, and the next daemon ends and removes it.
-            if r.host_config.auto_remove != Some(true) {
+            // The record of a container being removed (`rm -f`, `--rm`) is deleted next: no
+            // sync for it. Should the daemon die first, the one on disk still says running, and
+            // the next daemon records the end (and removes an auto-removed one).
+            if !going {
                 if let Err(e) = r.save(&self.cfg.containers_dir()) {
                     tracing::error!(container = &id[..12], error = %crate::error::chain(&e), "save the container record");
                 }
@@ -885,7 +886,7 @@ impl Engine {
             tokio::spawn(async move {
                 let _op = ctr.op.lock().await;
                 if !ctr.rec().state.status.is_live() {
-                    let removed = engine.remove_locked(&ctr, false).await;
+                    let removed = engine.remove_locked(&ctr, false, None).await;
                     if removed.is_ok() {
                         // --rm takes the anonymous volumes too, as Docker's does.
                         let vols = ctr.rec().volumes.clone();
@@ -1088,13 +1089,15 @@ impl Engine {
     /// `DELETE /containers/{id}`; `volumes` (`rm -v`) also removes its anonymous volumes.
     pub async fn remove(self: &Arc<Self>, principal: &Principal, key: &str, force: bool, volumes: bool) -> Result<()> {
         let ctr = self.find(principal, key)?;
+        let mut killed = None;
         if force && ctr.rec().state.status == Status::Running {
             // Killed before waiting for the container's other operations: a `stop` waiting
             // out its timeout then sees the exit at once, as with dockerd's `rm -f`.
+            killed = Some(ctr.life.borrow().exits);
             self.kill_for_removal(&ctr, false).await;
         }
         let _op = ctr.op.lock().await;
-        self.remove_locked(&ctr, force).await?;
+        self.remove_locked(&ctr, force, killed).await?;
         if volumes {
             let vols = ctr.rec().volumes.clone();
             self.remove_anonymous_volumes(&vols);
@@ -1113,7 +1116,9 @@ impl Engine {
         let _ = self.signal(ctr, 9).await;
     }
 
-    async fn remove_locked(&self, ctr: &Arc<Ctr>, force: bool) -> Result<()> {
+    /// Removes the container; `force` kills a live one first, unless `killed` holds its exit
+    /// count when the caller killed it and it has not been started again since.
+    async fn remove_locked(&self, ctr: &Arc<Ctr>, force: bool, killed: Option<u64>) -> Result<()> {
         let (status, name) = {
             let r = ctr.rec();
             (r.state.status, r.name.clone())
@@ -1122,7 +1127,9 @@ impl Engine {
             if !force {
                 return Err(Error::RemoveRunning { name });
             }
-            self.kill_for_removal(ctr, status == Status::Paused).await;
+            if killed != Some(ctr.life.borrow().exits) || status == Status::Paused {
+                self.kill_for_removal(ctr, status == Status::Paused).await;
+            }
             if !self.until_exited(ctr, Some(Duration::from_secs(30))).await {
                 return Err(Error::Internal(format!("container {} did not exit 30 s after SIGKILL", &ctr.id[..12])));
             }
@@ -1278,7 +1285,7 @@ impl Engine {
             // As under dockerd: an auto-removed container that does not run goes.
             if ctr.rec().host_config.auto_remove == Some(true) {
                 let _op = ctr.op.lock().await;
-                if let Err(e) = self.remove_locked(&ctr, false).await {
+                if let Err(e) = self.remove_locked(&ctr, false, None).await {
                     tracing::warn!(container = &ctr.id[..12], error = %crate::error::chain(&e), "remove an auto-removed container at daemon start");
                 }
                 continue;
