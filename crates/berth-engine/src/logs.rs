@@ -48,6 +48,9 @@ pub struct LogOptions {
     pub since: Option<i128>,
     pub until: Option<i128>,
     pub timestamps: bool,
+    /// `--details`: each line after the entry's attributes and a space, as dockerd writes it.
+    /// berth's entries have none (the log options that add them are refused), so a space.
+    pub details: bool,
     /// Only the last N lines (None: all).
     pub tail: Option<usize>,
 }
@@ -85,6 +88,9 @@ fn chunk_of(line: &str, opts: &LogOptions) -> Option<LogChunk> {
     let mut data = Vec::with_capacity(l.log.len() + 32);
     if opts.timestamps {
         data.extend_from_slice(l.time.as_bytes());
+        data.push(b' ');
+    }
+    if opts.details {
         data.push(b' ');
     }
     data.extend_from_slice(l.log.as_bytes());
@@ -365,5 +371,7 @@ mod tests {
         let old = r#"{"log":"x","stream":"stdout","time":"1970-01-01T00:00:00.500000000Z"}"#;
         assert_eq!(chunk_of(old, &opts), None);
         assert_eq!(chunk_of("not json", &opts), None);
+        let details = LogOptions { details: true, ..opts };
+        assert_eq!(chunk_of(l, &details), Some(LogChunk { stream: 1, data: b"1970-01-01T00:00:02.000000000Z  hi\n".to_vec() }), "no attributes, then a space");
     }
 }

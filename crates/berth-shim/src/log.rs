@@ -32,9 +32,10 @@ struct Entry<'a> {
     time: &'a str,
 }
 
-/// Docker's `max-size`/`max-file`: when the log would pass `max_size` bytes it is renamed to
-/// `LOG.1` (`LOG.1` to `LOG.2`, …, keeping `max_files` files in all) and a new one begun; with
-/// one file it is emptied instead.
+/// Docker's `max-size`/`max-file`: once the log has reached `max_size` bytes, before its next
+/// entry, it is renamed to `LOG.1` (`LOG.1` to `LOG.2`, …, keeping `max_files` files in all)
+/// and a new one begun; with one file it is emptied instead. As with dockerd, a file ends less
+/// than one entry past `max_size`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rotate {
     pub max_size: u64,
@@ -154,23 +155,22 @@ impl<W: LogSink> JsonLog<W> {
             let _ = self.out.write_all(batch);
             return;
         };
-        // Entry by entry (each ends with a newline), rotating before the one that would not
-        // fit; runs of entries that fit go out in one write.
+        // Entry by entry (each ends with a newline), rotating before one that would begin at
+        // or past the limit; runs of entries that begin below it go out in one write.
         let mut rest = batch;
         while !rest.is_empty() {
-            let mut take = 0;
-            for line in rest.split_inclusive(|&b| b == b'\n') {
-                if r.written + (take + line.len()) as u64 > r.limits.max_size && (r.written > 0 || take > 0) {
-                    break;
-                }
-                take += line.len();
-            }
-            if take == 0 {
+            if r.written >= r.limits.max_size {
                 if let Ok(fresh) = rotate(&r.path, r.limits.max_files).and_then(|_| W::reopen(&r.path)) {
                     self.out = fresh;
                 }
                 r.written = 0;
-                continue;
+            }
+            let mut take = 0;
+            for line in rest.split_inclusive(|&b| b == b'\n') {
+                if r.written + take as u64 >= r.limits.max_size {
+                    break;
+                }
+                take += line.len();
             }
             let _ = self.out.write_all(&rest[..take]);
             r.written += take as u64;
@@ -254,8 +254,11 @@ mod tests {
         assert!(!all.iter().any(|l| l == "line 0\n"), "the oldest lines went with the oldest file");
         let nums: Vec<u32> = all.iter().map(|l| l.trim()[5..].parse().expect("number")).collect();
         assert!(nums.windows(2).all(|w| w[1] == w[0] + 1), "in order, nothing lost in between: {nums:?}");
-        for f in &files {
-            assert!(std::fs::metadata(f).expect("stat").len() <= 300);
+        // as with dockerd, a file ends with the entry that reached the limit
+        let entry = r#"{"log":"line 39\n","stream":"stdout","time":"2026-01-01T00:00:00.000000000Z"}"#.len() as u64 + 1;
+        for f in &files[..2] {
+            let len = std::fs::metadata(f).expect("stat").len();
+            assert!((300..300 + entry).contains(&len), "{}: {len} bytes", f.display());
         }
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }

@@ -247,14 +247,9 @@ fn log_options(q: &Query) -> Result<LogOptions, Resp> {
             Some(v) => berth_engine::time::parse_timestamp(v).map(Some).ok_or_else(|| bad_request(format!("invalid {k} value: {v:?}"))),
         }
     };
-    let tail = match q.get("tail").filter(|t| !t.is_empty() && *t != "all") {
-        None => None,
-        // A negative count is everything, as with dockerd (`--tail -1`).
-        Some(t) => match t.parse::<i64>().map_err(|_| bad_request(format!("invalid tail value: {t:?}")))? {
-            n if n < 0 => None,
-            n => Some(n as usize),
-        },
-    };
+    // A negative count, or anything but a number, is everything, as with dockerd (`--tail -1`,
+    // `--tail all`).
+    let tail = q.get("tail").and_then(|t| t.parse::<i64>().ok()).and_then(|n| usize::try_from(n).ok());
     Ok(LogOptions {
         stdout: q.flag("stdout"),
         stderr: q.flag("stderr"),
@@ -262,6 +257,7 @@ fn log_options(q: &Query) -> Result<LogOptions, Resp> {
         since: ts("since")?,
         until: ts("until")?,
         timestamps: q.flag("timestamps"),
+        details: q.flag("details"),
         tail,
     })
 }
