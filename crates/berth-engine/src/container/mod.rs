@@ -373,12 +373,17 @@ impl Engine {
             host.shm_size = Some(64 << 20);
         }
         // dockerd's defaults as it records them: a private IPC namespace, the cgroup namespace
-        // its host kind gets, and no pids limit as null.
+        // its host kind gets, the masked and read-only paths of an unprivileged container, and
+        // no pids limit as null.
         if host.ipc_mode.as_deref().unwrap_or("").is_empty() {
             host.ipc_mode = Some("private".into());
         }
         if host.cgroupns_mode.as_deref().unwrap_or("").is_empty() {
             host.cgroupns_mode = Some(if self.pure_cgroup2 { "private" } else { "host" }.into());
+        }
+        if host.privileged != Some(true) {
+            host.masked_paths.get_or_insert_with(spec::default_masked_paths);
+            host.readonly_paths.get_or_insert_with(spec::default_readonly_paths);
         }
         if host.resources.pids_limit.is_some_and(|p| p <= 0) {
             host.resources.pids_limit = None;
@@ -729,20 +734,6 @@ impl Engine {
                 None => Some(self.seccomp_for(None, &caps)?),
             }
         };
-        // The host's CPUs do not change while the daemon runs: looked up once.
-        static THERMAL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-        let extra_masked = THERMAL
-            .get_or_init(|| {
-                std::fs::read_dir("/sys/devices/system/cpu")
-                    .into_iter()
-                    .flatten()
-                    .flatten()
-                    .map(|e| e.path().join("thermal_throttle"))
-                    .filter(|p| p.exists())
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .collect()
-            })
-            .clone();
         Ok(spec::Facts {
             uid,
             gid,
@@ -751,7 +742,6 @@ impl Engine {
             cgroups_path: self.cgroups_path(&rec.id),
             join,
             seccomp,
-            extra_masked,
             private_cgroupns: self.pure_cgroup2,
             init_bin: match host.resources.init {
                 Some(true) => {

@@ -51,6 +51,29 @@ const MASKED: [&str; 12] = [
 ];
 const READONLY: [&str; 5] = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
+/// Docker's masked paths on this host: the fixed list and the thermal-throttle directories of
+/// its CPUs. Recorded in a container's HostConfig at create, as dockerd does, unless given.
+pub(crate) fn default_masked_paths() -> Vec<String> {
+    // The host's CPUs do not change while the daemon runs: looked up once.
+    static THERMAL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let thermal = THERMAL.get_or_init(|| {
+        std::fs::read_dir("/sys/devices/system/cpu")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path().join("thermal_throttle"))
+            .filter(|p| p.exists())
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect()
+    });
+    MASKED.iter().map(|s| s.to_string()).chain(thermal.iter().cloned()).collect()
+}
+
+/// Docker's read-only paths, recorded like [`default_masked_paths`].
+pub(crate) fn default_readonly_paths() -> Vec<String> {
+    READONLY.iter().map(|s| s.to_string()).collect()
+}
+
 /// Everything [`build`] needs besides the record: found on the host at start.
 #[derive(Debug, Clone)]
 pub struct Facts {
@@ -67,8 +90,6 @@ pub struct Facts {
     pub join: BTreeMap<&'static str, Option<String>>,
     /// Docker's default seccomp profile converted for this container, or None (unconfined).
     pub seccomp: Option<Value>,
-    /// Thermal-throttle directories of this host's CPUs (masked like Docker does).
-    pub extra_masked: Vec<String>,
     /// The network namespace the engine made and configured (bridge networks): joined, and
     /// the container's own for sysctls.
     pub netns: Option<PathBuf>,
@@ -445,13 +466,11 @@ pub fn build(rec: &Record, facts: &Facts) -> Result<Value> {
         linux["rootfsPropagation"] = json!("rslave");
     }
     if !privileged {
-        let mut masked: Vec<String> = match &host.masked_paths {
-            Some(m) => m.clone(),
-            None => MASKED.iter().map(|s| s.to_string()).chain(facts.extra_masked.iter().cloned()).collect(),
-        };
+        // Recorded at create; records from before that get the defaults here.
+        let mut masked = host.masked_paths.clone().unwrap_or_else(default_masked_paths);
         masked.dedup();
         linux["maskedPaths"] = json!(masked);
-        linux["readonlyPaths"] = json!(host.readonly_paths.clone().unwrap_or_else(|| READONLY.iter().map(|s| s.to_string()).collect()));
+        linux["readonlyPaths"] = json!(host.readonly_paths.clone().unwrap_or_else(default_readonly_paths));
     }
     if let Some(s) = &facts.seccomp {
         linux["seccomp"] = s.clone();
@@ -745,7 +764,6 @@ mod tests {
             cgroups_path: "/berth/x".into(),
             join: BTreeMap::new(),
             seccomp: None,
-            extra_masked: vec![],
             private_cgroupns: false,
             init_bin: None,
             default_ulimits: vec![],

@@ -105,7 +105,21 @@ fn docker_defaults_inside_the_container() {
     } else {
         assert_eq!((warned, kept.as_str()), (true, "0\n"));
     }
+    // inspect shows the masked and read-only paths an unprivileged container gets, as dockerd
+    // records them at create; --privileged gets none, systempaths=unconfined empty lists.
+    let paths = d.docker_ok(&["inspect", "-f", "{{json .HostConfig.MaskedPaths}} {{json .HostConfig.ReadonlyPaths}}", "weighed"]);
+    assert!(paths.starts_with(r#"["/proc/asound","/proc/acpi","/proc/interrupts","/proc/kcore""#), "{paths}");
+    assert!(paths.ends_with(" [\"/proc/bus\",\"/proc/fs\",\"/proc/irq\",\"/proc/sys\",\"/proc/sysrq-trigger\"]\n"), "{paths}");
     d.docker_ok(&["rm", "weighed"]);
+    d.docker_ok(&["create", "--name", "priv", "--privileged", "busybox", "true"]);
+    d.docker_ok(&["create", "--name", "open", "--security-opt", "systempaths=unconfined", "busybox", "true"]);
+    let fmt = "{{json .HostConfig.MaskedPaths}} {{json .HostConfig.ReadonlyPaths}}";
+    assert_eq!(d.docker_ok(&["inspect", "-f", fmt, "priv", "open"]), "null null\n[] []\n");
+    let probe = "head -c 10 /proc/timer_list | wc -c; grep -c ' /proc/sys ' /proc/mounts";
+    assert_eq!(d.docker(&["run", "--rm", "busybox", "sh", "-c", probe]).stdout, b"0\n1\n", "masked, and a read-only /proc/sys");
+    let out = d.docker(&["run", "--rm", "--security-opt", "systempaths=unconfined", "busybox", "sh", "-c", probe]);
+    assert_eq!(out.stdout, b"10\n0\n", "nothing masked or read-only: {out:?}");
+    d.docker_ok(&["rm", "priv", "open"]);
     let out = d.docker(&["create", "--blkio-weight", "5", "busybox", "true"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("Range of blkio weight is from 10 to 1000"), "{out:?}");
     // No AppArmor profile is applied: asking for none is granted, asking for one is refused.
