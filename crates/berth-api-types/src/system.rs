@@ -178,6 +178,9 @@ pub struct Info {
     /// `name=seccomp,profile=builtin`, `name=cgroupns`, `name=rootless`, ...
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security_options: Option<Vec<String>>,
+    /// `docker info` prints "Insecure Registries" and "Registry Mirrors" from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_config: Option<RegistryServiceConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warnings: Option<Vec<String>>,
 }
@@ -209,6 +212,34 @@ pub struct SwarmInfo {
     pub node_addr: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control_available: Option<bool>,
+}
+
+/// `Info.RegistryConfig`: the registries a daemon reaches over plain HTTP, and its mirrors.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RegistryServiceConfig {
+    /// Address ranges whose registries are insecure (loopback's, and CIDRs given).
+    #[serde(rename = "InsecureRegistryCIDRs", default)]
+    pub insecure_registry_cidrs: Vec<String>,
+    /// Registry name (`docker.io`, `host:port`) → what the daemon knows of it.
+    #[serde(default)]
+    pub index_configs: BTreeMap<String, IndexInfo>,
+    /// `https://host[:port]/`, with Docker's trailing slash.
+    #[serde(default)]
+    pub mirrors: Vec<String>,
+}
+
+/// One registry of [`RegistryServiceConfig::index_configs`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IndexInfo {
+    pub name: String,
+    #[serde(default)]
+    pub mirrors: Vec<String>,
+    /// false: plain HTTP allowed.
+    pub secure: bool,
+    /// Docker Hub.
+    pub official: bool,
 }
 
 /// `{"ID": "<commit>"}` of `ContainerdCommit`, `RuncCommit`, `InitCommit`.
@@ -342,9 +373,10 @@ mod tests {
             "Name":"n","ServerVersion":"28.2.2","ClusterStore":"","RegistryConfig":{"Mirrors":[]},"FirewallBackend":{"Driver":"iptables"}}"#;
         let info: Info = serde_json::from_str(json).unwrap();
         assert_eq!(info.architecture, "aarch64");
+        assert_eq!(info.registry_config.as_ref().map(|r| r.mirrors.len()), Some(0));
         assert!(!serde_json::to_string(&info)
             .unwrap()
-            .contains("RegistryConfig"));
+            .contains("FirewallBackend"));
     }
 
     #[test]

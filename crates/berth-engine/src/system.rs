@@ -1,6 +1,6 @@
 //! `GET /info`, `GET /version` and `GET /system/df`: what this daemon is and holds.
 
-use berth_api_types::system::{Info, PluginsInfo, Version, VersionComponent, VersionPlatform};
+use berth_api_types::system::{Commit, IndexInfo, Info, PluginsInfo, RegistryServiceConfig, Version, VersionComponent, VersionPlatform};
 use berth_api_types::version::{MAX_API_VERSION, MIN_API_VERSION};
 
 use crate::container::record::Status;
@@ -118,9 +118,29 @@ impl Engine {
             // Scripts check `{{.Swarm.LocalNodeState}}` before swarm commands.
             swarm: Some(berth_api_types::system::SwarmInfo { local_node_state: "inactive".into(), node_id: Some(String::new()), node_addr: Some(String::new()), control_available: Some(false) }),
             security_options: Some(vec!["name=seccomp,profile=builtin".into(), "name=cgroupns".into()]),
+            registry_config: Some(self.registry_info()),
+            // No containerd; the built-in runtime and init are this build's.
+            containerd_commit: Some(Commit { id: String::new() }),
+            runc_commit: Some(Commit { id: if self.runtime_name(None).is_ok_and(|n| n == crate::container::runtime::BUILT_IN) { VERSION.into() } else { String::new() } }),
+            init_commit: Some(Commit { id: VERSION.into() }),
             warnings: Some(vec![]),
             ..Default::default()
         }
+    }
+
+    /// `Info.RegistryConfig`: loopback and `--insecure-registry` CIDRs, the other insecure
+    /// registries by name, Docker Hub with the `--registry-mirror`s.
+    fn registry_info(&self) -> RegistryServiceConfig {
+        let reg = &self.cfg.registry;
+        let mirrors: Vec<String> = reg.mirrors.iter().map(|m| format!("{m}/")).collect();
+        let (cidrs, names): (Vec<&String>, Vec<&String>) = reg.insecure_registries.iter().partition(|r| r.contains('/'));
+        let mut index_configs = std::collections::BTreeMap::new();
+        index_configs.insert("docker.io".to_owned(), IndexInfo { name: "docker.io".into(), mirrors: mirrors.clone(), secure: true, official: true });
+        for n in names {
+            index_configs.insert(n.clone(), IndexInfo { name: n.clone(), mirrors: vec![], secure: false, official: false });
+        }
+        let insecure_registry_cidrs = ["::1/128", "127.0.0.0/8"].into_iter().map(str::to_owned).chain(cidrs.into_iter().cloned()).collect();
+        RegistryServiceConfig { insecure_registry_cidrs, index_configs, mirrors }
     }
 
     /// A stable id for this daemon, kept in the data root.

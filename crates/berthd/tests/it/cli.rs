@@ -186,6 +186,9 @@ fn names_conflict_with_dockers_message() {
     assert_eq!(d.docker_ok(&["inspect", "-f", "{{.HostConfig.IpcMode}} {{.HostConfig.CgroupnsMode}} {{.HostConfig.PidsLimit}}", "third2"]), format!("private {cgns} <nil>\n"));
     // What scripts check before swarm commands.
     assert_eq!(d.docker_ok(&["info", "--format", "{{.Swarm.LocalNodeState}}"]), "inactive\n");
+    // The keys docker-py's users read: no containerd, the built-in runtime and init.
+    let version = d.docker_ok(&["version", "--format", "{{.Server.Version}}"]);
+    assert_eq!(d.docker_ok(&["info", "--format", "[{{.ContainerdCommit.ID}}] {{.RuncCommit.ID}} {{.InitCommit.ID}}"]), format!("[] {0} {0}\n", version.trim()));
 }
 
 #[test]

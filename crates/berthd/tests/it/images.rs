@@ -91,7 +91,16 @@ fn hub_images_come_from_the_mirror_and_logins_are_checked() {
     let private = TestRegistry::start(Some("alice:right-pass"));
     private.push(busybox_layout(), "team/bb:1");
     let mirror_url = format!("http://{}", mirror.addr());
-    let d = TestDaemon::start_with(BERTHD, "mirror", &["--registry-mirror", &mirror_url]);
+    let d = TestDaemon::start_with(BERTHD, "mirror", &["--registry-mirror", &mirror_url, "--insecure-registry", "10.9.0.0/16", "--insecure-registry", "reg.example:5000"]);
+    // docker info shows them as dockerd does (loopback is always insecure)
+    let info = d.docker_ok(&["info", "--format", "{{json .RegistryConfig}}"]);
+    let reg: serde_json::Value = serde_json::from_str(&info).expect("json");
+    assert_eq!(reg["Mirrors"], serde_json::json!([format!("{mirror_url}/")]), "{info}");
+    assert_eq!(reg["InsecureRegistryCIDRs"], serde_json::json!(["::1/128", "127.0.0.0/8", "10.9.0.0/16"]), "{info}");
+    assert_eq!(reg["IndexConfigs"]["docker.io"], serde_json::json!({"Name": "docker.io", "Mirrors": [format!("{mirror_url}/")], "Secure": true, "Official": true}));
+    assert_eq!(reg["IndexConfigs"]["reg.example:5000"]["Secure"], false, "{info}");
+    let plain = d.docker_ok(&["info"]);
+    assert!(plain.contains(" Registry Mirrors:\n") && plain.contains(&format!("  {mirror_url}/\n")) && plain.contains("  reg.example:5000\n"), "{plain}");
 
     let out = d.docker_ok(&["pull", "busybox"]);
     assert!(out.contains("Status: Downloaded newer image for busybox:latest"), "{out}");
