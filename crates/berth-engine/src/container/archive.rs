@@ -134,6 +134,25 @@ fn is_pseudo_fs(dir: &OwnedFd) -> bool {
 }
 
 impl<W: Write> Packer<W> {
+    /// A directory's entry, named with a trailing `/` as Docker's archives name them (the tar
+    /// crate drops it from names that fit the header; longer ones keep it in their GNU long
+    /// name).
+    fn append_dir(&mut self, h: &mut tar::Header, tar_name: &Path) -> std::io::Result<()> {
+        // `./sub` is `sub`, as the tar crate writes the names of files.
+        let bytes = tar_name.as_os_str().as_bytes();
+        let mut name = bytes.strip_prefix(b"./").filter(|rest| !rest.is_empty()).unwrap_or(bytes).to_vec();
+        if name.last() != Some(&b'/') {
+            name.push(b'/');
+        }
+        let field = &mut h.as_old_mut().name;
+        if name.len() > field.len() {
+            return self.tar.append_data(h, Path::new(OsStr::from_bytes(&name)), std::io::empty());
+        }
+        field[..name.len()].copy_from_slice(&name);
+        h.set_cksum();
+        self.tar.append(h, std::io::empty())
+    }
+
     fn pack(&mut self, parent: BorrowedFd<'_>, name: &OsStr, tar_name: &Path) -> std::io::Result<()> {
         let st = rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW)?;
         let kind = FileType::from_raw_mode(st.st_mode);
@@ -165,7 +184,7 @@ impl<W: Write> Packer<W> {
             }
             FileType::Directory => {
                 h.set_entry_type(tar::EntryType::Directory);
-                self.tar.append_data(&mut h, tar_name, std::io::empty())?;
+                self.append_dir(&mut h, tar_name)?;
                 let dir = rustix::fs::openat(parent, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
                 if is_pseudo_fs(&dir) {
                     return Ok(()); // /proc, /sys and the like: the mount point, not the kernel's files

@@ -69,9 +69,18 @@ fn docker_cp_both_ways_stays_inside_the_container() {
     d.docker_ok(&["export", "-o", &tar.to_string_lossy(), "cc"]);
     let list = Command::new("tar").arg("-tf").arg(&tar).output().expect("tar -tf");
     let list = String::from_utf8_lossy(&list.stdout);
-    for want in ["bin/busybox", "etc/passwd", "tmp/f", "later.txt", "tmp/up"] {
-        assert!(list.lines().any(|l| l.trim_end_matches('/') == want), "export lacks {want}");
+    for want in ["bin/busybox", "etc/passwd", "tmp/f", "later.txt", "tmp/up", "tmp/d/sub/", "bin/", "tmp/"] {
+        assert!(list.lines().any(|l| l == want), "export lacks {want} (directories end with `/`, as in Docker's): {list}");
     }
+    // a long directory name keeps its `/` too (GNU long name)
+    let long = format!("/tmp/{}", "d".repeat(120));
+    d.docker_ok(&["exec", "cc", "mkdir", "-p", &long]);
+    let out = d.docker(&["cp", &format!("cc:{long}"), "-"]);
+    let out = Command::new("tar").arg("-tf").arg("-").stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().and_then(|mut t| {
+        std::io::Write::write_all(&mut t.stdin.take().expect("stdin"), &out.stdout)?;
+        t.wait_with_output()
+    }).expect("tar -tf");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{}/\n", &long[5..]), "{out:?}");
     d.docker_ok(&["rm", "-f", "cc"]);
 }
 
