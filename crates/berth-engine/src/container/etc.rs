@@ -46,38 +46,73 @@ pub fn hosts(host: &HostConfig, host_network: bool, host_hosts: &str, own: &[IpA
     Ok(s)
 }
 
-/// `/etc/resolv.conf`: the host's, with `--dns`, `--dns-search`, `--dns-option` replacing its
-/// parts; loopback name servers are dropped when the container has its own network namespace
-/// (they would mean the container itself). On user-defined networks the one name server is
-/// the embedded one (127.0.0.11), which forwards to the others, as in Docker.
+/// The host's resolver configuration as Docker reads it: `/etc/resolv.conf`, unless that only
+/// names systemd-resolved's local stub (127.0.0.53), which no container can reach: then the
+/// upstream servers systemd-resolved lists in `/run/systemd/resolve/resolv.conf`.
+pub fn host_resolv_conf() -> String {
+    let etc = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let servers: Vec<&str> = etc.lines().filter_map(|l| l.strip_prefix("nameserver")).map(str::trim).collect();
+    if servers == ["127.0.0.53"] {
+        if let Ok(upstream) = std::fs::read_to_string("/run/systemd/resolve/resolv.conf") {
+            return upstream;
+        }
+    }
+    etc
+}
+
+fn is_loopback(ip: &str) -> bool {
+    ip.parse::<IpAddr>().is_ok_and(|a| a.is_loopback())
+}
+
+/// `/etc/resolv.conf`, as Docker writes it from the host's (`host_resolv`):
+/// - with no `--dns`, `--dns-search` or `--dns-option` and no embedded server: the host's
+///   file, verbatim with the host's network, else without its loopback name servers (they
+///   would mean the container itself), and Google's two when none is left;
+/// - otherwise rebuilt, in Docker's order (`search`, `nameserver`, `options`), the flags
+///   replacing the host's parts. On user-defined networks the one name server is the
+///   embedded one (127.0.0.11), which forwards to the others, with `ndots:0`.
 pub fn resolv_conf(host: &HostConfig, host_network: bool, embedded_dns: bool, host_resolv: &str) -> String {
+    let given = |v: &Option<Vec<String>>| v.as_ref().filter(|v| !v.is_empty()).cloned();
+    let (dns, dns_search, dns_options) = (given(&host.dns), given(&host.dns_search), given(&host.dns_options));
+    if dns.is_none() && dns_search.is_none() && dns_options.is_none() && !embedded_dns {
+        if host_network {
+            return host_resolv.to_owned();
+        }
+        let kept: Vec<&str> = host_resolv
+            .lines()
+            .filter(|l| {
+                let mut w = l.split_whitespace();
+                !(w.next() == Some("nameserver") && w.next().is_some_and(is_loopback))
+            })
+            .collect();
+        let mut s = kept.join("\n");
+        if !s.is_empty() {
+            s.push('\n');
+        }
+        if !kept.iter().any(|l| l.split_whitespace().next() == Some("nameserver")) {
+            s.push_str("nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+        }
+        return s;
+    }
     let mut servers: Vec<String> = Vec::new();
     let mut search: Vec<String> = Vec::new();
     let mut options: Vec<String> = Vec::new();
     for line in host_resolv.lines() {
         let mut words = line.split_whitespace();
         match words.next() {
-            Some("nameserver") => {
-                if let Some(ip) = words.next() {
-                    let loopback = ip.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback());
-                    if host_network || !loopback {
-                        servers.push(ip.to_owned());
-                    }
-                }
-            }
+            Some("nameserver") => servers.extend(words.next().filter(|ip| host_network || !is_loopback(ip)).map(str::to_owned)),
             Some("search") | Some("domain") => search = words.map(str::to_owned).collect(),
-            Some("options") => options.extend(words.map(str::to_owned)),
+            Some("options") => options = words.map(str::to_owned).collect(),
             _ => {}
         }
     }
-    let given = |v: &Option<Vec<String>>| v.as_ref().filter(|v| !v.is_empty()).cloned();
-    if let Some(d) = given(&host.dns) {
+    if let Some(d) = dns {
         servers = d;
     }
-    if let Some(d) = given(&host.dns_search) {
+    if let Some(d) = dns_search {
         search = d.into_iter().filter(|s| s != ".").collect();
     }
-    if let Some(d) = given(&host.dns_options) {
+    if let Some(d) = dns_options {
         options = d;
     }
     if embedded_dns {
@@ -87,11 +122,11 @@ pub fn resolv_conf(host: &HostConfig, host_network: bool, embedded_dns: bool, ho
         }
     }
     let mut s = String::new();
-    for ns in &servers {
-        s.push_str(&format!("nameserver {ns}\n"));
-    }
     if !search.is_empty() {
         s.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    for ns in &servers {
+        s.push_str(&format!("nameserver {ns}\n"));
     }
     if !options.is_empty() {
         s.push_str(&format!("options {}\n", options.join(" ")));
@@ -134,12 +169,19 @@ mod tests {
     }
 
     #[test]
-    fn resolv_conf_drops_loopback_and_honours_flags() {
-        let host = "nameserver 127.0.0.53\nnameserver 10.1.1.1\nsearch corp.example\noptions edns0\n";
-        assert_eq!(resolv_conf(&HostConfig::default(), false, false, host), "nameserver 10.1.1.1\nsearch corp.example\noptions edns0\n");
-        assert!(resolv_conf(&HostConfig::default(), true, false, host).contains("127.0.0.53"));
-        assert_eq!(resolv_conf(&HostConfig::default(), false, true, host), "nameserver 127.0.0.11\nsearch corp.example\noptions edns0 ndots:0\n");
+    fn resolv_conf_as_docker_writes_it() {
+        let host = "# made by hand\nnameserver 127.0.0.53\nnameserver 10.1.1.1\nsearch corp.example\noptions edns0\n";
+        let none = HostConfig::default();
+        // the host's file, its comments and order kept, without loopback name servers
+        assert_eq!(resolv_conf(&none, false, false, host), "# made by hand\nnameserver 10.1.1.1\nsearch corp.example\noptions edns0\n");
+        assert_eq!(resolv_conf(&none, true, false, host), host, "the host's network: the host's file");
+        // none left: Docker's defaults
+        assert_eq!(resolv_conf(&none, false, false, "nameserver 127.0.0.1\nsearch x\n"), "search x\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+        // rebuilt in Docker's order
+        assert_eq!(resolv_conf(&none, false, true, host), "search corp.example\nnameserver 127.0.0.11\noptions edns0 ndots:0\n");
         let h = HostConfig { dns: Some(vec!["9.9.9.9".into()]), dns_search: Some(vec!["a.b".into()]), dns_options: Some(vec!["ndots:2".into()]), ..Default::default() };
-        assert_eq!(resolv_conf(&h, false, false, host), "nameserver 9.9.9.9\nsearch a.b\noptions ndots:2\n");
+        assert_eq!(resolv_conf(&h, false, false, host), "search a.b\nnameserver 9.9.9.9\noptions ndots:2\n");
+        let only_search = HostConfig { dns_search: Some(vec!["a.b".into()]), ..Default::default() };
+        assert_eq!(resolv_conf(&only_search, false, false, host), "search a.b\nnameserver 10.1.1.1\noptions edns0\n");
     }
 }

@@ -227,7 +227,12 @@ pub fn parse_signal(s: &str) -> Option<i32> {
         "IOT" => Some(6),
         "POLL" => Some(29),
         "CLD" => Some(17),
-        _ => name.strip_prefix("RTMIN+").and_then(|n| n.parse::<i32>().ok()).map(|n| 34 + n).filter(|n| *n <= 64),
+        "RTMIN" => Some(34),
+        "RTMAX" => Some(64),
+        _ => {
+            let rt = |prefix: &str, sign: i32, base: i32| name.strip_prefix(prefix).and_then(|n| n.parse::<i32>().ok()).filter(|n| (1..=30).contains(n)).map(|n| base + sign * n);
+            rt("RTMIN+", 1, 34).or_else(|| rt("RTMAX-", -1, 64))
+        }
     }
 }
 
@@ -678,7 +683,7 @@ impl Engine {
         // The host's own /etc/hosts only matters with its network: not read on every start.
         let host_hosts = if host_network { std::fs::read_to_string("/etc/hosts").unwrap_or_default() } else { String::new() };
         let hosts = etc::hosts(host, host_network, &host_hosts, &own, &names, self.host_gateway())?;
-        let resolv = etc::resolv_conf(host, host_network, embedded_dns, &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default());
+        let resolv = etc::resolv_conf(host, host_network, embedded_dns, &etc::host_resolv_conf());
         etc::write(&Record::dir(&self.cfg.containers_dir(), &rec.id), &hostname, &hosts, &resolv)
     }
 
@@ -1407,6 +1412,9 @@ mod tests {
         assert_eq!(parse_signal("SIGRTMIN+1"), Some(35));
         assert_eq!(parse_signal("NOPE"), None);
         assert_eq!(parse_signal("0"), None);
+        // Docker's real-time names; numbers past the kernel's 64 signals are refused at once
+        assert_eq!((parse_signal("SIGRTMIN"), parse_signal("RTMAX"), parse_signal("SIGRTMAX-2")), (Some(34), Some(64), Some(62)));
+        assert_eq!((parse_signal("64"), parse_signal("65"), parse_signal("RTMIN+31")), (Some(64), None, None));
     }
 
     #[test]

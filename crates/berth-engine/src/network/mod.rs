@@ -534,12 +534,12 @@ impl crate::dns::Names for EngineNames {
 }
 
 /// The name servers the embedded DNS server forwards to: the container's `--dns`, else the
-/// host's (loopback ones included: the server forwards from the host's namespace).
+/// host's ([`crate::container::etc::host_resolv_conf`]; loopback ones included: the server
+/// forwards from the host's namespace).
 fn upstream(host: &HostConfig) -> Vec<std::net::SocketAddr> {
     let given: Vec<String> = host.dns.clone().unwrap_or_default();
     let list = if given.is_empty() {
-        std::fs::read_to_string("/etc/resolv.conf")
-            .unwrap_or_default()
+        crate::container::etc::host_resolv_conf()
             .lines()
             .filter_map(|l| l.strip_prefix("nameserver").map(|s| s.trim().to_owned()))
             .collect()
