@@ -48,6 +48,9 @@ pub struct Ctx {
     /// The API version of the request's path (`/v1.41/...`); `None` for an unversioned path,
     /// which gets the newest behaviour.
     pub version: Option<ApiVersion>,
+    /// The connection's Unix socket (a duplicate of its descriptor), to learn whether the
+    /// client has read what was sent; None over TLS.
+    pub socket: Option<Arc<std::os::fd::OwnedFd>>,
 }
 
 /// Serves the API on `listener` for `principal` until `stop` turns true.
@@ -59,7 +62,10 @@ pub async fn serve(listener: tokio::net::UnixListener, engine: Arc<Engine>, prin
             _ = stop2.wait_for(|s| *s) => return,
         };
         match conn {
-            Ok((stream, _)) => spawn_connection(stream, engine.clone(), principal.clone(), stop.clone()),
+            Ok((stream, _)) => {
+                let socket = std::os::fd::AsFd::as_fd(&stream).try_clone_to_owned().ok().map(Arc::new);
+                spawn_connection(stream, socket, engine.clone(), principal.clone(), stop.clone())
+            }
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.
                 tracing::warn!(error = %e, "accept");
@@ -69,8 +75,9 @@ pub async fn serve(listener: tokio::net::UnixListener, engine: Arc<Engine>, prin
     }
 }
 
-/// Serves one connection (any stream: Unix socket, or TLS over TCP).
-pub fn spawn_connection<S>(stream: S, engine: Arc<Engine>, principal: Principal, mut stop: tokio::sync::watch::Receiver<bool>)
+/// Serves one connection (any stream: Unix socket, or TLS over TCP; `socket` is the Unix
+/// socket's descriptor, see [`Ctx::socket`]).
+pub fn spawn_connection<S>(stream: S, socket: Option<Arc<std::os::fd::OwnedFd>>, engine: Arc<Engine>, principal: Principal, mut stop: tokio::sync::watch::Receiver<bool>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -78,7 +85,8 @@ where
         let svc = hyper::service::service_fn(move |req| {
             let engine = engine.clone();
             let principal = principal.clone();
-            async move { Ok::<_, std::convert::Infallible>(handle(req, engine, principal).await) }
+            let socket = socket.clone();
+            async move { Ok::<_, std::convert::Infallible>(handle(req, engine, principal, socket).await) }
         });
         let mut builder = hyper::server::conn::http1::Builder::new();
         // half_close: a client that shuts down its side after the request still gets the
@@ -105,7 +113,7 @@ fn split_version(path: &str) -> Result<(Option<ApiVersion>, &str), Resp> {
     Ok((None, path))
 }
 
-async fn handle(req: Request<Incoming>, engine: Arc<Engine>, principal: Principal) -> Resp {
+async fn handle(req: Request<Incoming>, engine: Arc<Engine>, principal: Principal, socket: Option<Arc<std::os::fd::OwnedFd>>) -> Resp {
     use tracing::Instrument;
     let raw_path = req.uri().path().to_owned();
     let span = tracing::debug_span!("request", method = %req.method(), path = %raw_path, %principal);
@@ -118,7 +126,7 @@ async fn handle(req: Request<Incoming>, engine: Arc<Engine>, principal: Principa
             error::bad_request(format!("client version {v} is too old. Minimum supported API version is {MIN_API_VERSION}, please upgrade your client to a newer version"))
         }
         Ok((version, path)) => {
-            let ctx = Ctx { engine, principal, version };
+            let ctx = Ctx { engine, principal, version, socket };
             let path = path.to_owned();
             routes::route(req, &ctx, &path).instrument(span.clone()).await
         }

@@ -67,7 +67,7 @@ pub async fn serve(listener: tokio::net::TcpListener, config: Arc<ServerConfig>,
         let (acceptor, engine, stop) = (acceptor.clone(), engine.clone(), stop.clone());
         tokio::spawn(async move {
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => berth_api::spawn_connection(tls, engine, Principal::Admin, stop),
+                Ok(Ok(tls)) => berth_api::spawn_connection(tls, None, engine, Principal::Admin, stop),
                 Ok(Err(e)) => tracing::info!(%peer, error = %e, "TLS handshake refused"),
                 Err(_) => tracing::info!(%peer, "TLS handshake timed out"),
             }
