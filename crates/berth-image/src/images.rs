@@ -239,7 +239,7 @@ impl ImageStore {
     /// ([`crate::init_layer`], made now if this is the image's first container), then the
     /// image's layers.
     pub fn container_lowers(&self, image: &Image) -> Result<Vec<PathBuf>, ImageStoreError> {
-        let init = self.root.join("init").join(image.id.hex());
+        let init = self.root.join("init").join(format!("{}.v{}", image.id.hex(), crate::init_layer::VERSION));
         let mut lowers = self.lower_dirs(image);
         crate::init_layer::ensure(&init, &lowers).map_err(|source| ImageStoreError::InitLayer { path: init.clone(), source })?;
         lowers.insert(0, init);
@@ -425,7 +425,9 @@ impl ImageStore {
         for entry in fs::read_dir(&init).map_err(gc_err(&init))? {
             let entry = entry.map_err(gc_err(&init))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if !ids.contains(&name) && !name.starts_with(".tmp-") {
+            // `<image id>.v<version>`, or `<image id>` (before versions)
+            let image = name.split('.').next().unwrap_or_default();
+            if !ids.contains(image) && !name.starts_with(".tmp-") {
                 fs::remove_dir_all(entry.path()).map_err(gc_err(&entry.path()))?;
             }
         }

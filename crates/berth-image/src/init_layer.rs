@@ -21,6 +21,11 @@ enum Kind {
     Link(&'static str),
 }
 
+/// Bumped whenever [`TARGETS`] changes: an image's init layer is named with it, so starts get
+/// a layer with every entry while containers that run on an older one keep theirs (it goes with
+/// the image).
+pub(crate) const VERSION: u32 = 2;
+
 /// The entries, as Docker's init layer has them.
 const TARGETS: [(&str, Kind); 11] = [
     (".dockerenv", Kind::File(0o755)),
