@@ -84,12 +84,11 @@ pub fn output_response(shim: ShimFuture, tty: bool) -> Resp {
 /// socket), at most 20 ms after the call; over TLS (None) after those 20 ms. For streams whose
 /// output may come at once: a client that reads the response head through a buffer and then
 /// the raw socket (docker-py) would lose output that arrived with the head.
-pub async fn until_head_read(socket: Option<&std::os::fd::OwnedFd>) {
-    use std::os::fd::AsFd;
+pub async fn until_head_read(socket: Option<std::os::fd::RawFd>) {
     const GRACE: std::time::Duration = std::time::Duration::from_millis(20);
     let Some(fd) = socket else { return tokio::time::sleep(GRACE).await };
     let began = std::time::Instant::now();
-    while berth_runtime::sys::socket::unread_by_peer(fd.as_fd()).is_ok_and(|n| n > 0) && began.elapsed() < GRACE {
+    while berth_runtime::sys::socket::unread_by_peer(fd).is_ok_and(|n| n > 0) && began.elapsed() < GRACE {
         tokio::time::sleep(std::time::Duration::from_micros(200)).await;
     }
 }
@@ -189,10 +188,10 @@ mod tests {
     #[tokio::test]
     async fn output_waits_until_the_client_has_read_the_head() {
         use std::io::{Read, Write};
-        use std::os::fd::AsFd;
+        use std::os::fd::AsRawFd;
         let (mut server, mut client) = std::os::unix::net::UnixStream::pair().expect("pair");
         server.write_all(b"HTTP/1.1 101 UPGRADED\r\n\r\n").expect("head");
-        let fd = server.as_fd().try_clone_to_owned().expect("dup");
+        let fd = server.as_raw_fd();
         let read = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let reader = {
             let read = read.clone();
@@ -204,14 +203,14 @@ mod tests {
                 (n, client)
             })
         };
-        until_head_read(Some(&fd)).await;
+        until_head_read(Some(fd)).await;
         assert!(read.load(std::sync::atomic::Ordering::SeqCst), "returned before the client read");
         let (n, _client) = reader.join().expect("reader");
         assert_eq!(n, 25);
         // a client that never reads holds nothing up for long
         server.write_all(b"more").expect("write");
         let began = std::time::Instant::now();
-        until_head_read(Some(&fd)).await;
+        until_head_read(Some(fd)).await;
         assert!(began.elapsed() >= std::time::Duration::from_millis(20));
     }
 }

@@ -48,9 +48,10 @@ pub struct Ctx {
     /// The API version of the request's path (`/v1.41/...`); `None` for an unversioned path,
     /// which gets the newest behaviour.
     pub version: Option<ApiVersion>,
-    /// The connection's Unix socket (a duplicate of its descriptor), to learn whether the
-    /// client has read what was sent; None over TLS.
-    pub socket: Option<Arc<std::os::fd::OwnedFd>>,
+    /// The descriptor number of the connection's Unix socket, to learn whether the client has
+    /// read what was sent (valid while the connection, or its upgraded stream, lives); None
+    /// over TLS.
+    pub socket: Option<std::os::fd::RawFd>,
 }
 
 /// Serves the API on `listener` for `principal` until `stop` turns true.
@@ -63,8 +64,8 @@ pub async fn serve(listener: tokio::net::UnixListener, engine: Arc<Engine>, prin
         };
         match conn {
             Ok((stream, _)) => {
-                let socket = std::os::fd::AsFd::as_fd(&stream).try_clone_to_owned().ok().map(Arc::new);
-                spawn_connection(stream, socket, engine.clone(), principal.clone(), stop.clone())
+                let socket = std::os::fd::AsRawFd::as_raw_fd(&stream);
+                spawn_connection(stream, Some(socket), engine.clone(), principal.clone(), stop.clone())
             }
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.
@@ -77,7 +78,7 @@ pub async fn serve(listener: tokio::net::UnixListener, engine: Arc<Engine>, prin
 
 /// Serves one connection (any stream: Unix socket, or TLS over TCP; `socket` is the Unix
 /// socket's descriptor, see [`Ctx::socket`]).
-pub fn spawn_connection<S>(stream: S, socket: Option<Arc<std::os::fd::OwnedFd>>, engine: Arc<Engine>, principal: Principal, mut stop: tokio::sync::watch::Receiver<bool>)
+pub fn spawn_connection<S>(stream: S, socket: Option<std::os::fd::RawFd>, engine: Arc<Engine>, principal: Principal, mut stop: tokio::sync::watch::Receiver<bool>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -85,7 +86,6 @@ where
         let svc = hyper::service::service_fn(move |req| {
             let engine = engine.clone();
             let principal = principal.clone();
-            let socket = socket.clone();
             async move { Ok::<_, std::convert::Infallible>(handle(req, engine, principal, socket).await) }
         });
         let mut builder = hyper::server::conn::http1::Builder::new();
@@ -113,7 +113,7 @@ fn split_version(path: &str) -> Result<(Option<ApiVersion>, &str), Resp> {
     Ok((None, path))
 }
 
-async fn handle(req: Request<Incoming>, engine: Arc<Engine>, principal: Principal, socket: Option<Arc<std::os::fd::OwnedFd>>) -> Resp {
+async fn handle(req: Request<Incoming>, engine: Arc<Engine>, principal: Principal, socket: Option<std::os::fd::RawFd>) -> Resp {
     use tracing::Instrument;
     let raw_path = req.uri().path().to_owned();
     let span = tracing::debug_span!("request", method = %req.method(), path = %raw_path, %principal);

@@ -31,12 +31,12 @@ pub async fn start(ctx: &Ctx, id: &str, mut req: Request<Incoming>) -> Result<Re
         }
         let (eng, principal, exec_id) = (ctx.engine.clone(), ctx.principal.clone(), id.to_owned());
         let tty = info.process_config.tty;
-        let socket = ctx.socket.clone();
+        let socket = ctx.socket;
         let shim: hijack::ShimFuture = Box::pin(async move {
             // This runs once the 101 is written. docker-py reads the head through a buffer and
             // then the raw socket, so output that arrives before it has read the head is lost
             // to it: the process starts once the client has read the head.
-            hijack::until_head_read(socket.as_deref()).await;
+            hijack::until_head_read(socket).await;
             match eng.exec_start(&principal, &exec_id, false).await {
                 Ok(s) => s.map(|(s, _)| s),
                 Err(e) => {
