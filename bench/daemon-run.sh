@@ -2,7 +2,8 @@
 # berthd against dockerd (Debian's docker.io, with its own data root, exec root, socket and
 # containerd) and Debian's podman (its Docker-compatible API service, with roots of its own),
 # driven by the same docker CLI with the same busybox image, in one run:
-#   1. `docker run --rm --network none busybox true`, interleaved, RUNS times each;
+#   1. `docker run --rm --network none busybox true`, interleaved, RUNS times each, and
+#      `docker exec` of `true` in a running container;
 #   2. 100 x `docker run -d --network none busybox sleep 600` from 8 parallel clients, then
 #      `docker rm -f` of all of them (8 parallel);
 #   3. `GET /containers/json?all=1` with 1,000 containers (created, not started);
@@ -45,6 +46,17 @@ for i in range(runs + 2):
         if i >= 2: t[name].append(dt)
 mb, md, mp = statistics.median(t["berthd"]), statistics.median(t["dockerd"]), statistics.median(t["podman"])
 print(f"docker run --rm busybox true, median of {runs}: berthd {mb*1000:.0f} ms, dockerd {md*1000:.0f} ms: {md/mb:.1f}x faster; podman service {mp*1000:.0f} ms: {mp/mb:.1f}x faster")
+# 1b. docker exec into a running container, interleaved.
+execs = {name: docker(sock, "run", "-d", "--network", "none", "busybox", "sleep", "600").decode().strip() for name, sock in daemons.items()}
+t = {k: [] for k in daemons}
+for i in range(runs + 2):
+    for name in (list(daemons) if i % 2 == 0 else list(daemons)[::-1]):
+        t0 = time.perf_counter(); docker(daemons[name], "exec", execs[name], "true"); dt = time.perf_counter() - t0
+        if i >= 2: t[name].append(dt)
+for name, sock in daemons.items():
+    docker(sock, "rm", "-f", execs[name])
+mb, md, mp = statistics.median(t["berthd"]), statistics.median(t["dockerd"]), statistics.median(t["podman"])
+print(f"docker exec CONTAINER true, median of {runs}: berthd {mb*1000:.0f} ms, dockerd {md*1000:.0f} ms: {md/mb:.1f}x faster; podman service {mp*1000:.0f} ms: {mp/mb:.1f}x faster")
 floor = []
 for i in range(runs):
     t0 = time.perf_counter(); docker(bsock, "rm", "-f", "nosuch", check=False); floor.append(time.perf_counter() - t0)
