@@ -9,7 +9,10 @@ use crate::error::{Error, Result};
 use crate::policy::Principal;
 use crate::Engine;
 
-/// Copies every limit `from` sets onto `to`; refuses options `update` cannot change.
+/// Applies the limits `from` sets onto `to`, as dockerd does: a number only when not zero, a
+/// CPU set only when not empty, the pids limit when given (the docker CLI sends every field,
+/// zero for those not asked for). Refuses options `update` cannot change, and a `--cpus`
+/// where a period or quota is set (or the reverse), with dockerd's messages.
 fn merge(to: &mut Resources, from: &Resources) -> Result<()> {
     if let Some(what) = spec::unsupported_limit(from) {
         return Err(Error::NotImplemented(what.to_owned()));
@@ -17,16 +20,41 @@ fn merge(to: &mut Resources, from: &Resources) -> Result<()> {
     if listed(&from.devices) || listed(&from.device_cgroup_rules) || listed(&from.device_requests) || listed(&from.ulimits) || from.cgroup_parent.as_deref().is_some_and(|c| !c.is_empty()) {
         return Err(Error::InvalidParameter("docker update changes resource limits and the restart policy only; devices, ulimits and the cgroup parent are fixed at create".into()));
     }
-    macro_rules! take {
-        ($($f:ident),*) => { $( if from.$f.is_some() { to.$f = from.$f.clone(); } )* };
+    let set = |v: Option<i64>| v.filter(|n| *n != 0);
+    let has = |v: Option<i64>| v.is_some_and(|n| n > 0);
+    let conflict = |what: &str| Err(Error::Conflict(format!("Conflicting options: {what}")));
+    if has(from.nano_cpus) && has(to.cpu_period) {
+        return conflict("Nano CPUs cannot be updated as CPU Period has already been set");
     }
-    take!(memory, memory_reservation, memory_swap, memory_swappiness, nano_cpus, cpu_shares, cpu_quota, cpu_period, cpuset_cpus, cpuset_mems, pids_limit, oom_kill_disable, blkio_weight);
-    // A new --cpus replaces a quota and the reverse, as in Docker.
-    if from.nano_cpus.is_some_and(|n| n > 0) {
-        to.cpu_quota = None;
-        to.cpu_period = None;
-    } else if from.cpu_quota.is_some_and(|q| q > 0) || from.cpu_period.is_some_and(|p| p > 0) {
-        to.nano_cpus = None;
+    if has(from.nano_cpus) && has(to.cpu_quota) {
+        return conflict("Nano CPUs cannot be updated as CPU Quota has already been set");
+    }
+    if has(from.cpu_period) && has(to.nano_cpus) {
+        return conflict("CPU Period cannot be updated as NanoCPUs has already been set");
+    }
+    if has(from.cpu_quota) && has(to.nano_cpus) {
+        return conflict("CPU Quota cannot be updated as NanoCPUs has already been set");
+    }
+    if let Some(m) = set(from.memory) {
+        if has(to.memory_swap) && m > to.memory_swap.unwrap_or(0) && set(from.memory_swap).is_none() {
+            return conflict("Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time");
+        }
+        to.memory = Some(m);
+    }
+    macro_rules! nonzero {
+        ($($f:ident),*) => { $( if let Some(v) = set(from.$f) { to.$f = Some(v); } )* };
+    }
+    nonzero!(memory_swap, memory_reservation, nano_cpus, cpu_shares, cpu_quota, cpu_period);
+    if let Some(w) = from.blkio_weight.filter(|w| *w != 0) {
+        to.blkio_weight = Some(w);
+    }
+    for (to, from) in [(&mut to.cpuset_cpus, &from.cpuset_cpus), (&mut to.cpuset_mems, &from.cpuset_mems)] {
+        if let Some(v) = from.as_ref().filter(|v| !v.is_empty()) {
+            *to = Some(v.clone());
+        }
+    }
+    if from.pids_limit.is_some() {
+        to.pids_limit = from.pids_limit;
     }
     Ok(())
 }
@@ -40,7 +68,10 @@ impl Engine {
             let r = ctr.rec();
             (r.host_config.clone(), r.state.status.is_live())
         };
-        merge(&mut host.resources, &upd.resources)?;
+        merge(&mut host.resources, &upd.resources).map_err(|e| match e {
+            Error::Conflict(why) => Error::Conflict(format!("Cannot update container {}: {why}", ctr.id)),
+            e => e,
+        })?;
         let mut warnings = Vec::new();
         if upd.resources.blkio_weight.is_some_and(|w| w != 0) && !spec::blkio_weight_supported(self.pure_cgroup2) {
             spec::limits(&upd.resources)?;
@@ -48,7 +79,8 @@ impl Engine {
             warnings.push(spec::BLKIO_WEIGHT_DISCARDED.to_owned());
         }
         let limits = spec::limits(&host.resources)?;
-        if let Some(p) = &upd.restart_policy {
+        // The docker CLI always sends a policy; an empty name leaves the container's.
+        if let Some(p) = upd.restart_policy.as_ref().filter(|p| !p.name.as_deref().unwrap_or("").is_empty()) {
             Restart::of(Some(p))?;
             if host.auto_remove == Some(true) && !matches!(p.name.as_deref(), None | Some("") | Some("no")) {
                 return Err(Error::InvalidParameter("Restart policy cannot be updated because AutoRemove is enabled for the container".into()));

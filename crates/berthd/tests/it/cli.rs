@@ -233,6 +233,15 @@ fn update_changes_limits_of_a_running_container_and_system_df_counts() {
     assert_eq!(kept, if weighs { "300\n" } else { "0\n" });
     let out = d.docker(&["run", "--rm", "--blkio-weight-device", "/dev/null:300", "busybox", "true"]);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not supported by berth yet"), "{out:?}");
+    // A later update changes only what it names (the CLI sends zeros and an empty policy for
+    // the rest), and what was set survives a restart, as with dockerd.
+    d.docker_ok(&["update", "--pids-limit", "77", "up"]);
+    let h = d.docker_ok(&["inspect", "--format", "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}", "up"]);
+    assert_eq!(h.trim(), "134217728 268435456 500000000 77 on-failure:3");
+    d.docker_ok(&["restart", "-t", "0", "up"]);
+    assert!(limit().trim().ends_with("/ 128MiB"), "the limit survives a restart: {}", limit());
+    let out = d.docker(&["update", "--cpu-quota", "20000", "up"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set"), "{out:?}");
 
     let df = d.docker_ok(&["system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Active}}"]);
     assert!(df.lines().any(|l| l == "Images 1 1"), "{df}");
