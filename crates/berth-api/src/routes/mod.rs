@@ -28,6 +28,8 @@ pub async fn route(req: Request<Incoming>, ctx: &Ctx, path: &str) -> Resp {
         (&Method::GET, ["info"]) => Ok(system::info(ctx)),
         (&Method::GET, ["system", "df"]) => system::df(ctx, &q),
         (&Method::GET, ["events"]) => system::events(ctx, &q),
+        // No builds, so no build cache: pruning it frees nothing (`docker system prune` asks).
+        (&Method::POST, ["build", "prune"]) => Ok(crate::body::json(http::StatusCode::OK, &serde_json::json!({"CachesDeleted": null, "SpaceReclaimed": 0}))),
 
         (&Method::POST, ["containers", "create"]) => containers::create(ctx, &q, req).await,
         (&Method::GET, ["containers", "json"]) => containers::list(ctx, &q),

@@ -81,6 +81,9 @@ pub struct Ctr {
     pending: Mutex<Vec<PendingAttach>>,
     /// A forced removal waits for this container's end.
     removing: AtomicBool,
+    /// Restarts by policy since the last run of 10 s or more, or the last start by a user:
+    /// what the backoff doubles with.
+    backoff: std::sync::atomic::AtomicU32,
 }
 
 impl Ctr {
@@ -93,6 +96,7 @@ impl Ctr {
             life: watch::channel(Life { exits: 0, exit_code, removed: false }).0,
             pending: Mutex::new(Vec::new()),
             removing: AtomicBool::new(false),
+            backoff: std::sync::atomic::AtomicU32::new(0),
         })
     }
 
@@ -496,7 +500,19 @@ impl Engine {
         self.check_serving()?;
         let ctr = self.find(principal, key)?;
         let _op = ctr.op.lock().await;
+        if !ctr.rec().state.status.is_live() {
+            Self::started_by_user(&ctr);
+        }
         self.start_locked(&ctr).await
+    }
+
+    /// A start or restart asked for by a user, as dockerd resets its restart manager then: the
+    /// restart policy applies again (after a stop), counting from zero.
+    fn started_by_user(ctr: &Ctr) {
+        let mut r = ctr.rec();
+        r.stopped_by_user = false;
+        r.restart_count = 0;
+        ctr.backoff.store(0, Ordering::SeqCst);
     }
 
     async fn start_locked(self: &Arc<Self>, ctr: &Arc<Ctr>) -> Result<()> {
@@ -905,19 +921,20 @@ impl Engine {
         }
     }
 
-    /// Docker's backoff: 100 ms doubling per restart, reset after a run of 10 s or more.
+    /// Docker's backoff: 100 ms doubling per restart, reset after a run of 10 s or more (the
+    /// restart count goes on).
     fn schedule_restart(self: &Arc<Self>, ctr: Arc<Ctr>, started_at: String) {
         let ran = crate::time::parse_rfc3339(&started_at).map(|s| crate::time::now_nanos() - s).unwrap_or(0);
-        let count = {
+        if ran >= 10_000_000_000 {
+            ctr.backoff.store(0, Ordering::SeqCst);
+        }
+        let count = ctr.backoff.fetch_add(1, Ordering::SeqCst) + 1;
+        {
             let mut r = ctr.rec();
-            if ran >= 10_000_000_000 {
-                r.restart_count = 0;
-            }
             r.restart_count += 1;
             r.state.status = Status::Restarting;
             let _ = r.save(&self.cfg.containers_dir());
-            r.restart_count
-        };
+        }
         let delay = Duration::from_millis(100u64.saturating_mul(1 << (count - 1).clamp(0, 10) as u32)).min(Duration::from_secs(60));
         let engine = self.clone();
         tokio::spawn(async move {
@@ -927,10 +944,10 @@ impl Engine {
                 return;
             }
             ctr.rec().state.status = Status::Exited;
+            // Only `start`, as dockerd: a `restart` event is a user's restart (compose tells the
+            // two apart by it).
             if let Err(e) = engine.start_locked(&ctr).await {
                 tracing::warn!(container = &ctr.id[..12], error = %crate::error::chain(&e), "restart");
-            } else {
-                engine.container_event(&ctr, "restart", &[]);
             }
         });
     }
@@ -968,6 +985,11 @@ impl Engine {
             self.set_paused(&ctr, false).await?;
         }
         self.container_event(&ctr, "kill", &[("signal", sig.to_string())]);
+        if signal.is_none_or(str::is_empty) {
+            // A kill that names no signal returns once the container is dead (up to 2 s), as
+            // dockerd's does: clients kill and then remove at once.
+            self.until_exited(&ctr, Some(Duration::from_secs(2))).await;
+        }
         Ok(())
     }
 
@@ -1026,6 +1048,7 @@ impl Engine {
             self.set_paused(ctr, false).await?;
         }
         if sig != 9 && self.signal(ctr, sig).await.is_ok() {
+            self.container_event(ctr, "kill", &[("signal", sig.to_string())]);
             let wait = if secs < 0 { None } else { Some(Duration::from_secs(secs as u64)) };
             if self.until_exited(ctr, wait).await {
                 self.container_event(ctr, "stop", &[]);
@@ -1033,7 +1056,9 @@ impl Engine {
             }
             tracing::info!(container = &ctr.id[..12], timeout_s = secs, "container did not stop in time: killing it");
         }
-        let _ = self.signal(ctr, 9).await;
+        if self.signal(ctr, 9).await.is_ok() {
+            self.container_event(ctr, "kill", &[("signal", "9".into())]);
+        }
         if !self.until_exited(ctr, Some(Duration::from_secs(30))).await {
             return Err(Error::Internal(format!("container {} did not exit 30 s after SIGKILL", &ctr.id[..12])));
         }
@@ -1049,7 +1074,7 @@ impl Engine {
             Ok(()) | Err(Error::NotModified(_)) => {}
             Err(e) => return Err(e),
         }
-        ctr.rec().stopped_by_user = false;
+        Self::started_by_user(&ctr);
         self.start_locked(&ctr).await?;
         self.container_event(&ctr, "restart", &[]);
         Ok(())
@@ -1161,8 +1186,11 @@ impl Engine {
         let ctr = self.find(principal, key)?;
         let mut rx = ctr.life.subscribe();
         let start = *rx.borrow();
-        let status = ctr.rec().state.status;
-        let live = status.is_live() || status == Status::Restarting;
+        // The record's status and exit code change together; `life` follows a moment later.
+        let (live, recorded) = {
+            let r = ctr.rec();
+            (r.state.status.is_live() || r.state.status == Status::Restarting, r.state.exit_code)
+        };
         Ok(async move {
             loop {
                 let now = *rx.borrow_and_update();
@@ -1172,7 +1200,10 @@ impl Engine {
                     WaitCondition::Removed => now.removed,
                 };
                 if done {
-                    return i64::from(now.exit_code);
+                    // Not running when asked, and no exit seen since: the recorded code (the
+                    // one `life` may not carry yet).
+                    let code = if condition == WaitCondition::NotRunning && !live && now.exits == start.exits && !now.removed { recorded } else { now.exit_code };
+                    return i64::from(code);
                 }
                 if rx.changed().await.is_err() {
                     return i64::from(now.exit_code);

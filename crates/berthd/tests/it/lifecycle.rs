@@ -83,6 +83,43 @@ fn restart_policies_bring_containers_back() {
     d.docker_ok(&["stop", "always"]);
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(d.docker_ok(&["inspect", "-f", "{{.State.Status}}", "always"]), "exited\n", "a stopped container stays stopped");
+    // ... until a user starts it: the policy applies again, counting from zero (dockerd resets
+    // its restart manager on a start); a policy restart is a `start` event, not `restart`.
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs().to_string();
+    d.docker_ok(&["start", "always"]);
+    // (the count goes up when a restart is scheduled: at 2, the first one has run)
+    wait_until(20, "restarts after the user's start", || d.docker_ok(&["inspect", "-f", "{{.RestartCount}}", "always"]).trim().parse::<u32>().is_ok_and(|n| n >= 2));
+    d.docker_ok(&["stop", "-t", "1", "always"]);
+    let now = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs() + 1).to_string();
+    let ev = d.docker_ok(&["events", "--since", &since, "--until", &now, "--filter", "container=always", "--format", "{{.Action}}"]);
+    assert!(ev.lines().filter(|l| *l == "start").count() >= 2 && !ev.lines().any(|l| l == "restart"), "{ev}");
+    // docker stop sends its signal as a `kill` event, as dockerd does
+    d.docker_ok(&["run", "-d", "--name", "stopme", "busybox", "sleep", "60"]);
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs().to_string();
+    d.docker_ok(&["stop", "-t", "1", "stopme"]);
+    let now = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs() + 1).to_string();
+    let ev = d.docker_ok(&["events", "--since", &since, "--until", &now, "--filter", "container=stopme", "--format", "{{.Action}} {{.Actor.Attributes.signal}}"]);
+    // (`--since` counts whole seconds: the run's own events may come first)
+    let ev: Vec<&str> = ev.lines().skip_while(|l| *l != "kill 15").collect();
+    assert_eq!(ev, ["kill 15", "kill 9", "die <no value>", "stop <no value>"], "sleep as pid 1 ignores TERM");
+    // A kill that names no signal returns once the container is dead, so a plain remove
+    // right after it works (docker-py and testcontainers do this); and a wait right after
+    // an exit reports that exit's code.
+    for i in 0..20 {
+        let name = format!("k{i}");
+        d.docker_ok(&["run", "-d", "--name", &name, "busybox", "sleep", "60"]);
+        let r = d.api("POST", &format!("/containers/{name}/kill"), None);
+        assert_eq!(r.status, 204, "{}", r.text());
+        let r = d.api("DELETE", &format!("/containers/{name}"), None);
+        assert_eq!(r.status, 204, "removed right after the kill: {}", r.text());
+        let made = d.api("POST", "/containers/create", Some(&serde_json::json!({"Image": "busybox", "Cmd": ["sh", "-c", "exit 2"]})));
+        let id = made.json()["Id"].as_str().expect("id").to_owned();
+        assert_eq!(d.api("POST", &format!("/containers/{id}/start"), None).status, 204);
+        let _ = d.api("GET", &format!("/containers/{id}/logs?follow=1&stdout=1&stderr=1"), None);
+        let w = d.api("POST", &format!("/containers/{id}/wait"), None).json();
+        assert_eq!(w["StatusCode"], 2, "run {i}: {w}");
+        assert_eq!(d.api("DELETE", &format!("/containers/{id}"), None).status, 204);
+    }
 }
 
 #[test]
