@@ -16,7 +16,7 @@ pub struct HostConfig {
     #[serde(flatten)]
     pub resources: Resources,
     /// `-v` strings: `src:dst[:opts]` where `src` is a host path or a volume name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub binds: Option<Vec<String>>,
     #[serde(
         rename = "ContainerIDFile",
@@ -39,7 +39,7 @@ pub struct HostConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volume_driver: Option<String>,
     /// `container[:ro|:rw]`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub volumes_from: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mounts: Option<Vec<Mount>>,
@@ -49,9 +49,9 @@ pub struct HostConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<BTreeMap<String, String>>,
     /// Capability names, with or without `CAP_` (docker CLI 28 adds the prefix), or `ALL`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub cap_add: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub cap_drop: Option<Vec<String>>,
     /// `private`, `host` or `""` (daemon default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,16 +63,16 @@ pub struct HostConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns_search: Option<Vec<String>>,
     /// `host:ip` (or `host=ip`); `host-gateway` as ip is the daemon's gateway address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub extra_hosts: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub group_add: Option<Vec<String>>,
     /// `""`, `none`, `private`, `shareable`, `host` or `container:<id|name>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipc_mode: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub links: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oom_score_adj: Option<i64>,
@@ -87,7 +87,7 @@ pub struct HostConfig {
     pub readonly_rootfs: Option<bool>,
     /// `no-new-privileges[:true]`, `seccomp=unconfined|<profile JSON>`, `apparmor=...`,
     /// `label=...`. The docker CLI reads a `seccomp=<file>` itself and sends the file's content.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub security_opt: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_opt: Option<BTreeMap<String, String>>,
@@ -167,9 +167,9 @@ pub struct Resources {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<DeviceMapping>>,
     /// `c 1:3 mr`, `b 7:* rmw`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub device_cgroup_rules: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub device_requests: Option<Vec<DeviceRequest>>,
     #[serde(
         rename = "KernelMemoryTCP",
@@ -192,7 +192,7 @@ pub struct Resources {
     /// `null` means the daemon default, `true`/`false` override it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub pids_limit: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ulimits: Option<Vec<Ulimit>>,

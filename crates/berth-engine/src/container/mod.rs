@@ -397,6 +397,16 @@ impl Engine {
         if host.resources.pids_limit.is_some_and(|p| p <= 0) {
             host.resources.pids_limit = None;
         }
+        // The kernel's swappiness (-1) as unset; a memory limit's swap, when not given, twice
+        // the limit, as dockerd records them.
+        if host.resources.memory_swappiness == Some(-1) {
+            host.resources.memory_swappiness = None;
+        }
+        if let Some(m) = host.resources.memory.filter(|m| *m > 0) {
+            if host.resources.memory_swap.unwrap_or(0) == 0 {
+                host.resources.memory_swap = Some(m.saturating_mul(2));
+            }
+        }
         let id = loop {
             let id = record::new_id();
             // Run directories are named by 16 digits: keep those unique.

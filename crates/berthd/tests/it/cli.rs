@@ -219,6 +219,13 @@ fn update_changes_limits_of_a_running_container_and_system_df_counts() {
     d.docker_ok(&["run", "-d", "--name", "up", "-m", "64m", "busybox", "sleep", "300"]);
     let limit = || d.docker_ok(&["stats", "--no-stream", "--format", "{{.MemUsage}}", "up"]);
     assert!(limit().trim().ends_with("/ 64MiB"), "{}", limit());
+    // recorded as dockerd records them: swap twice the limit, swappiness unset, and the lists
+    // nobody gave as nulls (docker-py users index attrs["HostConfig"]["Binds"])
+    assert_eq!(d.docker_ok(&["inspect", "-f", "{{.HostConfig.MemorySwap}} {{.HostConfig.MemorySwappiness}}", "up"]), "134217728 <nil>\n");
+    let host = d.api("GET", "/containers/up/json", None).json()["HostConfig"].clone();
+    for key in ["Binds", "CapAdd", "CapDrop", "Links", "ExtraHosts", "SecurityOpt", "VolumesFrom", "GroupAdd", "DeviceCgroupRules", "DeviceRequests"] {
+        assert_eq!(host.get(key), Some(&serde_json::Value::Null), "{key}: {host}");
+    }
     d.docker_ok(&["update", "--memory", "128m", "--memory-swap", "256m", "--cpus", "0.5", "--pids-limit", "50", "--restart", "on-failure:3", "up"]);
     assert!(limit().trim().ends_with("/ 128MiB"), "the cgroup has the new limit: {}", limit());
     let h = d.docker_ok(&["inspect", "--format", "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}", "up"]);
