@@ -114,8 +114,13 @@ mod tests {
     #[test]
     fn updates_merge_like_dockers() {
         let mut r = Resources { memory: Some(64 << 20), cpu_quota: Some(50_000), ..Default::default() };
-        merge(&mut r, &Resources { nano_cpus: Some(1_500_000_000), pids_limit: Some(10), ..Default::default() }).expect("merge");
-        assert_eq!((r.memory, r.nano_cpus, r.cpu_quota, r.pids_limit), (Some(64 << 20), Some(1_500_000_000), None, Some(10)));
+        // what the docker CLI sends for `update --pids-limit 10`: zeros for the rest
+        let zeros = Resources { memory: Some(0), memory_swap: Some(0), cpu_quota: Some(0), cpu_shares: Some(0), cpuset_cpus: Some(String::new()), pids_limit: Some(10), ..Default::default() };
+        merge(&mut r, &zeros).expect("merge");
+        assert_eq!((r.memory, r.cpu_quota, r.pids_limit), (Some(64 << 20), Some(50_000), Some(10)));
+        // --cpus where a quota is set: dockerd's conflict
+        let e = merge(&mut r, &Resources { nano_cpus: Some(1_500_000_000), ..Default::default() }).expect_err("conflict");
+        assert_eq!(e.kind(), crate::ErrorKind::Conflict);
         merge(&mut r, &Resources { blkio_weight: Some(300), ..Default::default() }).expect("merge");
         assert_eq!(r.blkio_weight, Some(300));
         let e = merge(&mut r, &Resources { blkio_weight_device: Some(vec![Default::default()]), ..Default::default() }).expect_err("per-device weights");
