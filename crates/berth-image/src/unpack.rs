@@ -196,7 +196,8 @@ pub fn unpack_layer_at(reader: impl Read, root: BorrowedFd<'_>) -> Result<Digest
 }
 
 /// Unpacks an archive into the directory open at `root`, with `opts`: what `docker cp` into a
-/// container uses (no whiteouts, owner 0:0). The same refusals as a layer apply: nothing is
+/// container uses (no whiteouts; the archive's owners, or one owner for all). The same
+/// refusals as a layer apply: nothing is
 /// written outside `root`.
 pub fn unpack_at(reader: impl Read, root: BorrowedFd<'_>, opts: UnpackOptions) -> Result<Digest, UnpackError> {
     let read_err = |source| UnpackError::Read { source };

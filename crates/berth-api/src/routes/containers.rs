@@ -317,7 +317,7 @@ pub async fn archive_get(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
 /// `PUT /containers/{id}/archive?path=`: extracts the body's tar into that directory.
 pub async fn archive_put(ctx: &Ctx, q: &Query, id: &str, req: Request<Incoming>) -> Result<Resp, Resp> {
     let path = q.get("path").filter(|p| !p.is_empty()).ok_or_else(|| bad_request("path is required"))?.to_owned();
-    let opts = berth_engine::container::archive::PutOptions { keep_owners: q.flag("copyUIDGID"), keep_kinds: q.flag("noOverwriteDirNonDir") };
+    let opts = berth_engine::container::archive::PutOptions { copy_uid_gid: q.flag("copyUIDGID"), keep_kinds: q.flag("noOverwriteDirNonDir") };
     engine(ctx.engine.archive_put(&ctx.principal, id, &path, crate::body::body_reader(req), opts).await)?;
     Ok(empty(StatusCode::OK))
 }

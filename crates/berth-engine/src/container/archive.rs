@@ -53,8 +53,9 @@ pub fn go_file_mode(st_mode: u32) -> u32 {
 /// How `docker cp` into a container extracts.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PutOptions {
-    /// `copyUIDGID`: keep the archive's owners; else everything is owned by root.
-    pub keep_owners: bool,
+    /// `copyUIDGID` (`docker cp -a`): everything is owned by the container's user and its
+    /// primary group; else by the owners the archive names, as dockerd extracts it.
+    pub copy_uid_gid: bool,
     /// `noOverwriteDirNonDir`.
     pub keep_kinds: bool,
 }
@@ -328,13 +329,20 @@ impl Engine {
         }
         let shown = path.to_owned();
         let path = path.to_owned();
+        let user = ctr.rec().config.user.clone().unwrap_or_default();
         self.with_root(principal, key, true, move |root, id| {
+            let owner = if opts.copy_uid_gid {
+                let (uid, gid, _) = super::user::resolve(root, &user, &[]).map_err(|e| Error::InvalidParameter(format!("copy into container {id} as its user {user:?}: {}", crate::error::chain(&e))))?;
+                Some((uid, gid))
+            } else {
+                None
+            };
             let rootfd = open_root(root)?;
             let dir = open_dir_in(rootfd.as_fd(), &path).map_err(|e| match e {
                 rustix::io::Errno::NOTDIR => Error::InvalidParameter(format!("extraction point is not a directory: {path} in container {id}")),
                 _ => not_found(id, &path),
             })?;
-            let unpack = berth_image::UnpackOptions { whiteouts: false, owner: (!opts.keep_owners).then_some((0, 0)), keep_kinds: opts.keep_kinds };
+            let unpack = berth_image::UnpackOptions { whiteouts: false, owner, keep_kinds: opts.keep_kinds };
             berth_image::unpack_at(archive, dir.as_fd(), unpack).map_err(|e| Error::InvalidParameter(format!("copy into {path} of container {id}: {}", crate::error::chain(&e))))?;
             Ok(())
         })

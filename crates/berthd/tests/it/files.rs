@@ -64,6 +64,18 @@ fn docker_cp_both_ways_stays_inside_the_container() {
     d.docker_ok(&["start", "cc"]);
     assert_eq!(d.docker_ok(&["exec", "cc", "cat", "/later.txt"]), "while stopped\n");
 
+    // owners: the archive's (the host file's), as dockerd extracts it; with -a the
+    // container's user's
+    let owned = host.join("owned");
+    std::fs::write(&owned, "mine\n").expect("write");
+    std::os::unix::fs::lchown(&owned, Some(1234), Some(4321)).expect("chown");
+    d.docker_ok(&["cp", &owned.to_string_lossy(), "cc:/tmp/owned"]);
+    assert_eq!(d.docker_ok(&["exec", "cc", "stat", "-c", "%u:%g", "/tmp/owned"]), "1234:4321\n");
+    d.docker_ok(&["run", "-d", "--name", "cu", "-u", "1000:1000", "busybox", "sleep", "60"]);
+    d.docker_ok(&["cp", "-a", &owned.to_string_lossy(), "cu:/tmp/owned"]);
+    assert_eq!(d.docker_ok(&["exec", "cu", "stat", "-c", "%u:%g", "/tmp/owned"]), "1000:1000\n");
+    d.docker_ok(&["rm", "-f", "cu"]);
+
     // export: the whole root as a tar
     let tar = d.dir.join("export.tar");
     d.docker_ok(&["export", "-o", &tar.to_string_lossy(), "cc"]);
