@@ -437,10 +437,13 @@ impl Engine {
         // (and its domain), else the short id, as dockerd picks it.
         let mode = rec.host_config.network_mode.clone().unwrap_or_default();
         if let Some(other) = mode.strip_prefix("container:") {
-            let o = self.find(principal, other)?;
-            let or = o.rec();
-            rec.config.hostname = or.config.hostname.clone();
-            rec.config.domainname = or.config.domainname.clone();
+            // A container that is not there yet is no error until the start, as with dockerd
+            // (a 404 here would send the docker CLI off to pull the image).
+            if let Ok(o) = self.find(principal, other) {
+                let or = o.rec();
+                rec.config.hostname = or.config.hostname.clone();
+                rec.config.domainname = or.config.domainname.clone();
+            }
         } else if mode == "host" && rec.config.hostname.as_deref().unwrap_or("").is_empty() {
             rec.config.hostname = Some(rustix::system::uname().nodename().to_string_lossy().into_owned());
         }

@@ -422,8 +422,11 @@ pub(crate) fn check_ports(host: &HostConfig, config: &berth_api_types::container
     }
     let publishes = !wanted.is_empty() && host.port_bindings.iter().flatten().next().is_some();
     let mode = host.network_mode.as_deref().unwrap_or("");
-    if publishes && (mode == "none" || mode.starts_with("container:")) {
+    if publishes && mode.starts_with("container:") {
         return Err(Error::InvalidParameter("conflicting options: port publishing and the container type network mode".into()));
+    }
+    if publishes && mode == "none" {
+        return Err(Error::InvalidParameter("a container with --network none has no network to publish ports on: drop -p or choose a network".into()));
     }
     Ok(if publishes && mode == "host" { vec!["Published ports are discarded when using host network mode".into()] } else { Vec::new() })
 }

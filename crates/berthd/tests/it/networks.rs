@@ -263,7 +263,16 @@ fn none_has_only_loopback_and_container_mode_shares() {
     assert_eq!(set.split_whitespace().collect::<Vec<_>>(), ["2", "80"], "{set}");
     // ports with modes that have no ports of their own: refused, or discarded with a warning
     let out = d.docker(&["create", "-p", "80", "--network", "none", "busybox", "true"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("conflicting options: port publishing and the container type network mode"), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a container with --network none has no network to publish ports on"), "{out:?}");
+    let out = d.docker(&["create", "-p", "80", "--network", "container:owner", "busybox", "true"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("conflicting options: port exposing and the container type network mode"), "{out:?}");
+    // a container: that is not there yet fails at start, not at create (where a 404 would
+    // send the docker CLI to pull the image), as with dockerd
+    d.docker_ok(&["create", "--name", "later", "--network", "container:nosuch", "busybox", "true"]);
+    let out = d.docker(&["start", "later"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("No such container: nosuch") && !err.contains("Unable to find image"), "{out:?}");
+    d.docker_ok(&["rm", "later"]);
     let out = d.docker(&["create", "--name", "hostports", "-p", "80", "--network", "host", "busybox", "true"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("Published ports are discarded when using host network mode"), "{out:?}");
 }
