@@ -64,6 +64,7 @@ impl Engine {
         match status {
             Status::Running => {}
             Status::Paused => return Err(Error::Conflict(format!("Container {} is paused, unpause the container before exec", ctr.id))),
+            Status::Restarting => return Err(Error::Conflict(format!("Container {} is restarting, wait until the container is running", ctr.id))),
             _ => return Err(Error::NotRunning(ctr.id.clone())),
         }
         if config.cmd.as_ref().is_none_or(|c| c.is_empty()) {

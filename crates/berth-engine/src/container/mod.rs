@@ -1130,6 +1130,18 @@ impl Engine {
             self.kill_for_removal(&ctr, false).await;
         }
         let _op = ctr.op.lock().await;
+        {
+            // A container waiting out its restart backoff: refused, as by dockerd, unless
+            // forced, which cancels the restart.
+            let mut r = ctr.rec();
+            if r.state.status == Status::Restarting {
+                if !force {
+                    return Err(Error::Conflict(format!("You cannot remove a restarting container {}. Stop the container before attempting removal or force remove", ctr.id)));
+                }
+                r.state.status = Status::Exited;
+                r.stopped_by_user = true;
+            }
+        }
         self.remove_locked(&ctr, force, killed).await?;
         if volumes {
             let vols = ctr.rec().volumes.clone();

@@ -93,6 +93,18 @@ fn restart_policies_bring_containers_back() {
     let now = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs() + 1).to_string();
     let ev = d.docker_ok(&["events", "--since", &since, "--until", &now, "--filter", "container=always", "--format", "{{.Action}}"]);
     assert!(ev.lines().filter(|l| *l == "start").count() >= 2 && !ev.lines().any(|l| l == "restart"), "{ev}");
+    // a container waiting out its backoff: rm and exec refused with dockerd's messages, rm -f
+    // cancels the restart and removes it
+    d.docker_ok(&["run", "-d", "--name", "crashy", "--restart", "always", "busybox", "sh", "-c", "exit 1"]);
+    wait_until(30, "a long backoff", || d.docker_ok(&["inspect", "-f", "{{.RestartCount}}", "crashy"]).trim().parse::<u32>().is_ok_and(|n| n >= 5));
+    wait_until(10, "restarting", || d.docker_ok(&["inspect", "-f", "{{.State.Status}}", "crashy"]) == "restarting\n");
+    let out = d.docker(&["rm", "crashy"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("You cannot remove a restarting container"), "{out:?}");
+    let out = d.docker(&["exec", "crashy", "true"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is restarting, wait until the container is running"), "{out:?}");
+    d.docker_ok(&["rm", "-f", "crashy"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!d.docker_ok(&["ps", "-aq", "--filter", "name=crashy"]).contains(char::is_alphanumeric), "removed, and not brought back");
     // docker stop sends its signal as a `kill` event, as dockerd does
     d.docker_ok(&["run", "-d", "--name", "stopme", "busybox", "sleep", "60"]);
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs().to_string();
