@@ -29,5 +29,11 @@ pub fn remove(ctx: &Ctx, q: &Query, name: &str) -> Result<Resp, Resp> {
 }
 
 pub fn prune(ctx: &Ctx, q: &Query) -> Result<Resp, Resp> {
-    Ok(json(StatusCode::OK, &engine(ctx.engine.volume_prune(&ctx.principal, &q.filters()?))?))
+    let mut filters = q.filters()?;
+    // Before API 1.42 a prune took named volumes too (`all` came with 1.42), as dockerd keeps it
+    // for older clients.
+    if ctx.version.is_some_and(|v| v < berth_api_types::version::ApiVersion::new(1, 42)) && !filters.contains("all") {
+        filters.add("all", "true");
+    }
+    Ok(json(StatusCode::OK, &engine(ctx.engine.volume_prune(&ctx.principal, &filters))?))
 }

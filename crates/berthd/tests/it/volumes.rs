@@ -62,6 +62,10 @@ fn volumes_keep_data_fill_from_the_image_and_go_with_rm_v() {
     // An empty volume frees nothing, as dockerd counts: its data, not the record of it.
     assert!(pruned.contains("Deleted Volumes") && pruned.ends_with("Total reclaimed space: 0B\n"), "{pruned}");
     assert_eq!(d.docker_ok(&["volume", "ls", "-q"]).lines().count(), before - 1, "only the anonymous one went");
+    // a client of API 1.41 (dockerd 20.10's) prunes named ones too, as it always did
+    d.docker_ok(&["volume", "create", "oldstyle"]);
+    let r = d.api("POST", "/v1.41/volumes/prune", None).json();
+    assert!(r["VolumesDeleted"].as_array().is_some_and(|v| v.iter().any(|n| n == "oldstyle")), "{r}");
     d.docker_ok(&["volume", "prune", "-f", "--all"]);
     assert_eq!(d.docker_ok(&["volume", "ls", "-q"]), "");
 }
