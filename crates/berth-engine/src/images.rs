@@ -65,6 +65,29 @@ impl Engine {
         self.visible(&Principal::Admin).into_iter().filter(|c| c.rec().image == id).map(|c| c.id.clone()).collect()
     }
 
+    /// `docker system df`'s counts of the images in `list`: the containers using each, and
+    /// the size of its layers that other images share.
+    pub(crate) fn count_image_uses(&self, list: &mut [ImageSummary]) {
+        let uses = self.image_use_counts();
+        let all = self.images.list();
+        let mut holders: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for (image, _) in &all {
+            for l in &image.layers {
+                *holders.entry(l.chain_id.to_string()).or_insert(0) += 1;
+            }
+        }
+        for summary in list.iter_mut() {
+            summary.containers = uses.get(&summary.id).copied().unwrap_or(0);
+            let Some((image, _)) = all.iter().find(|(i, _)| i.id.to_string() == summary.id) else { continue };
+            summary.shared_size = image
+                .layers
+                .iter()
+                .filter(|l| holders.get(&l.chain_id.to_string()).is_some_and(|n| *n > 1))
+                .map(|l| crate::container::inspect::du(&self.images.layer_dir(&l.chain_id)) as i64)
+                .sum();
+        }
+    }
+
     /// How many containers use each image, by image id.
     fn image_use_counts(&self) -> std::collections::HashMap<String, i64> {
         let mut m = std::collections::HashMap::new();
@@ -90,7 +113,6 @@ impl Engine {
         let since = filters.get("since").next().map(created_of).transpose()?;
         let refs: Vec<&str> = filters.get("reference").collect();
         let mut out = Vec::new();
-        let uses = self.image_use_counts();
         for (image, names) in self.images.list() {
             let v = self.image_json(&image);
             let (repo_tags, repo_digests) = Self::tags_and_digests(&image, &names);
@@ -111,9 +133,10 @@ impl Engine {
                 repo_digests,
                 created,
                 size: self.image_size(&image),
+                // Not counted for a list, as dockerd leaves them (`docker system df` has them).
                 shared_size: -1,
                 labels,
-                containers: uses.get(&image.id.to_string()).copied().unwrap_or(0),
+                containers: -1,
                 descriptor: None,
             });
         }
@@ -363,6 +386,10 @@ impl Engine {
         });
         if let Some(v) = &platform.variant {
             image_config["variant"] = Value::String(v.clone());
+        }
+        // Docker's image JSON has the message as the image's comment too (inspect's Comment).
+        if !req.message.is_empty() {
+            image_config["comment"] = Value::String(req.message.clone());
         }
         let engine = self.clone();
         tokio::task::spawn_blocking(move || {

@@ -177,7 +177,8 @@ impl Engine {
         let want = |k: &str| kinds.is_empty() || kinds.iter().any(|x| x == k);
         let mut df = berth_api_types::system::SystemDf::default();
         if want("image") {
-            let images = self.image_list(principal, true, &Default::default())?;
+            let mut images = self.image_list(principal, true, &Default::default())?;
+            self.count_image_uses(&mut images);
             df.layers_size = Some(crate::container::inspect::du(&self.images.layers_dir()) as i64);
             df.images = Some(images);
         }
@@ -192,9 +193,8 @@ impl Engine {
             }
             df.volumes = Some(vols);
         }
-        if want("build-cache") {
-            df.build_cache = Some(Vec::new());
-        }
+        // No builds, no build cache: null, as dockerd has it without one.
+        let _ = want("build-cache");
         Ok(df)
     }
 }

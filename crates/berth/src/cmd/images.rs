@@ -10,7 +10,7 @@ use http_body_util::BodyExt;
 
 use crate::client::{p, q, ChannelBody, Client};
 use crate::error::{CliError, Result};
-use crate::format::{ellipsis, go_time, human_duration, human_size, now_secs, rfc3339_nanos, short_id, ListFormat};
+use crate::format::{ellipsis, go_time, human_duration, human_size, human_size_precise, now_secs, rfc3339_nanos, short_id, ListFormat};
 use crate::progress::{self, Display};
 use crate::template::Value;
 
@@ -117,7 +117,8 @@ pub fn image_row(i: &ImageSummary, id: &str, repo: String, tag: String, digest: 
         ("SharedSize", Value::Str(size(i.shared_size))),
         ("Size", Value::Str(human_size(i.size))),
         ("Tag", Value::Str(tag)),
-        ("UniqueSize", Value::Str(if i.shared_size < 0 { "N/A".to_owned() } else { human_size(i.size - i.shared_size) })),
+        // (four digits here, three for the other sizes, as docker's formatter has them)
+        ("UniqueSize", Value::Str(if i.shared_size < 0 { "N/A".to_owned() } else { human_size_precise(i.size - i.shared_size) })),
         ("VirtualSize", Value::Str(crate::format::human_size_precise(i.size))),
     ])
 }

@@ -245,6 +245,7 @@ fn import_makes_an_image_from_a_filesystem_archive() {
     assert_eq!(d.docker_ok(&["run", "--rm", "imp:1"]), "imported\n");
     assert_eq!(d.docker_ok(&["run", "--rm", "imp:1", "sh", "-c", "echo $X"]), "1\n");
     assert_eq!(d.docker_ok(&["history", "--format", "{{.Comment}}", "imp:1"]), "from a test\n");
+    assert_eq!(d.docker_ok(&["image", "inspect", "-f", "{{.Comment}}", "imp:1"]), "from a test\n", "the image's comment, as dockerd sets it");
     let bad = d.docker(&["import", "--change", "RUN rm -rf /", &tar.to_string_lossy(), "imp:2"]);
     assert!(!bad.status.success() && stderr(&bad).contains("RUN is not one of"), "{}", stderr(&bad));
 }
