@@ -19,6 +19,13 @@ use crate::query::Query;
 use crate::Ctx;
 
 pub async fn create(ctx: &Ctx, q: &Query, req: Request<Incoming>) -> Result<Resp, Resp> {
+    // dockerd's check: a body that says it is something other than JSON is refused.
+    if let Some(ct) = req.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+        let mime = ct.split(';').next().unwrap_or("").trim();
+        if !mime.eq_ignore_ascii_case("application/json") {
+            return Err(bad_request(format!("Content-Type specified ({ct}) must be 'application/json'")));
+        }
+    }
     // API 1.41 added `platform`; dockerd does not read it from older clients.
     let platform = match q.get("platform").filter(|p| !p.is_empty()) {
         Some(p) if ctx.version.is_none_or(|v| v >= ApiVersion::new(1, 41)) => Some(Platform::parse(p).map_err(|e| bad_request(e.to_string()))?),

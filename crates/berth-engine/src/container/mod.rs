@@ -178,11 +178,13 @@ pub fn merge_config(user: &Config, image: &Config) -> Config {
     if c.entrypoint.as_deref() == Some(&[String::new()][..]) {
         c.entrypoint = Some(Vec::new());
     }
-    let mut env: Vec<String> = image.env.clone().unwrap_or_default();
-    for e in user.env.iter().flatten() {
-        let key = e.split('=').next().unwrap_or("");
-        env.retain(|x| x.split('=').next() != Some(key));
-        env.push(e.clone());
+    // The request's variables first, then the image's it does not set, in dockerd's order.
+    let key = |e: &str| e.split('=').next().unwrap_or("").to_owned();
+    let mut env: Vec<String> = user.env.clone().unwrap_or_default();
+    for e in image.env.iter().flatten() {
+        if !env.iter().any(|u| key(u) == key(e)) {
+            env.push(e.clone());
+        }
     }
     c.env = Some(env);
     if c.working_dir.as_deref().unwrap_or("").is_empty() {
@@ -1447,7 +1449,7 @@ mod tests {
         let user = Config { cmd: Some(vec!["echo".into(), "hi".into()]), env: Some(vec!["A=user".into()]), ..Default::default() };
         let c = merge_config(&user, &image);
         assert_eq!(c.cmd, Some(vec!["echo".into(), "hi".into()]));
-        assert_eq!(c.env, Some(vec!["PATH=/bin".into(), "A=user".into()]));
+        assert_eq!(c.env, Some(vec!["A=user".into(), "PATH=/bin".into()]), "the request's first, as dockerd merges them");
         assert_eq!(c.working_dir.as_deref(), Some("/srv"));
         let c = merge_config(&Config::default(), &image);
         assert_eq!(c.cmd, Some(vec!["sh".into()]));

@@ -649,6 +649,10 @@ pub(crate) const BLKIO_WEIGHT_DISCARDED: &str = "Your kernel does not support Bl
 pub(crate) fn limits(r: &berth_api_types::container::Resources) -> Result<serde_json::Map<String, Value>> {
     let mut out = serde_json::Map::new();
     let mut memory = serde_json::Map::new();
+    // dockerd's check: any limit but none (0) under 6 MB, a negative one too.
+    if r.memory.is_some_and(|m| m < 0) {
+        return Err(Error::InvalidParameter("Minimum memory limit allowed is 6MB".into()));
+    }
     if let Some(m) = r.memory.filter(|m| *m > 0) {
         if m < 6 << 20 {
             return Err(Error::InvalidParameter("Minimum memory limit allowed is 6MB".into()));

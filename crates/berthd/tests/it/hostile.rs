@@ -179,6 +179,12 @@ fn bad_json_bodies_are_400s_with_a_message() {
     let o = send(&d.sock, &create_with(br#"{"Image": "busybox", "Cmd": ["true"], "Image": "busybox"}"#));
     assert_400(&o, "duplicate", "duplicate keys");
     ping(&d.sock);
+    // a body declared as something else, and a negative memory limit, as dockerd refuses them
+    let body = br#"{"Image": "busybox", "Cmd": ["true"]}"#;
+    let r = berth_testutil::daemon::request(&d.sock, "POST", "/containers/create", Some(body), &[("Content-Type", "text/plain")]);
+    assert_eq!((r.status, r.message()), (400, "Content-Type specified (text/plain) must be 'application/json'".to_owned()));
+    let r = d.api("POST", "/containers/create", Some(&json!({"Image": "busybox", "HostConfig": {"Memory": -5}})));
+    assert_eq!((r.status, r.message()), (400, "Minimum memory limit allowed is 6MB".to_owned()));
     // Nothing was created by any of them.
     assert_eq!(d.api("GET", "/containers/json?all=1", None).json(), json!([]));
 }
