@@ -41,6 +41,15 @@ impl Exec {
 /// Exec instances kept per container, beyond which the oldest finished ones are dropped.
 const KEPT_PER_CONTAINER: usize = 64;
 
+/// An exec's command as dockerd names it in its events: the program, a space, the arguments
+/// (`exec_create: true ` for a bare `true`).
+fn event_command(cmd: &[String]) -> String {
+    match cmd.split_first() {
+        Some((program, args)) => format!("{program} {}", args.join(" ")),
+        None => " ".to_owned(),
+    }
+}
+
 impl Engine {
     fn execs(&self) -> MutexGuard<'_, HashMap<String, Arc<Exec>>> {
         self.execs.lock().unwrap_or_else(|p| p.into_inner())
@@ -89,7 +98,7 @@ impl Engine {
             }
         }
         self.execs().insert(id.clone(), exec);
-        let cmd = config.cmd.unwrap_or_default().join(" ");
+        let cmd = event_command(config.cmd.as_deref().unwrap_or_default());
         self.container_event(&ctr, &format!("exec_create: {cmd}"), &[("execID", id.clone())]);
         Ok(id)
     }
@@ -228,7 +237,7 @@ impl Engine {
             st.running = true;
             st.pid = reply["pid"].as_i64().unwrap_or(0) as i32;
         }
-        let cmd = cfg.cmd.clone().unwrap_or_default().join(" ");
+        let cmd = event_command(cfg.cmd.as_deref().unwrap_or_default());
         self.container_event(&ctr, &format!("exec_start: {cmd}"), &[("execID", exec_id.to_owned())]);
         let engine = self.clone();
         let exec2 = exec.clone();

@@ -9,7 +9,7 @@ use berth_api_types::container::HostConfig;
 
 use crate::error::{Error, Result};
 
-const HOSTS_BASE: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+const HOSTS_BASE: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
 
 /// The names a container's own addresses get in `/etc/hosts`, as Docker writes them: the
 /// full name (hostname, with the domain name when there is one), then the bare hostname when
