@@ -72,6 +72,11 @@ impl Volumes {
         self.dir(name).join("_data")
     }
 
+    /// Made for one container, without a name (`-v /path`, an image's VOLUME).
+    pub(crate) fn is_anonymous(&self, name: &str) -> bool {
+        self.meta(name).is_some_and(|m| m.labels.contains_key(ANONYMOUS_LABEL))
+    }
+
     fn meta(&self, name: &str) -> Option<Meta> {
         let data = std::fs::read(self.dir(name).join("volume.json")).ok()?;
         serde_json::from_slice(&data).ok()
@@ -311,7 +316,7 @@ impl Engine {
     pub(crate) fn remove_anonymous_volumes(&self, mounts: &[VolumeMount]) {
         let users = self.volume_users();
         for v in mounts {
-            if users.contains_key(&v.name) || !self.volumes.meta(&v.name).is_some_and(|m| m.labels.contains_key(ANONYMOUS_LABEL)) {
+            if users.contains_key(&v.name) || !self.volumes.is_anonymous(&v.name) {
                 continue;
             }
             if self.remove_volume_dir(&v.name).is_ok() {

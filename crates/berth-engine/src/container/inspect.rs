@@ -35,7 +35,14 @@ fn mounts_of(rec: &Record, volumes: &crate::volumes::Volumes) -> Vec<MountPoint>
             source: volumes.data_dir(&v.name).to_string_lossy().into_owned(),
             destination: v.destination.clone(),
             driver: Some("local".into()),
-            mode: if v.nocopy { "nocopy".into() } else { "z".into() },
+            // dockerd's: `z` for a named volume, nothing for an anonymous one.
+            mode: if v.nocopy {
+                "nocopy".into()
+            } else if volumes.is_anonymous(&v.name) {
+                String::new()
+            } else {
+                "z".into()
+            },
             rw: !v.read_only,
             propagation: String::new(),
         });
@@ -63,7 +70,11 @@ fn mounts_of(rec: &Record, volumes: &crate::volumes::Volumes) -> Vec<MountPoint>
             destination: m.target.clone(),
             mode: String::new(),
             rw: m.read_only != Some(true),
-            propagation: m.bind_options.as_ref().and_then(|b| b.propagation.clone()).unwrap_or_else(|| "rprivate".into()),
+            // A bind's propagation (rprivate unless given); a tmpfs has none.
+            propagation: match m.kind {
+                berth_api_types::container::MountType::Bind => m.bind_options.as_ref().and_then(|b| b.propagation.clone()).unwrap_or_else(|| "rprivate".into()),
+                _ => String::new(),
+            },
             ..Default::default()
         });
     }
@@ -121,9 +132,10 @@ impl Engine {
             resolv_conf_path: dir.join("resolv.conf").to_string_lossy().into_owned(),
             hostname_path: dir.join("hostname").to_string_lossy().into_owned(),
             hosts_path: dir.join("hosts").to_string_lossy().into_owned(),
+            // Only json-file's file is named, as by dockerd (local's format is its own there).
             log_path: match rec.host_config.log_config.as_ref().and_then(|l| l.kind.as_deref()) {
-                Some("none") => String::new(),
-                _ => self.log_path(&rec.id).to_string_lossy().into_owned(),
+                None | Some("") | Some("json-file") => self.log_path(&rec.id).to_string_lossy().into_owned(),
+                Some(_) => String::new(),
             },
             name: format!("/{}", rec.name),
             restart_count: rec.restart_count,

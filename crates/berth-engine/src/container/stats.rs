@@ -20,7 +20,7 @@ fn system_cpu_ns() -> Option<u64> {
 
 /// Converts the runtime's sample into Docker's shape. A memory limit above the machine's
 /// memory (none set) is shown as the machine's memory, as dockerd does.
-pub fn docker_shape(s: &berth_runtime::cgroups::stats::Stats, machine_memory: u64) -> ContainerStats {
+pub fn docker_shape(s: &berth_runtime::cgroups::stats::Stats, machine_memory: u64, v1_blkio: bool) -> ContainerStats {
     let mut out = ContainerStats::default();
     if let Some(c) = &s.cpu {
         out.cpu_stats = CpuStats {
@@ -50,6 +50,14 @@ pub fn docker_shape(s: &berth_runtime::cgroups::stats::Stats, machine_memory: u6
     if let Some(b) = &s.blkio {
         let conv = |v: &[berth_runtime::cgroups::stats::BlkioEntry]| v.iter().map(|e| BlkioStatEntry { major: e.major, minor: e.minor, op: e.op.clone(), value: e.value }).collect::<Vec<_>>();
         out.blkio_stats = BlkioStats { io_service_bytes_recursive: Some(conv(&b.io_service_bytes_recursive)), io_serviced_recursive: Some(conv(&b.io_serviced_recursive)), ..Default::default() };
+        if v1_blkio {
+            // dockerd reads the other v1 lists too, empty where the kernel keeps none (the
+            // CFQ ones): lists, not nulls.
+            let b = &mut out.blkio_stats;
+            for l in [&mut b.io_queue_recursive, &mut b.io_service_time_recursive, &mut b.io_wait_time_recursive, &mut b.io_merged_recursive, &mut b.io_time_recursive, &mut b.sectors_recursive] {
+                *l = Some(Vec::new());
+            }
+        }
     }
     out
 }
@@ -82,7 +90,7 @@ impl Engine {
         };
         let mut out = if live {
             match self.with_backend(runtime.as_deref(), &ctr.id, |rt, id| rt.stats(id)).await? {
-                Ok(s) => docker_shape(&s, crate::system::machine_memory()),
+                Ok(s) => docker_shape(&s, crate::system::machine_memory(), !self.pure_cgroup2),
                 // It ended between the check and the read.
                 Err(_) => ContainerStats::default(),
             }
@@ -121,7 +129,7 @@ mod tests {
         let with_limit = |limit| {
             let mut s = Stats { memory: Some(MemoryStats::default()), ..Default::default() };
             s.memory.as_mut().expect("memory").usage.limit = limit;
-            super::docker_shape(&s, 8 << 30).memory_stats.limit
+            super::docker_shape(&s, 8 << 30, true).memory_stats.limit
         };
         assert_eq!(with_limit(9_223_372_036_854_771_712), Some(8 << 30));
         assert_eq!(with_limit(64 << 20), Some(64 << 20));

@@ -56,6 +56,7 @@ fn volumes_keep_data_fill_from_the_image_and_go_with_rm_v() {
     // prune: anonymous ones only, unless --all
     d.docker_ok(&["create", "-v", "/x", "busybox", "true"]);
     let id = d.docker_ok(&["ps", "-aq"]).trim().to_owned();
+    assert_eq!(d.docker_ok(&["inspect", "-f", "{{range .Mounts}}[{{.Mode}}]{{end}}", &id]), "[]\n", "an anonymous volume has no mode, as with dockerd");
     d.docker_ok(&["rm", &id]);
     let before = d.docker_ok(&["volume", "ls", "-q"]).lines().count();
     let pruned = d.docker_ok(&["volume", "prune", "-f"]);
