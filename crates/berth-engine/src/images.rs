@@ -199,12 +199,16 @@ impl Engine {
         let mut out = Vec::new();
         let (tags, _) = Self::tags_and_digests(&image, &names);
         let untagged = |r: &ImageRef| ImageDeleteResponseItem { untagged: Some(r.familiar()), deleted: None };
-        if !users.is_empty() && !force && (by_name.is_none() || tags.len() <= 1) {
-            return Err(Error::Conflict(format!(
-                "conflict: unable to delete {} (must be forced) - image is being used by stopped container {}",
-                name,
-                &users[0][..12]
-            )));
+        // dockerd's conflicts when the image itself would go (by id, or its last tag): a
+        // running container's image cannot go even forced; a stopped one's must be forced.
+        let would_go = by_name.is_none() || tags.len() <= 1;
+        let short = image.id.to_string().trim_start_matches("sha256:").chars().take(12).collect::<String>();
+        let running = users.iter().find(|id| self.by_id(id).is_some_and(|c| c.rec().state.status.is_live()));
+        if let Some(c) = running.filter(|_| would_go) {
+            return Err(Error::Conflict(format!("conflict: unable to delete {short} (cannot be forced) - image is being used by running container {}", &c[..12])));
+        }
+        if !users.is_empty() && !force && would_go {
+            return Err(Error::Conflict(format!("conflict: unable to delete {short} (must be forced) - image is being used by stopped container {}", &users[0][..12])));
         }
         match (by_name, users.is_empty()) {
             (Some(r), true) => {

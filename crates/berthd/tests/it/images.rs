@@ -180,7 +180,12 @@ fn archives_from_docker_before_25_load_and_hostile_ones_do_not() {
     // one of two names goes; the last one needs -f
     let out = d.docker(&["rmi", "old:one", "old:two"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("Untagged: old:one"), "{out:?}");
-    assert!(stderr(&out).contains("unable to delete old:two (must be forced) - image is being used by stopped container"), "{}", stderr(&out));
+    assert!(stderr(&out).contains(" (must be forced) - image is being used by stopped container"), "{}", stderr(&out));
+    // a running container's image cannot go, even forced (dockerd's hard conflict)
+    d.docker_ok(&["run", "-d", "--name", "runner", "old:two", "sleep", "60"]);
+    let out = d.docker(&["rmi", "-f", "old:two"]);
+    assert!(stderr(&out).contains(" (cannot be forced) - image is being used by running container"), "{}", stderr(&out));
+    d.docker_ok(&["rm", "-f", "runner"]);
     let out = d.docker_ok(&["rmi", "-f", "old:two"]);
     assert!(out.contains("Untagged: old:two") && !out.contains("Deleted"), "{out}");
     assert_eq!(d.docker_ok(&["start", "-a", "keep"]), "still here\n");
