@@ -105,6 +105,18 @@ fn followed_dir(root: BorrowedFd<'_>, parent: BorrowedFd<'_>, name: &OsStr, path
     open_dir_in(root, path).map(Some)
 }
 
+/// Where the symlink at the container path `path` leads, every link on the way followed inside
+/// the root, as a container path: what dockerd's stat gives as `linkTarget` (and `docker cp -L`
+/// copies). None where it leads to nothing that exists.
+fn resolved_link(root: &Path, rootfd: BorrowedFd<'_>, path: &str) -> Option<String> {
+    use std::os::fd::AsRawFd;
+    let fd = berth_runtime::rootfs::resolve::open_in_root(rootfd, Path::new(path), OFlags::PATH).ok()?;
+    let host = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
+    let root = std::fs::canonicalize(root).ok()?;
+    let inside = host.strip_prefix(&root).ok()?;
+    Some(format!("/{}", inside.display()))
+}
+
 fn stat_of(parent: BorrowedFd<'_>, name: &OsStr, shown: &str) -> rustix::io::Result<PathStat> {
     let st = rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW)?;
     let link_target = if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
@@ -286,7 +298,13 @@ impl Engine {
             match name {
                 Some(n) => match followed_dir(rootfd.as_fd(), parent.as_fd(), &n, &path).map_err(nf)? {
                     Some(target) => stat_of(target.as_fd(), OsStr::new("."), &n.to_string_lossy()).map_err(nf),
-                    None => stat_of(parent.as_fd(), &n, &n.to_string_lossy()).map_err(nf),
+                    None => {
+                        let mut st = stat_of(parent.as_fd(), &n, &n.to_string_lossy()).map_err(nf)?;
+                        if !st.link_target.is_empty() {
+                            st.link_target = resolved_link(root, rootfd.as_fd(), &path).unwrap_or(st.link_target);
+                        }
+                        Ok(st)
+                    }
                 },
                 None => stat_of(parent.as_fd(), OsStr::new("."), "/").map_err(nf),
             }

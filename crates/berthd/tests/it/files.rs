@@ -64,6 +64,10 @@ fn docker_cp_both_ways_stays_inside_the_container() {
     d.docker_ok(&["start", "cc"]);
     assert_eq!(d.docker_ok(&["exec", "cc", "cat", "/later.txt"]), "while stopped\n");
 
+    // -L through a chain of relative links: the stat names the end of the chain, as dockerd's
+    d.docker_ok(&["exec", "cc", "sh", "-c", "mkdir -p /tmp/c1/sub && ln -s ../../f /tmp/c1/sub/lnk && ln -s c1/sub/lnk /tmp/l2"]);
+    d.docker_ok(&["cp", "-L", "cc:/tmp/l2", &host.join("chained").to_string_lossy()]);
+    assert_eq!(std::fs::read_to_string(host.join("chained")).expect("copied through the chain"), "hi\n");
     // owners: the archive's (the host file's), as dockerd extracts it; with -a the
     // container's user's
     let owned = host.join("owned");
