@@ -248,7 +248,8 @@ impl Engine {
         if users.is_empty() {
             let _ = self.images.gc();
         }
-        self.events.publish("image", if out.iter().any(|i| i.deleted.is_some()) { "delete" } else { "untag" }, &image.id.to_string(), BTreeMap::from([("name".to_owned(), name.to_owned())]));
+        // dockerd names the image by its id in these events' `name`.
+        self.events.publish("image", if out.iter().any(|i| i.deleted.is_some()) { "delete" } else { "untag" }, &image.id.to_string(), BTreeMap::from([("name".to_owned(), image.id.to_string())]));
         Ok(out)
     }
 

@@ -1283,6 +1283,7 @@ impl Engine {
         // As Docker: the end of a client's input closes stdin only without a tty (with one,
         // the client's end of input is how a detach looks).
         let streams = AttachStreams { stdin: streams.stdin && open_stdin, stdin_once: once && !tty, ..streams };
+        self.container_event(&ctr, "attach", &[]);
         if status.is_live() {
             let req = Request::Attach { stdin: streams.stdin, stdout: streams.stdout, stderr: streams.stderr, stdin_once: streams.stdin_once };
             let (s, _) = shim::request(&self.shim_socket(&ctr.id), &req, &ctr.id, "attach").await?;

@@ -709,6 +709,12 @@ impl Engine {
                 return Err(e);
             }
         };
+        // dockerd's events for a start: the container joins each of its networks.
+        for (net_id, _) in &order {
+            if let Some(n) = self.networks.get(net_id) {
+                self.net_event("connect", &n, &[("container", ctr.id.clone())]);
+            }
+        }
         let (engine, c, path) = (self.clone(), ctr.clone(), ns.clone());
         let wiring = tokio::task::spawn_blocking(move || {
             for (net_id, ifname) in &order {
@@ -901,9 +907,13 @@ impl Engine {
         let ctr = self.by_id(id);
         let mut had_ports = false;
         let mut links = Vec::new();
+        let mut left = Vec::new();
         if let Some(ctr) = &ctr {
             let mut r = ctr.rec();
-            for ep in r.endpoints.values_mut() {
+            for (net_id, ep) in r.endpoints.iter_mut() {
+                if ep.ip.is_some() || ep.ip6.is_some() {
+                    left.push(net_id.clone());
+                }
                 if !ep.host_if.is_empty() {
                     links.push(std::mem::take(&mut ep.host_if));
                 }
@@ -912,6 +922,12 @@ impl Engine {
             }
             had_ports = !r.ports.is_empty();
             r.ports.clear();
+        }
+        // ... and leaves those it was on when it ends, as dockerd reports it.
+        for net_id in &left {
+            if let Some(n) = self.networks.get(net_id) {
+                self.net_event("disconnect", &n, &[("container", id.to_owned())]);
+            }
         }
         let ns = Networks::netns_path(&self.cfg.run_dir(id));
         if let Err(e) = berth_runtime::netns::remove(&ns) {
@@ -1400,7 +1416,8 @@ impl Engine {
                 deleted.push(n.name.clone());
             }
         }
-        Ok(NetworkPruneResponse { networks_deleted: Some(deleted) })
+        // null when none went, as dockerd answers
+        Ok(NetworkPruneResponse { networks_deleted: (!deleted.is_empty()).then_some(deleted) })
     }
 
     /// `POST /networks/{id}/connect`.

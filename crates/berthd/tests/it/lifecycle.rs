@@ -144,7 +144,7 @@ fn events_stats_and_following_logs() {
     let ev = d.docker_ok(&["events", "--since", &since.to_string(), "--until", &(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs() + 1).to_string(), "--filter", "type=container", "--format", "{{.Action}} {{.Actor.Attributes.name}}"]);
     let _ = until;
     let actions: Vec<&str> = ev.lines().collect();
-    assert_eq!(actions, ["create ev", "start ev", "die ev", "destroy ev"], "{ev}");
+    assert_eq!(actions, ["create ev", "attach ev", "start ev", "die ev", "destroy ev"], "{ev}");
 
     d.docker_ok(&["run", "-d", "--name", "busy", "--memory", "64m", "busybox", "sh", "-c", "while true; do echo x; sleep 0.1; done"]);
     let st = d.docker_ok(&["stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}} {{.PIDs}}", "busy"]);

@@ -62,7 +62,13 @@ fn udp_ask_on(ip: IpAddr, port: u16) -> std::io::Result<String> {
 #[test]
 fn user_networks_resolve_names_isolate_and_connect() {
     let d = daemon("netuser");
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs().to_string();
     d.docker_ok(&["network", "create", "front"]);
+    // a container's start and end are network connect and disconnect events, as dockerd's
+    d.docker_ok(&["run", "--rm", "--name", "brief", "--network", "front", "busybox", "true"]);
+    let now = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs() + 1).to_string();
+    let ev = d.docker_ok(&["events", "--since", &since, "--until", &now, "--filter", "type=network", "--format", "{{.Action}} {{.Actor.Attributes.name}}"]);
+    assert_eq!(ev.lines().collect::<Vec<_>>(), ["create front", "connect front", "disconnect front"], "{ev}");
     d.docker_ok(&["network", "create", "--subnet", "10.214.7.0/24", "--ip-range", "10.214.7.128/25", "--label", "tier=back", "back"]);
     let web = d.docker_ok(&["run", "-d", "--name", "web", "--network", "front", "--network-alias", "www", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc"]).trim().to_owned();
     // by name, by alias, by short id; the embedded server is the container's name server
