@@ -278,13 +278,65 @@ impl Engine {
         let mnt = self.cfg.exec_root.join("m").join(&id[..16]);
         std::fs::create_dir_all(&mnt).map_err(Error::io("create a mount point", &mnt))?;
         snap.mount(&mnt, false).map_err(|source| Error::Snapshot { id: id.clone(), what: "mount the root filesystem", source })?;
+        // What a running container has mounted, as dockerd mounts it for a stopped one's copy:
+        // its volumes, binds and /etc files. (The unmount below detaches them with the root.)
+        let mounted = if mounts { self.mount_for_copy(&ctr, &mnt) } else { Ok(()) };
         let m = mnt.clone();
-        let result = join(tokio::task::spawn_blocking(move || f(&m, &shown)).await);
+        let result = match mounted {
+            Ok(()) => join(tokio::task::spawn_blocking(move || f(&m, &shown)).await),
+            Err(e) => Err(e),
+        };
         if berth_image::snapshot::unmount(&mnt, false).is_err() {
             let _ = berth_image::snapshot::unmount(&mnt, true);
         }
         let _ = std::fs::remove_dir(&mnt);
         result
+    }
+
+    /// Binds what a stopped container mounts when it runs (volumes, binds, its /etc files)
+    /// into its root filesystem mounted at `root`; each target is made and opened inside the
+    /// root first, so no path of the container's leads a mount outside it.
+    fn mount_for_copy(&self, ctr: &super::Ctr, root: &Path) -> Result<()> {
+        let (id, volumes, host) = {
+            let r = ctr.rec();
+            (r.id.clone(), r.volumes.clone(), r.host_config.clone())
+        };
+        // (source, destination, read-only)
+        let mut binds: Vec<(PathBuf, String, bool)> = volumes.iter().map(|v| (self.volumes.data_dir(&v.name), v.destination.clone(), v.read_only)).collect();
+        for b in host.binds.iter().flatten().filter(|b| b.starts_with('/')) {
+            let (src, dst, opts) = super::mounts::bind_parts(b)?;
+            binds.push((PathBuf::from(src), dst.to_owned(), opts.split(',').any(|o| o == "ro")));
+        }
+        for m in host.mounts.iter().flatten().filter(|m| m.kind == berth_api_types::container::MountType::Bind) {
+            if let Some(src) = &m.source {
+                binds.push((PathBuf::from(src), m.target.clone(), m.read_only == Some(true)));
+            }
+        }
+        for (src, dst) in super::etc::paths(&Record::dir(&self.cfg.containers_dir(), &id)) {
+            if src.exists() && !binds.iter().any(|(_, d, _)| d == dst) {
+                binds.push((src, dst.to_owned(), host.readonly_rootfs == Some(true)));
+            }
+        }
+        binds.sort_by_key(|(_, d, _)| Path::new(d).components().count());
+        let rootfd = open_root(root)?;
+        let fail = |dst: &str, e: std::io::Error| Error::Io { what: "mount for the copy", path: PathBuf::from(dst), source: e };
+        for (src, dst, ro) in binds {
+            let dir = std::fs::metadata(&src).map_err(|e| fail(&dst, e))?.is_dir();
+            let target = if dir {
+                berth_runtime::rootfs::resolve::mkdir_all_in_root(rootfd.as_fd(), Path::new(&dst))
+            } else {
+                berth_runtime::rootfs::resolve::touch_in_root(rootfd.as_fd(), Path::new(&dst))
+            }
+            .map_err(|e| fail(&dst, e))?;
+            let at = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&target));
+            rustix::mount::mount_bind_recursive(&src, &at).map_err(|e| fail(&dst, e.into()))?;
+            if ro {
+                let top = berth_runtime::rootfs::resolve::open_in_root(rootfd.as_fd(), Path::new(&dst), OFlags::PATH).map_err(|e| fail(&dst, e))?;
+                let at = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&top));
+                rustix::mount::mount_remount(&at, rustix::mount::MountFlags::BIND | rustix::mount::MountFlags::RDONLY, "").map_err(|e| fail(&dst, e.into()))?;
+            }
+        }
+        Ok(())
     }
 
     /// `HEAD /containers/{id}/archive`: what `path` is, inside the container.

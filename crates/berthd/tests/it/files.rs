@@ -114,4 +114,29 @@ fn docker_cp_reaches_a_running_containers_volumes() {
     assert_eq!(std::fs::read_to_string(&out).expect("copied out"), "from inside\n");
     d.docker_ok(&["rm", "-f", "-v", "vc"]);
     d.docker_ok(&["volume", "rm", "shared"]);
+
+    // A stopped container's copy sees what it mounts when it runs, as dockerd mounts it then:
+    // results a test run left in a volume, its own /etc/hostname, a read-only bind.
+    let hostdir = d.dir.join("bound");
+    std::fs::create_dir_all(&hostdir).expect("mkdir");
+    std::fs::write(hostdir.join("b.txt"), "bound\n").expect("write");
+    d.docker_ok(&["run", "--name", "tests", "-v", "/results", "-v", &format!("{}:/bound:ro", hostdir.display()), "busybox", "sh", "-c", "echo passed > /results/report"]);
+    let report = d.dir.join("report");
+    d.docker_ok(&["cp", "tests:/results/report", &report.to_string_lossy()]);
+    assert_eq!(std::fs::read_to_string(&report).expect("copied out of the stopped container's volume"), "passed\n");
+    let short = d.docker_ok(&["inspect", "-f", "{{.Id}}", "tests"])[..12].to_owned();
+    let hostname = d.dir.join("hostname");
+    d.docker_ok(&["cp", "tests:/etc/hostname", &hostname.to_string_lossy()]);
+    assert_eq!(std::fs::read_to_string(&hostname).expect("its /etc/hostname"), format!("{short}\n"));
+    d.docker_ok(&["cp", "tests:/bound/b.txt", &d.dir.join("b.txt").to_string_lossy()]);
+    assert_eq!(std::fs::read_to_string(d.dir.join("b.txt")).expect("through the bind"), "bound\n");
+    let out = d.docker(&["cp", &f.to_string_lossy(), "tests:/bound/"]);
+    assert!(!out.status.success(), "a read-only bind stays read-only: {out:?}");
+    d.docker_ok(&["cp", &f.to_string_lossy(), "tests:/results/"]);
+    assert_eq!(d.docker_ok(&["start", "-a", "tests"]), "");
+    assert_eq!(d.docker_ok(&["run", "--rm", "--volumes-from", "tests", "busybox", "cat", "/results/in.txt"]), "into the volume\n");
+    d.docker_ok(&["rm", "-v", "tests"]);
+    // (the exec root's own tmpfs aside)
+    let left: Vec<String> = d.mounts().into_iter().filter(|m| std::path::Path::new(m) != d.exec_root()).collect();
+    assert!(left.is_empty(), "nothing left mounted: {left:?}");
 }
