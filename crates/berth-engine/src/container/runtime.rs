@@ -26,7 +26,8 @@ pub struct RuntimeConfig {
 pub fn canonical_name(name: &str, configured: &std::collections::BTreeMap<String, RuntimeConfig>) -> Option<String> {
     match name {
         n if configured.contains_key(n) => Some(n.to_owned()),
-        BUILT_IN | "runc" => Some(BUILT_IN.to_owned()),
+        // The names dockerd gives runc (compose files and scripts name them).
+        BUILT_IN | "runc" | "io.containerd.runc.v2" => Some(BUILT_IN.to_owned()),
         _ => None,
     }
 }

@@ -107,6 +107,8 @@ impl Engine {
         out.read = crate::time::now();
         out.preread = crate::container::record::ZERO_TIME.into();
         out.num_procs = 0;
+        // Windows' counters; an empty object on Linux, as dockerd sends it.
+        out.storage_stats = Some(BTreeMap::new());
         Ok(out)
     }
 }

@@ -124,6 +124,8 @@ fn docker_defaults_inside_the_container() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("Range of blkio weight is from 10 to 1000"), "{out:?}");
     // No AppArmor profile is applied: asking for none is granted, asking for one is refused.
     d.docker_ok(&["run", "--rm", "--security-opt", "apparmor=unconfined", "busybox", "true"]);
+    // the runtime names dockerd gives runc run on the built-in one
+    assert_eq!(d.docker_ok(&["run", "--rm", "--runtime", "io.containerd.runc.v2", "busybox", "echo", "ok"]), "ok\n");
     let out = d.docker(&["run", "--rm", "--security-opt", "apparmor=docker-default", "busybox", "true"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--security-opt apparmor (no LSM support) is not supported by berth yet"), "{out:?}");
     let out = d.docker_ok(&["run", "--rm", "--cap-drop", "ALL", "--cap-add", "CHOWN", "--security-opt", "no-new-privileges", "busybox", "grep", "-E", "^(CapEff|NoNewPrivs):", "/proc/self/status"]);
