@@ -22,6 +22,9 @@ pub struct ImageSummary {
     /// Unix seconds.
     pub created: i64,
     pub size: i64,
+    /// `Size` again, for clients of API versions before 1.44 (which removed it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_size: Option<i64>,
     /// -1 unless computed (`/system/df`).
     pub shared_size: i64,
     /// `null` when the image has none.
@@ -64,6 +67,9 @@ pub struct ImageInspect {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os_version: Option<String>,
     pub size: i64,
+    /// `Size` again, for clients of API versions before 1.44 (which removed it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_size: Option<i64>,
     pub graph_driver: GraphDriver,
     #[serde(rename = "RootFS")]
     pub root_fs: RootFs,

@@ -133,6 +133,7 @@ impl Engine {
                 repo_digests,
                 created,
                 size: self.image_size(&image),
+                virtual_size: None,
                 // Not counted for a list, as dockerd leaves them (`docker system df` has them).
                 shared_size: -1,
                 labels,
@@ -166,7 +167,19 @@ impl Engine {
             os: v["os"].as_str().unwrap_or("").to_owned(),
             os_version: None,
             size: self.image_size(&image),
-            graph_driver: GraphDriver { name: "overlay2".into(), data: None },
+            virtual_size: None,
+            // The layer directories, as overlay2's `UpperDir` (the top one) and `LowerDir`.
+            graph_driver: {
+                let dirs: Vec<String> = self.images.lower_dirs(&image).iter().map(|d| d.to_string_lossy().into_owned()).collect();
+                let mut data = BTreeMap::new();
+                if let Some((upper, lower)) = dirs.split_first() {
+                    data.insert("UpperDir".to_owned(), upper.clone());
+                    if !lower.is_empty() {
+                        data.insert("LowerDir".to_owned(), lower.join(":"));
+                    }
+                }
+                GraphDriver { name: "overlay2".into(), data: Some(data) }
+            },
             root_fs: RootFs { kind: "layers".into(), layers: Some(image.layers.iter().map(|l| l.diff_id.to_string()).collect()) },
             metadata: None,
         })

@@ -14,12 +14,25 @@ use crate::error::bad_request;
 use crate::query::Query;
 use crate::Ctx;
 
+/// API versions before 1.44 had `VirtualSize` beside `Size`.
+fn wants_virtual_size(ctx: &Ctx) -> bool {
+    ctx.version.is_some_and(|v| v < berth_api_types::version::ApiVersion::new(1, 44))
+}
+
 pub fn list(ctx: &Ctx, q: &Query) -> Result<Resp, Resp> {
-    Ok(json(StatusCode::OK, &engine(ctx.engine.image_list(&ctx.principal, q.flag("all"), &q.filters()?))?))
+    let mut list = engine(ctx.engine.image_list(&ctx.principal, q.flag("all"), &q.filters()?))?;
+    if wants_virtual_size(ctx) {
+        list.iter_mut().for_each(|i| i.virtual_size = Some(i.size));
+    }
+    Ok(json(StatusCode::OK, &list))
 }
 
 pub fn inspect(ctx: &Ctx, name: &str) -> Result<Resp, Resp> {
-    Ok(json(StatusCode::OK, &engine(ctx.engine.image_inspect(&ctx.principal, name))?))
+    let mut i = engine(ctx.engine.image_inspect(&ctx.principal, name))?;
+    if wants_virtual_size(ctx) {
+        i.virtual_size = Some(i.size);
+    }
+    Ok(json(StatusCode::OK, &i))
 }
 
 pub fn tag(ctx: &Ctx, q: &Query, name: &str) -> Result<Resp, Resp> {

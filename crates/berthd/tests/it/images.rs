@@ -251,6 +251,12 @@ fn import_makes_an_image_from_a_filesystem_archive() {
     assert_eq!(d.docker_ok(&["run", "--rm", "imp:1", "sh", "-c", "echo $X"]), "1\n");
     assert_eq!(d.docker_ok(&["history", "--format", "{{.Comment}}", "imp:1"]), "from a test\n");
     assert_eq!(d.docker_ok(&["image", "inspect", "-f", "{{.Comment}}", "imp:1"]), "from a test\n", "the image's comment, as dockerd sets it");
+    // clients of API versions before 1.44 get VirtualSize; the layer directories are named
+    let old = d.api("GET", "/v1.41/images/imp:1/json", None).json();
+    assert_eq!(old["VirtualSize"], old["Size"], "{old}");
+    assert!(old["GraphDriver"]["Data"]["UpperDir"].is_string(), "{old}");
+    assert!(d.api("GET", "/v1.41/images/json", None).json()[0]["VirtualSize"].is_i64());
+    assert!(d.api("GET", "/v1.51/images/json", None).json()[0].get("VirtualSize").is_none());
     let bad = d.docker(&["import", "--change", "RUN rm -rf /", &tar.to_string_lossy(), "imp:2"]);
     assert!(!bad.status.success() && stderr(&bad).contains("RUN is not one of"), "{}", stderr(&bad));
 }
