@@ -190,7 +190,23 @@ impl Engine {
         let mode = rec.host_config.network_mode.as_deref().unwrap_or("");
         if matches!(mode, "host" | "none") {
             let id = self.network_id(mode);
-            out.insert(mode.to_owned(), berth_api_types::network::EndpointSettings { network_id: id, ..Default::default() });
+            // No addresses, but every field there, empty, as dockerd shows it.
+            let empty = || Some(String::new());
+            out.insert(
+                mode.to_owned(),
+                berth_api_types::network::EndpointSettings {
+                    network_id: id,
+                    endpoint_id: empty(),
+                    gateway: empty(),
+                    ip_address: empty(),
+                    ip_prefix_len: Some(0),
+                    ipv6_gateway: empty(),
+                    global_ipv6_address: empty(),
+                    global_ipv6_prefix_len: Some(0),
+                    mac_address: empty(),
+                    ..Default::default()
+                },
+            );
         }
         out
     }
