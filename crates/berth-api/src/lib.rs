@@ -54,6 +54,14 @@ pub struct Ctx {
     pub socket: Option<std::os::fd::RawFd>,
 }
 
+impl Ctx {
+    /// The request names an API version before `1.minor` (an unversioned one is the newest):
+    /// for behaviour that changed at that version.
+    pub fn api_before(&self, minor: u16) -> bool {
+        self.version.is_some_and(|v| v < ApiVersion::new(1, minor))
+    }
+}
+
 /// Serves the API on `listener` for `principal` until `stop` turns true.
 pub async fn serve(listener: tokio::net::UnixListener, engine: Arc<Engine>, principal: Principal, stop: tokio::sync::watch::Receiver<bool>) {
     let mut stop2 = stop.clone();

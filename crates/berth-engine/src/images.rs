@@ -11,7 +11,7 @@ use std::sync::Arc;
 use berth_api_types::container::inspect::GraphDriver;
 use berth_api_types::filters::Filters;
 use berth_api_types::image::{HistoryItem, ImageConfig, ImageDeleteResponseItem, ImageInspect, ImagePruneResponse, ImageSummary, RootFs};
-use berth_image::{Image, ImageRef};
+use berth_image::{Digest, Image, ImageRef};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -69,21 +69,23 @@ impl Engine {
     /// the size of its layers that other images share.
     pub(crate) fn count_image_uses(&self, list: &mut [ImageSummary]) {
         let uses = self.image_use_counts();
-        let all = self.images.list();
-        let mut holders: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-        for (image, _) in &all {
+        let all: std::collections::HashMap<String, Image> = self.images.list().into_iter().map(|(i, _)| (i.id.to_string(), i)).collect();
+        let mut holders: std::collections::HashMap<&Digest, usize> = std::collections::HashMap::new();
+        for image in all.values() {
             for l in &image.layers {
-                *holders.entry(l.chain_id.to_string()).or_insert(0) += 1;
+                *holders.entry(&l.chain_id).or_insert(0) += 1;
             }
         }
+        // Each shared layer's directory is walked once, however many images hold it.
+        let mut sizes: std::collections::HashMap<&Digest, i64> = std::collections::HashMap::new();
         for summary in list.iter_mut() {
             summary.containers = uses.get(&summary.id).copied().unwrap_or(0);
-            let Some((image, _)) = all.iter().find(|(i, _)| i.id.to_string() == summary.id) else { continue };
+            let Some(image) = all.get(&summary.id) else { continue };
             summary.shared_size = image
                 .layers
                 .iter()
-                .filter(|l| holders.get(&l.chain_id.to_string()).is_some_and(|n| *n > 1))
-                .map(|l| crate::container::inspect::du(&self.images.layer_dir(&l.chain_id)) as i64)
+                .filter(|l| holders.get(&l.chain_id).is_some_and(|n| *n > 1))
+                .map(|l| *sizes.entry(&l.chain_id).or_insert_with(|| crate::container::inspect::du(&self.images.layer_dir(&l.chain_id)) as i64))
                 .sum();
         }
     }
@@ -215,7 +217,7 @@ impl Engine {
         // dockerd's conflicts when the image itself would go (by id, or its last tag): a
         // running container's image cannot go even forced; a stopped one's must be forced.
         let would_go = by_name.is_none() || tags.len() <= 1;
-        let short = image.id.to_string().trim_start_matches("sha256:").chars().take(12).collect::<String>();
+        let short = &image.id.hex()[..12];
         let running = users.iter().find(|id| self.by_id(id).is_some_and(|c| c.rec().state.status.is_live()));
         if let Some(c) = running.filter(|_| would_go) {
             return Err(Error::Conflict(format!("conflict: unable to delete {short} (cannot be forced) - image is being used by running container {}", &c[..12])));

@@ -193,8 +193,8 @@ impl Engine {
             }
             df.volumes = Some(vols);
         }
-        // No builds, no build cache: null, as dockerd has it without one.
-        let _ = want("build-cache");
+        // `build-cache` is asked for, or not: berth has no builds, so BuildCache stays null, as
+        // dockerd has it without one.
         Ok(df)
     }
 }

@@ -6,7 +6,6 @@ use hyper::body::Incoming;
 
 use berth_api_types::container::{ContainerCreateRequest, ContainerWaitResponse};
 use berth_api_types::platform::Platform;
-use berth_api_types::ApiVersion;
 use berth_engine::container::inspect::ListOptions;
 use berth_engine::container::{AttachStreams, WaitCondition};
 use berth_engine::logs::LogOptions;
@@ -28,7 +27,7 @@ pub async fn create(ctx: &Ctx, q: &Query, req: Request<Incoming>) -> Result<Resp
     }
     // API 1.41 added `platform`; dockerd does not read it from older clients.
     let platform = match q.get("platform").filter(|p| !p.is_empty()) {
-        Some(p) if ctx.version.is_none_or(|v| v >= ApiVersion::new(1, 41)) => Some(Platform::parse(p).map_err(|e| bad_request(e.to_string()))?),
+        Some(p) if !ctx.api_before(41) => Some(Platform::parse(p).map_err(|e| bad_request(e.to_string()))?),
         _ => None,
     };
     let body: ContainerCreateRequest = json_body(req).await?;

@@ -14,14 +14,10 @@ use crate::error::bad_request;
 use crate::query::Query;
 use crate::Ctx;
 
-/// API versions before 1.44 had `VirtualSize` beside `Size`.
-fn wants_virtual_size(ctx: &Ctx) -> bool {
-    ctx.version.is_some_and(|v| v < berth_api_types::version::ApiVersion::new(1, 44))
-}
-
 pub fn list(ctx: &Ctx, q: &Query) -> Result<Resp, Resp> {
     let mut list = engine(ctx.engine.image_list(&ctx.principal, q.flag("all"), &q.filters()?))?;
-    if wants_virtual_size(ctx) {
+    // API versions before 1.44 had `VirtualSize` beside `Size`.
+    if ctx.api_before(44) {
         list.iter_mut().for_each(|i| i.virtual_size = Some(i.size));
     }
     Ok(json(StatusCode::OK, &list))
@@ -29,7 +25,8 @@ pub fn list(ctx: &Ctx, q: &Query) -> Result<Resp, Resp> {
 
 pub fn inspect(ctx: &Ctx, name: &str) -> Result<Resp, Resp> {
     let mut i = engine(ctx.engine.image_inspect(&ctx.principal, name))?;
-    if wants_virtual_size(ctx) {
+    // API versions before 1.44 had `VirtualSize` beside `Size`.
+    if ctx.api_before(44) {
         i.virtual_size = Some(i.size);
     }
     Ok(json(StatusCode::OK, &i))

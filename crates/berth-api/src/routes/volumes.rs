@@ -32,7 +32,7 @@ pub fn prune(ctx: &Ctx, q: &Query) -> Result<Resp, Resp> {
     let mut filters = q.filters()?;
     // Before API 1.42 a prune took named volumes too (`all` came with 1.42), as dockerd keeps it
     // for older clients.
-    if ctx.version.is_some_and(|v| v < berth_api_types::version::ApiVersion::new(1, 42)) && !filters.contains("all") {
+    if ctx.api_before(42) && !filters.contains("all") {
         filters.add("all", "true");
     }
     Ok(json(StatusCode::OK, &engine(ctx.engine.volume_prune(&ctx.principal, &filters))?))

@@ -650,10 +650,7 @@ pub(crate) fn limits(r: &berth_api_types::container::Resources) -> Result<serde_
     let mut out = serde_json::Map::new();
     let mut memory = serde_json::Map::new();
     // dockerd's check: any limit but none (0) under 6 MB, a negative one too.
-    if r.memory.is_some_and(|m| m < 0) {
-        return Err(Error::InvalidParameter("Minimum memory limit allowed is 6MB".into()));
-    }
-    if let Some(m) = r.memory.filter(|m| *m > 0) {
+    if let Some(m) = r.memory.filter(|m| *m != 0) {
         if m < 6 << 20 {
             return Err(Error::InvalidParameter("Minimum memory limit allowed is 6MB".into()));
         }
