@@ -124,7 +124,6 @@ impl Engine {
             runc_commit: Some(Commit { id: if self.runtime_name(None).is_ok_and(|n| n == crate::container::runtime::BUILT_IN) { VERSION.into() } else { String::new() } }),
             init_commit: Some(Commit { id: VERSION.into() }),
             warnings: Some(vec![]),
-            ..Default::default()
         }
     }
 
