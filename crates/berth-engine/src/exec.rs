@@ -100,6 +100,10 @@ impl Engine {
         self.execs().insert(id.clone(), exec);
         let cmd = event_command(config.cmd.as_deref().unwrap_or_default());
         self.container_event(&ctr, &format!("exec_create: {cmd}"), &[("execID", id.clone())]);
+        // The process joins the container's cgroups: the kernel's wait for that begins now.
+        if let Some(w) = &self.attach_warmer {
+            w.after_create();
+        }
         Ok(id)
     }
 
@@ -176,6 +180,7 @@ impl Engine {
         if rec.state.status != Status::Running {
             return Err(Error::NotRunning(rec.id.clone()));
         }
+        let _warm = self.attach_warmer.as_ref().map(|w| w.hold());
         let cfg = &exec.config;
         let process = self.exec_process(&rec, cfg)?;
         let dir = self.cfg.exec_dir(&rec.id, exec_id);

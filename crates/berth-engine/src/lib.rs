@@ -77,11 +77,13 @@ pub struct Engine {
     kernel: (u32, u32),
     /// A cgroup v2-only host (containers get a private cgroup namespace, as Docker does).
     pure_cgroup2: bool,
-    /// The daemon's cgroups, where the host has v1 hierarchies: a start warms up the kernel's
-    /// cgroup move through them ([`berth_runtime::cgroups::warm_up_attach_this_thread`]).
-    v1_cgroups: Option<Arc<berth_runtime::cgroups::Hierarchies>>,
+    /// Where the host has v1 cgroup hierarchies: keeps the kernel's cgroup moves ready around
+    /// creates and starts ([`container::early`]).
+    attach_warmer: Option<Arc<container::early::AttachWarmer>>,
     /// Docker's default seccomp profile in OCI form, by the capability set it was made for.
     seccomp_cache: Mutex<HashMap<Vec<String>, serde_json::Value>>,
+    /// Removed containers whose shims are still finishing (see `Engine::watch`).
+    finishing: Mutex<std::collections::HashSet<String>>,
     /// Where removed containers' directories go to be deleted after the removal is reported.
     trash: trash::Trash,
     /// The berth-shim binary, as shims are started from it.
@@ -128,7 +130,7 @@ impl Engine {
         let kernel = rustix::system::uname().release().to_str().ok().and_then(berth_runtime::seccomp::parse_kernel_release).unwrap_or((0, 0));
         let hierarchies = berth_runtime::cgroups::Hierarchies::detect().ok();
         let pure_cgroup2 = hierarchies.as_ref().is_some_and(|h| h.mode() == berth_runtime::cgroups::Mode::V2);
-        let v1_cgroups = hierarchies.filter(|h| !h.v1.is_empty() && rustix::process::geteuid().is_root()).map(Arc::new);
+        let attach_warmer = container::early::AttachWarmer::new(hierarchies.filter(|_| rustix::process::geteuid().is_root()).map(Arc::new));
         let registry = berth_image::registry::Registry::new(cfg.registry.clone());
         let shim_bin = cfg.shim_bin.clone();
         let data_root = cfg.data_root.clone();
@@ -150,8 +152,9 @@ impl Engine {
             shutting_down: AtomicBool::new(false),
             kernel,
             pure_cgroup2,
-            v1_cgroups,
+            attach_warmer,
             seccomp_cache: Mutex::new(HashMap::new()),
+            finishing: Mutex::default(),
             trash,
             shim: Arc::new(berth_shim::detach::ShimBinary::new(shim_bin)),
         });

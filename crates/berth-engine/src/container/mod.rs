@@ -8,6 +8,7 @@
 
 pub mod archive;
 pub mod changes;
+pub(crate) mod early;
 pub mod etc;
 pub mod health;
 pub mod inspect;
@@ -478,6 +479,10 @@ impl Engine {
         self.insert(ctr.clone());
         self.container_event(&ctr, "create", &[]);
         tracing::info!(container = &id[..12], "container created");
+        // A start usually follows at once: the kernel's wait for it begins now.
+        if let Some(w) = &self.attach_warmer {
+            w.after_create();
+        }
         Ok(ContainerCreateResponse { id, warnings })
     }
 
@@ -577,7 +582,7 @@ impl Engine {
     /// lets the container run.
     async fn launch(self: &Arc<Self>, ctr: &Arc<Ctr>) -> Result<()> {
         let rec = ctr.rec().clone();
-        let mut early = EarlyCgroups::start(self, &rec);
+        let mut early = early::EarlyCgroups::start(self, &rec);
         let launched = self.launch_with(ctr, &rec, &mut early).await;
         if launched.is_err() {
             early.undo().await;
@@ -585,7 +590,7 @@ impl Engine {
         launched
     }
 
-    async fn launch_with(self: &Arc<Self>, ctr: &Arc<Ctr>, rec: &Record, early: &mut EarlyCgroups) -> Result<()> {
+    async fn launch_with(self: &Arc<Self>, ctr: &Arc<Ctr>, rec: &Record, early: &mut early::EarlyCgroups) -> Result<()> {
         let run = self.cfg.run_dir(&rec.id);
         let bundle = run.join("bundle");
         let rootfs = bundle.join("rootfs");
@@ -628,7 +633,7 @@ impl Engine {
         rootfs: &std::path::Path,
         shim_dir: &std::path::Path,
         volumes: Vec<(PathBuf, String, bool)>,
-        early: &mut EarlyCgroups,
+        early: &mut early::EarlyCgroups,
     ) -> Result<()> {
         let (netns, mut wiring) = match self.network_up(ctr).await? {
             Some((ns, w)) => (Some(ns), Some(w)),
@@ -843,19 +848,47 @@ impl Engine {
             while berth_image::snapshot::unmount(&rootfs, false).is_ok() {}
             let _ = berth_image::snapshot::unmount(&rootfs, true);
         }
+        if self.finishing().contains(id) {
+            return;
+        }
         if let Err(e) = self.trash.discard(&run) {
             tracing::warn!(container = &id[..12.min(id.len())], path = %run.display(), error = %e, "remove the container's run directory");
         }
     }
 
     /// Watches the shim `shim_pid` of `ctr` and records the container's end when it goes.
+    ///
+    /// The shim records the exit, lets its clients go, then deletes the container from its
+    /// runtime (which reads the bundle) and ends. A container that may start again waits for
+    /// all of that. One on its way out (`--rm`, `rm -f`) does not: its end is recorded and its
+    /// removal done and reported meanwhile, and only its run directory waits for the shim.
     pub(crate) fn watch(self: &Arc<Self>, ctr: Arc<Ctr>, shim_pid: i32) {
         let engine = self.clone();
         let sock = self.shim_socket(&ctr.id);
         tokio::spawn(async move {
-            shim::wait_gone(&sock, shim_pid).await;
+            shim::wait_closed(&sock).await;
+            let going = ctr.removing.load(Ordering::SeqCst) || ctr.rec().host_config.auto_remove == Some(true);
+            let recorded = engine.cfg.run_dir(&ctr.id).join("shim/exit.json").exists();
+            if !(going && recorded && shim::alive(shim_pid)) {
+                shim::wait_ended(shim_pid).await;
+                engine.on_exit(&ctr).await;
+                return;
+            }
+            engine.finishing().insert(ctr.id.clone());
             engine.on_exit(&ctr).await;
+            shim::wait_ended(shim_pid).await;
+            engine.finishing().remove(&ctr.id);
+            let run = engine.cfg.run_dir(&ctr.id);
+            if let Err(e) = engine.trash.discard(&run) {
+                tracing::warn!(container = &ctr.id[..12], path = %run.display(), error = %e, "remove the container's run directory");
+            }
         });
+    }
+
+    /// Containers whose shims are still finishing (see [`Engine::watch`]): their run
+    /// directories stay until the shim is gone.
+    fn finishing(&self) -> MutexGuard<'_, std::collections::HashSet<String>> {
+        self.finishing.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     async fn on_exit(self: &Arc<Self>, ctr: &Arc<Ctr>) {
@@ -1363,6 +1396,23 @@ impl Engine {
                 });
             }
         }
+        self.sweep_run_dirs();
+    }
+
+    /// Removes the run directories of containers that are gone: those whose shims were still
+    /// finishing when the last daemon stopped ([`Engine::watch`]). A directory whose shim still
+    /// answers on its socket stays.
+    fn sweep_run_dirs(&self) {
+        let known: std::collections::HashSet<PathBuf> = self.visible(&Principal::Admin).iter().map(|c| self.cfg.run_dir(&c.id)).collect();
+        for e in std::fs::read_dir(self.cfg.exec_root.join("c")).into_iter().flatten().flatten() {
+            let dir = e.path();
+            if known.contains(&dir) || std::os::unix::net::UnixStream::connect(dir.join("shim/shim.sock")).is_ok() {
+                continue;
+            }
+            if let Err(e) = self.trash.discard(&dir) {
+                tracing::warn!(path = %dir.display(), error = %e, "remove a run directory no container has");
+            }
+        }
     }
 }
 
@@ -1371,65 +1421,6 @@ fn familiar(name: &str) -> String {
     match berth_image::ImageRef::parse(name) {
         Ok(r) => r.familiar(),
         Err(_) => name.to_owned(),
-    }
-}
-
-/// The v1 cgroup directories of a container being started, made by the daemon ahead of its shim
-/// (the built-in runtime joins directories that exist), so that the kernel's wait for the first
-/// move into a v1 cgroup (an RCU grace period, 5-15 ms here) can start at once: that wait holds
-/// the cgroup mutex, which making a directory needs too, so it starts once they are made.
-/// Another runtime gets the early wait only.
-///
-/// The kernel forgets a finished wait one grace period after the last move: a move made then
-/// waits again. So the moves go on, every 2 ms, until the start is over (this is dropped) or
-/// 200 ms have passed, and the init's move finds the wait done whenever it comes.
-pub(crate) struct EarlyCgroups {
-    task: Option<tokio::task::JoinHandle<Option<berth_runtime::cgroups::SavedPaths>>>,
-    made: Option<berth_runtime::cgroups::SavedPaths>,
-    starting: Arc<AtomicBool>,
-}
-
-impl Drop for EarlyCgroups {
-    fn drop(&mut self) {
-        self.starting.store(false, Ordering::SeqCst);
-    }
-}
-
-impl EarlyCgroups {
-    fn start(engine: &Engine, rec: &Record) -> EarlyCgroups {
-        let starting = Arc::new(AtomicBool::new(true));
-        let Some(h) = engine.v1_cgroups.clone() else { return EarlyCgroups { task: None, made: None, starting } };
-        let built_in = engine.runtime_name(rec.host_config.runtime.as_deref()).is_ok_and(|n| n == runtime::BUILT_IN);
-        let (path, id) = (engine.cgroups_path(&rec.id), rec.id.clone());
-        let keep = starting.clone();
-        let task = tokio::task::spawn_blocking(move || {
-            let made = built_in.then(|| berth_runtime::cgroups::Cgroup::create_in(&h, Some(&path), &id).ok().map(|c| c.paths())).flatten();
-            std::thread::spawn(move || {
-                let since = std::time::Instant::now();
-                while keep.load(Ordering::SeqCst) && since.elapsed() < Duration::from_millis(200) {
-                    berth_runtime::cgroups::warm_up_attach_this_thread(&h);
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-            });
-            made
-        });
-        EarlyCgroups { task: Some(task), made: None, starting }
-    }
-
-    /// Waits until the directories are made: the shim must find them.
-    async fn ready(&mut self) {
-        if let Some(t) = self.task.take() {
-            self.made = t.await.ok().flatten();
-        }
-    }
-
-    /// Removes the directories of a container that did not start (its runtime, if it ran,
-    /// removed them already).
-    async fn undo(&mut self) {
-        self.ready().await;
-        if let Some(cg) = self.made.take().and_then(|p| berth_runtime::cgroups::Cgroup::open(&p).ok()) {
-            let _ = cg.destroy();
-        }
     }
 }
 

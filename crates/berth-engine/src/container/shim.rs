@@ -62,9 +62,17 @@ pub async fn request(sock: &Path, req: &Request, id: &str, what: &'static str) -
 }
 
 /// Waits until the shim serving `sock` (process `pid`) has ended: its connections close when
-/// it starts to finish (its descriptors are close-on-exec), then the process goes. Returns at
-/// once when it is already gone. No thread or pidfd is held per container: one idle socket.
+/// it starts to finish, then the process goes. Returns at once when it is already gone. No
+/// thread or pidfd is held per container: one idle socket.
 pub async fn wait_gone(sock: &Path, pid: i32) {
+    wait_closed(sock).await;
+    wait_ended(pid).await;
+}
+
+/// Waits until the shim serving `sock` lets its clients go: a container's shim does so once
+/// the exit is recorded, before it deletes the container from its runtime; an exec's shim
+/// (whose descriptors are close-on-exec) when it starts to finish.
+pub async fn wait_closed(sock: &Path) {
     if let Ok(mut s) = UnixStream::connect(sock).await {
         let mut buf = [0u8; 256];
         while let Ok(n) = s.read(&mut buf).await {
@@ -73,8 +81,11 @@ pub async fn wait_gone(sock: &Path, pid: i32) {
             }
         }
     }
-    // The shim may still be finishing (deleting the container): wait for its end on a pidfd,
-    // which wakes us at once; poll only where none can be had.
+}
+
+/// Waits until process `pid` has ended, on a pidfd, which wakes us at once; polls only where
+/// none can be had. At most a minute: a shim that finishes for longer is left to itself.
+pub async fn wait_ended(pid: i32) {
     let limit = std::time::Duration::from_secs(60);
     if let Some(p) = rustix::process::Pid::from_raw(pid) {
         if let Ok(fd) = rustix::process::pidfd_open(p, rustix::process::PidfdFlags::NONBLOCK) {

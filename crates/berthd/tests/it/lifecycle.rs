@@ -50,7 +50,15 @@ fn sigterm_stops_the_daemon_and_leaves_containers_running() {
     let st = d.stop_with("TERM");
     assert!(st.success(), "berthd exits 0 on SIGTERM: {st}");
     assert!(!d.sock.exists(), "the socket is removed");
+    // What a removed container's shim, still finishing when the daemon stopped, left: its run
+    // directory goes at the next start; a running container's stays.
+    let orphan = d.exec_root().join("c/0123456789abcdef");
+    std::fs::create_dir_all(orphan.join("shim")).unwrap();
+    std::fs::write(orphan.join("shim/exit.json"), "{}").unwrap();
     d.spawn();
+    assert!(!orphan.exists(), "the run directory of a container that is gone is removed");
+    let id = d.docker_ok(&["inspect", "-f", "{{.Id}}", "stay"]);
+    assert!(d.exec_root().join("c").join(&id[..16]).join("shim/shim.sock").exists(), "a running container's run directory stays");
     assert_eq!(d.docker_ok(&["inspect", "-f", "{{.State.Status}}", "stay"]), "running\n");
 }
 

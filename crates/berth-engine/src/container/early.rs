@@ -1,0 +1,151 @@
+//! Getting the kernel ready for a container's start before the start needs it.
+//!
+//! On a host with v1 cgroup hierarchies, the first move of a process into a v1 cgroup waits for
+//! an RCU grace period while the kernel switches its cgroup_threadgroup_rwsem to writer mode
+//! (5-15 ms on these machines), and the kernel switches back one grace period after the last
+//! move. A container's init is moved in the middle of its start, so without help every start
+//! of a quiet daemon waits that long, and so does every exec, whose process joins the
+//! container's cgroups. [`AttachWarmer`] makes no-op moves (a thread of the daemon into the
+//! cgroup it is already in) every 2 ms from a create (a container's or an exec's) until shortly
+//! after, and throughout every start, so that the wait is over, or never begins, by the time
+//! the process is moved. [`EarlyCgroups`] makes a starting container's directories ahead of its shim.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use berth_runtime::cgroups::{Hierarchies, SavedPaths};
+
+use super::record::Record;
+use super::runtime;
+use crate::Engine;
+
+/// How long after a create the moves go on: long enough for the start that `docker run`,
+/// `docker exec`, docker-py and compose send right after it.
+const AFTER_CREATE: Duration = Duration::from_millis(300);
+/// Between two moves: well under a grace period, so the kernel never switches back between them.
+const EVERY: Duration = Duration::from_millis(2);
+
+/// One thread making no-op cgroup moves while any start is under way or until a deadline (see
+/// the module's documentation); no thread at all otherwise.
+pub(crate) struct AttachWarmer {
+    h: Arc<Hierarchies>,
+    state: Mutex<Warmth>,
+}
+
+#[derive(Default)]
+struct Warmth {
+    /// Moves go on until then at least.
+    until: Option<Instant>,
+    /// Starts under way: moves go on while there is one.
+    starts: usize,
+    /// Whether the thread is running.
+    running: bool,
+}
+
+/// A start under way (see [`AttachWarmer::hold`]).
+pub(crate) struct Hold(Arc<AttachWarmer>);
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.0.state.lock().unwrap_or_else(|e| e.into_inner()).starts -= 1;
+    }
+}
+
+impl AttachWarmer {
+    /// A warmer for a daemon whose cgroups are `h`, when `h` has v1 hierarchies; `None` on a
+    /// pure v2 host, where an init is born in its cgroup and nothing waits.
+    pub(crate) fn new(h: Option<Arc<Hierarchies>>) -> Option<Arc<AttachWarmer>> {
+        h.filter(|h| !h.v1.is_empty()).map(|h| Arc::new(AttachWarmer { h, state: Mutex::default() }))
+    }
+
+    /// Keeps the moves going for a while after a create.
+    pub(crate) fn after_create(self: &Arc<Self>) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let until = Instant::now() + AFTER_CREATE;
+        s.until = Some(s.until.map_or(until, |u| u.max(until)));
+        self.run_locked(&mut s);
+    }
+
+    /// Keeps the moves going until the returned hold is dropped (the start is over).
+    pub(crate) fn hold(self: &Arc<Self>) -> Hold {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.starts += 1;
+        self.run_locked(&mut s);
+        Hold(self.clone())
+    }
+
+    /// Whether the moves are going: a create came less than [`AFTER_CREATE`] ago, or a start
+    /// is under way.
+    fn warm(&self) -> bool {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).running
+    }
+
+    fn run_locked(self: &Arc<Self>, s: &mut Warmth) {
+        if s.running {
+            return;
+        }
+        let me = self.clone();
+        let spawned = std::thread::Builder::new().name("cgroup-warm".into()).spawn(move || loop {
+            {
+                let mut s = me.state.lock().unwrap_or_else(|e| e.into_inner());
+                if s.starts == 0 && s.until.is_none_or(|u| Instant::now() >= u) {
+                    s.running = false;
+                    s.until = None;
+                    return;
+                }
+            }
+            berth_runtime::cgroups::warm_up_attach_this_thread(&me.h);
+            std::thread::sleep(EVERY);
+        });
+        // Without the thread a start only waits longer.
+        s.running = spawned.is_ok();
+    }
+}
+
+/// The v1 cgroup directories of a container being started, made by the daemon ahead of its shim
+/// (the built-in runtime joins directories that exist) when no create came just before: the
+/// warmer's first move holds the cgroup mutex, which making a directory needs too, for the
+/// whole kernel wait, so the directories are made first and the moves begin after. When a
+/// create came just before, the moves are already going, and the shim makes the directories
+/// (by then the wait is over, or nearly). Another runtime makes its own.
+pub(crate) struct EarlyCgroups {
+    task: Option<tokio::task::JoinHandle<(Option<SavedPaths>, Hold)>>,
+    made: Option<SavedPaths>,
+    hold: Option<Hold>,
+}
+
+impl EarlyCgroups {
+    pub(crate) fn start(engine: &Engine, rec: &Record) -> EarlyCgroups {
+        let mut early = EarlyCgroups { task: None, made: None, hold: None };
+        let Some(w) = engine.attach_warmer.clone() else { return early };
+        let built_in = engine.runtime_name(rec.host_config.runtime.as_deref()).is_ok_and(|n| n == runtime::BUILT_IN);
+        if !built_in || w.warm() {
+            early.hold = Some(w.hold());
+            return early;
+        }
+        let (path, id) = (engine.cgroups_path(&rec.id), rec.id.clone());
+        early.task = Some(tokio::task::spawn_blocking(move || {
+            let made = berth_runtime::cgroups::Cgroup::create_in(&w.h, Some(&path), &id).ok().map(|c| c.paths());
+            (made, w.hold())
+        }));
+        early
+    }
+
+    /// Waits until the directories are made: the shim must find them.
+    pub(crate) async fn ready(&mut self) {
+        if let Some(t) = self.task.take() {
+            if let Ok((made, hold)) = t.await {
+                (self.made, self.hold) = (made, Some(hold));
+            }
+        }
+    }
+
+    /// Removes the directories of a container that did not start (its runtime, if it ran,
+    /// removed them already).
+    pub(crate) async fn undo(&mut self) {
+        self.ready().await;
+        if let Some(cg) = self.made.take().and_then(|p| berth_runtime::cgroups::Cgroup::open(&p).ok()) {
+            let _ = cg.destroy();
+        }
+    }
+}
