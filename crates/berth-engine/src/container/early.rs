@@ -20,8 +20,10 @@ use super::runtime;
 use crate::Engine;
 
 /// How long after a create the moves go on: long enough for the start that `docker run`,
-/// `docker exec`, docker-py and compose send right after it.
-const AFTER_CREATE: Duration = Duration::from_millis(300);
+/// `docker exec` and docker-py send right after it (5-10 ms later here), which holds them on.
+/// No longer: moves that keep the kernel's lock from settling slow every fork and exit on the
+/// machine, other daemons' containers' too.
+const AFTER_CREATE: Duration = Duration::from_millis(30);
 /// Between two moves: well under a grace period, so the kernel never switches back between them.
 const EVERY: Duration = Duration::from_millis(2);
 
