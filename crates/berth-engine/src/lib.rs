@@ -82,7 +82,7 @@ pub struct Engine {
     attach_warmer: Option<Arc<container::early::AttachWarmer>>,
     /// Docker's default seccomp profile in OCI form, by the capability set it was made for.
     seccomp_cache: Mutex<HashMap<Vec<String>, serde_json::Value>>,
-    /// Removed containers whose shims are still finishing (see `Engine::watch`).
+    /// Auto-removed containers whose shims are still finishing (see `Engine::watch`).
     finishing: Mutex<std::collections::HashSet<String>>,
     /// Where removed containers' directories go to be deleted after the removal is reported.
     trash: trash::Trash,

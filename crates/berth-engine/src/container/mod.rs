@@ -860,16 +860,18 @@ impl Engine {
     ///
     /// The shim records the exit, lets its clients go, then deletes the container from its
     /// runtime (which reads the bundle) and ends. A container that may start again waits for
-    /// all of that. One on its way out (`--rm`, `rm -f`) does not: its end is recorded and its
-    /// removal done and reported meanwhile, and only its run directory waits for the shim.
+    /// all of that, and so does one removed by `rm -f`, whose removal, as dockerd's, leaves
+    /// nothing of it behind (an OCI runtime's `list` no longer shows it). An auto-removed one
+    /// (`run --rm`, whose client waits for the removal) does not: its end is recorded and its
+    /// removal done and reported meanwhile, and its run directory waits for the shim.
     pub(crate) fn watch(self: &Arc<Self>, ctr: Arc<Ctr>, shim_pid: i32) {
         let engine = self.clone();
         let sock = self.shim_socket(&ctr.id);
         tokio::spawn(async move {
             shim::wait_closed(&sock).await;
-            let going = ctr.removing.load(Ordering::SeqCst) || ctr.rec().host_config.auto_remove == Some(true);
+            let auto_remove = ctr.rec().host_config.auto_remove == Some(true);
             let recorded = engine.cfg.run_dir(&ctr.id).join("shim/exit.json").exists();
-            if !(going && recorded && shim::alive(shim_pid)) {
+            if !(auto_remove && recorded && shim::alive(shim_pid)) {
                 shim::wait_ended(shim_pid).await;
                 engine.on_exit(&ctr).await;
                 return;
