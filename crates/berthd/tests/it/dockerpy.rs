@@ -185,6 +185,9 @@ while True:
         time.sleep(0.1)
 assert web.id[:12].encode() in body, body
 assert web.attrs["NetworkSettings"]["Networks"]["pynet"]["IPAddress"].startswith("10.216.4."), web.attrs["NetworkSettings"]
+# Unset endpoint members are there, null, as dockerd sends them.
+ep = web.attrs["NetworkSettings"]["Networks"]["pynet"]
+assert (ep["IPAMConfig"], ep["Links"], ep["DriverOpts"]) == (None, None, None), ep
 out = client.containers.run("busybox", ["wget", "-qO-", "http://pyweb/hostname"], network="pynet", remove=True)
 assert out.strip() == web.id[:12].encode(), out
 other = client.containers.run("busybox", ["sleep", "60"], detach=True, name="pyother")
