@@ -8,7 +8,8 @@
 //! container's cgroups. [`AttachWarmer`] makes no-op moves (a thread of the daemon into the
 //! cgroup it is already in) every 2 ms from a create (a container's or an exec's) until shortly
 //! after, and throughout every start, so that the wait is over, or never begins, by the time
-//! the process is moved. [`EarlyCgroups`] makes a starting container's directories ahead of its shim.
+//! the process is moved. [`EarlyCgroups`] makes a starting container's directories ahead of
+//! its shim.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -44,7 +45,7 @@ struct Warmth {
     running: bool,
 }
 
-/// A start under way (see [`AttachWarmer::hold`]).
+/// A start (a container's or an exec's) under way (see [`AttachWarmer::hold`]).
 pub(crate) struct Hold(Arc<AttachWarmer>);
 
 impl Drop for Hold {
@@ -149,5 +150,39 @@ impl EarlyCgroups {
         if let Some(cg) = self.made.take().and_then(|p| berth_runtime::cgroups::Cgroup::open(&p).ok()) {
             let _ = cg.destroy();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The thread runs from a create for [`AFTER_CREATE`], and for as long as a start holds
+    /// it; then it ends. Its moves are of the test's own thread into the cgroup it is in.
+    #[test]
+    fn the_warmer_runs_after_a_create_and_while_held_then_stops() {
+        let h = Hierarchies::detect().ok().filter(|_| rustix::process::geteuid().is_root()).map(Arc::new);
+        let Some(w) = AttachWarmer::new(h) else {
+            eprintln!("skipped: needs root and a v1 cgroup hierarchy");
+            return;
+        };
+        // A move may wait a whole grace period (longer on a loaded machine): the end is
+        // awaited, not timed.
+        let ends = |w: &AttachWarmer| {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while w.warm() && Instant::now() < deadline {
+                std::thread::sleep(EVERY);
+            }
+            !w.warm()
+        };
+        assert!(!w.warm());
+        w.after_create();
+        assert!(w.warm(), "a create starts the moves");
+        assert!(ends(&w), "they end once the window is over");
+        let hold = w.hold();
+        std::thread::sleep(AFTER_CREATE * 2);
+        assert!(w.warm(), "a start holds them on past the window");
+        drop(hold);
+        assert!(ends(&w), "they end with the last start");
     }
 }
