@@ -13,9 +13,26 @@ pub(crate) fn read_file(path: &Path) -> Result<String, CgroupError> {
 
 /// Writes `value` in one write(2), as cgroup files want.
 pub(crate) fn write_file(path: &Path, value: &str) -> Result<(), CgroupError> {
-    let err = |source| CgroupError::Write { path: path.to_owned(), value: value.to_owned(), source };
-    let mut f = std::fs::OpenOptions::new().write(true).open(path).map_err(err)?;
-    f.write_all(value.as_bytes()).map_err(err)
+    Writer::default().write(path, value)
+}
+
+/// Writes values to cgroup files, one write(2) each, keeping the last file open: a run of
+/// values for the same file (a container's twenty-odd `devices.allow` rules) costs one open.
+/// The kernel takes each write(2) to a cgroup file as a value of its own.
+#[derive(Default)]
+pub(crate) struct Writer {
+    open: Option<(PathBuf, std::fs::File)>,
+}
+
+impl Writer {
+    pub(crate) fn write(&mut self, path: &Path, value: &str) -> Result<(), CgroupError> {
+        let err = |source| CgroupError::Write { path: path.to_owned(), value: value.to_owned(), source };
+        let f = match &mut self.open {
+            Some((p, f)) if p == path => f,
+            slot => &mut slot.insert((path.to_owned(), std::fs::OpenOptions::new().write(true).open(path).map_err(err)?)).1,
+        };
+        f.write_all(value.as_bytes()).map_err(err)
+    }
 }
 
 fn create_dir(path: &Path) -> Result<bool, CgroupError> {

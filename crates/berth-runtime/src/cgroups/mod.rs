@@ -400,12 +400,13 @@ impl Cgroup {
     /// Applies resource limits; also what `update` uses.
     pub fn apply(&self, r: &LinuxResources) -> Result<(), CgroupError> {
         let plan = self.plan(r)?;
+        let mut out = fs::Writer::default();
         for w in &plan.writes {
             let dir = self.dir_of(w.controller).ok_or(CgroupError::ControllerMissing {
                 controller: w.controller.v1_name(),
                 wanted: "a resource limit",
             })?;
-            write_file(&dir.join(&w.file), &w.value)?;
+            out.write(&dir.join(&w.file), &w.value)?;
         }
         if let Some(rules) = &plan.v2_devices {
             self.set_v2_device_rules(rules)?;

@@ -93,6 +93,22 @@ fn docker_defaults_inside_the_container() {
     for dev in ["null", "zero", "full", "random", "urandom", "tty", "pts", "shm", "mqueue"] {
         assert!(out.lines().any(|l| l == dev), "/dev/{dev} missing: {out}");
     }
+    // The device cgroup holds Docker's rules: any node may be made, only the allowed ones
+    // opened.
+    let id = d.docker_ok(&["run", "-d", "busybox", "sleep", "60"]).trim().to_owned();
+    let out = d.docker(&["exec", &id, "sh", "-c", "head -c1 /dev/zero | wc -c; mknod /tmp/disk b 8 0 && echo made; head -c1 /tmp/disk 2>&1"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("1\nmade\n") && text.contains("Operation not permitted"), "{out:?}");
+    // On a host with the v1 devices controller (a v2-only host has a BPF program instead).
+    if std::path::Path::new("/sys/fs/cgroup/devices/devices.list").exists() {
+        let dir = d.cgroups().into_iter().find(|c| c.starts_with("/sys/fs/cgroup/devices") && c.ends_with(&id)).expect("the container's devices cgroup");
+        let list = std::fs::read_to_string(dir.join("devices.list")).unwrap();
+        for rule in ["c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 136:* rwm", "c 10:200 rwm"] {
+            assert!(list.lines().any(|l| l == rule), "{rule} missing from {}: {list}", dir.display());
+        }
+        assert!(!list.contains("a *:* rwm"), "{list}");
+    }
+    d.docker_ok(&["rm", "-f", &id]);
     // --blkio-weight: applied where the host's cgroups weigh block IO, else discarded with
     // dockerd's warning (this machine's kernel has no CFQ/BFQ weight file).
     let weighs = ["blkio.weight", "blkio.bfq.weight"].iter().any(|f| std::path::Path::new("/sys/fs/cgroup/blkio").join(f).exists());
