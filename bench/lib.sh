@@ -79,6 +79,8 @@ setup_podman() {
   printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "none"\n' >"$CONTAINERS_CONF"
   pod=(podman --root "$work/podman/root" --runroot "$work/podman/run" --tmpdir "$work/podman/tmp")
   on_exit '"${pod[@]}" rm -af >/dev/null 2>&1'
+  # Each `docker exec` leaves a conmon waiting out podman's 300 s exit delay.
+  on_exit "pkill -f -- 'conmon .*$work/podman/' || true"
   on_exit 'for d in /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/libpod_parent; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done'
   "${pod[@]}" load -i "$work/busybox.tar" >/dev/null
   "${pod[@]}" tag "$("${pod[@]}" images -q | head -n1)" docker.io/library/busybox:latest
