@@ -130,7 +130,7 @@ impl Engine {
         let kernel = rustix::system::uname().release().to_str().ok().and_then(berth_runtime::seccomp::parse_kernel_release).unwrap_or((0, 0));
         let hierarchies = berth_runtime::cgroups::Hierarchies::detect().ok();
         let pure_cgroup2 = hierarchies.as_ref().is_some_and(|h| h.mode() == berth_runtime::cgroups::Mode::V2);
-        let attach_warmer = container::early::AttachWarmer::new(hierarchies.filter(|_| rustix::process::geteuid().is_root()).map(Arc::new));
+        let attach_warmer = container::early::AttachWarmer::new(hierarchies.filter(|_| rustix::process::geteuid().is_root()));
         let registry = berth_image::registry::Registry::new(cfg.registry.clone());
         let shim_bin = cfg.shim_bin.clone();
         let data_root = cfg.data_root.clone();

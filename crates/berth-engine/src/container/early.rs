@@ -57,8 +57,8 @@ impl Drop for Hold {
 impl AttachWarmer {
     /// A warmer for a daemon whose cgroups are `h`, when `h` has v1 hierarchies; `None` on a
     /// pure v2 host, where an init is born in its cgroup and nothing waits.
-    pub(crate) fn new(h: Option<Arc<Hierarchies>>) -> Option<Arc<AttachWarmer>> {
-        h.filter(|h| !h.v1.is_empty()).map(|h| Arc::new(AttachWarmer { h, state: Mutex::default() }))
+    pub(crate) fn new(h: Option<Hierarchies>) -> Option<Arc<AttachWarmer>> {
+        h.filter(|h| !h.v1.is_empty()).map(|h| Arc::new(AttachWarmer { h: Arc::new(h), state: Mutex::default() }))
     }
 
     /// Keeps the moves going for a while after a create.
@@ -161,7 +161,7 @@ mod tests {
     /// it; then it ends. Its moves are of the test's own thread into the cgroup it is in.
     #[test]
     fn the_warmer_runs_after_a_create_and_while_held_then_stops() {
-        let h = Hierarchies::detect().ok().filter(|_| rustix::process::geteuid().is_root()).map(Arc::new);
+        let h = Hierarchies::detect().ok().filter(|_| rustix::process::geteuid().is_root());
         let Some(w) = AttachWarmer::new(h) else {
             eprintln!("skipped: needs root and a v1 cgroup hierarchy");
             return;

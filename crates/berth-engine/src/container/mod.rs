@@ -848,9 +848,13 @@ impl Engine {
             while berth_image::snapshot::unmount(&rootfs, false).is_ok() {}
             let _ = berth_image::snapshot::unmount(&rootfs, true);
         }
-        if self.finishing().contains(id) {
-            return;
+        if !self.finishing().contains(id) {
+            self.discard_run_dir(id);
         }
+    }
+
+    fn discard_run_dir(&self, id: &str) {
+        let run = self.cfg.run_dir(id);
         if let Err(e) = self.trash.discard(&run) {
             tracing::warn!(container = &id[..12.min(id.len())], path = %run.display(), error = %e, "remove the container's run directory");
         }
@@ -880,10 +884,7 @@ impl Engine {
             engine.on_exit(&ctr).await;
             shim::wait_ended(shim_pid).await;
             engine.finishing().remove(&ctr.id);
-            let run = engine.cfg.run_dir(&ctr.id);
-            if let Err(e) = engine.trash.discard(&run) {
-                tracing::warn!(container = &ctr.id[..12], path = %run.display(), error = %e, "remove the container's run directory");
-            }
+            engine.discard_run_dir(&ctr.id);
         });
     }
 
