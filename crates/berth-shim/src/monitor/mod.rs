@@ -407,7 +407,9 @@ impl Monitor {
     /// output is drained) or a held exec was cancelled.
     fn pump(&mut self, until: Until) -> bool {
         let mut buf = vec![0u8; READ_BUF];
-        let mut drain_until: Option<Instant> = None;
+        // A process that ended in an earlier loop (a held container killed before its start)
+        // has only its output left to drain: without this the loop would wait for ever.
+        let mut drain_until: Option<Instant> = self.status.is_some().then(|| Instant::now() + DRAIN);
         loop {
             if self.cancelled {
                 return true;

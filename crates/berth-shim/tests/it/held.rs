@@ -49,6 +49,20 @@ fn a_held_container_starts_on_request_and_attached_clients_miss_nothing() {
     assert!(again.is_empty(), "{again:?}");
 }
 
+/// A held container killed before its start (a start that failed, a daemon that died before
+/// it said start): the shim records the death and ends, leaving nothing behind. It used to
+/// wait for ever once the init was gone.
+#[test]
+fn a_held_container_killed_before_its_start_ends_its_shim() {
+    let mut s = Shim::new("heldkill");
+    let pid = s.start(&config(&["true"], false), &["--hold"]);
+    assert_eq!(s.connect().request(&json!({"op": "kill", "signal": 9})), json!({"ok": true}));
+    assert_eq!(s.wait_exit()["exit_code"], 137);
+    assert!(!alive(pid));
+    let left = s.leftovers();
+    assert!(left.is_empty(), "{left:?}");
+}
+
 #[test]
 fn an_exec_shim_runs_a_process_and_leaves_the_container_running() {
     let mut s = Shim::new("exec");
