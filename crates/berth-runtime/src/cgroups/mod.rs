@@ -96,15 +96,22 @@ pub fn warm_up_attach(h: &Hierarchies) -> Option<crate::sys::clone::Child> {
     .ok()
 }
 
-/// [`warm_up_attach`] for a caller that is about to start a container (a daemon, before its
-/// shim): the calling thread moves itself (by its thread id, which takes the same global lock
-/// as a process move) into the v1 cgroup it is already in, and returns once the kernel's wait
-/// is over. Run it on a thread of its own; the move started this way is still in effect when
-/// the container's init is moved a few milliseconds later. Does nothing on a pure v2 host.
-pub fn warm_up_attach_this_thread(h: &Hierarchies) {
-    let Some(tasks) = own_v1_file(h, "tasks") else { return };
-    if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&tasks) {
-        let _ = std::io::Write::write_all(&mut f, rustix::thread::gettid().as_raw_nonzero().to_string().as_bytes());
+/// [`warm_up_attach`] for a caller that starts containers (a daemon, before and while its shims
+/// start them): a thread moves itself (by its thread id, which takes the same global lock as a
+/// process move) into the v1 cgroup it is already in, through a file opened once; the first
+/// move returns once the kernel's wait is over, and moves made more often than a grace period
+/// keep the kernel from switching back. Nothing to open on a pure v2 host.
+pub struct ThreadWarmUp(std::fs::File);
+
+impl ThreadWarmUp {
+    pub fn open(h: &Hierarchies) -> Option<ThreadWarmUp> {
+        let tasks = own_v1_file(h, "tasks")?;
+        std::fs::OpenOptions::new().write(true).open(tasks).ok().map(ThreadWarmUp)
+    }
+
+    /// Moves the calling thread.
+    pub fn move_this_thread(&mut self) {
+        let _ = std::io::Write::write_all(&mut self.0, rustix::thread::gettid().as_raw_nonzero().to_string().as_bytes());
     }
 }
 
