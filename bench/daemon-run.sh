@@ -2,10 +2,10 @@
 # berthd against dockerd (Debian's docker.io, with its own data root, exec root, socket and
 # containerd) and Debian's podman (its Docker-compatible API service, with roots of its own),
 # driven by the same docker CLI with the same busybox image, in one run:
-#   1. `docker run --rm --network none busybox true`, interleaved, RUNS times each, and
-#      `docker exec` of `true` in a running container;
+#   1. `docker run --rm --network none busybox true`, RUNS times each in alternating blocks
+#      (bench/blocks.py), and `docker exec` of `true` in a running container;
 #   2. 100 x `docker run -d --network none busybox sleep 600` from 8 parallel clients, then
-#      `docker rm -f` of all of them (8 parallel);
+#      `docker rm -f` of all of them (8 parallel), and again with one `docker rm -f` of all 100;
 #   3. `GET /containers/json?all=1` with 1,000 containers (created, not started);
 #   4. idle RSS of the daemons, and RSS per shim while 100 containers run.
 # Both daemons run with --network none containers (bench/network.sh measures the bridge).
@@ -17,7 +17,7 @@ runs=${1:-30}
 load_busybox
 setup_podman
 start_podman_service
-python3 - "$bsock" "$dsock" "$runs" "$bpid" "$dpid" "$psock" "$ppid" <<'PY'
+PYTHONPATH="$(dirname "$0")" python3 - "$bsock" "$dsock" "$runs" "$bpid" "$dpid" "$psock" "$ppid" <<'PY'
 import concurrent.futures, os, statistics, subprocess, sys, time, socket, json
 bsock, dsock, runs, bpid, dpid, psock, ppid = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], int(sys.argv[7])
 daemons = {"berthd": bsock, "dockerd": dsock, "podman": psock}
@@ -38,25 +38,15 @@ def tree_rss(pid):
         except OSError: pass
     return total
 print(f"idle RSS: berthd {rss_kib(bpid)/1024:.1f} MiB; dockerd+containerd {tree_rss(dpid)/1024:.1f} MiB; podman service {tree_rss(ppid)/1024:.1f} MiB")
-# 1. run --rm true
-t = {k: [] for k in daemons}
-for i in range(runs + 2):
-    for name in (list(daemons) if i % 2 == 0 else list(daemons)[::-1]):
-        t0 = time.perf_counter(); docker(daemons[name], "run", "--rm", "--network", "none", "busybox", "true"); dt = time.perf_counter() - t0
-        if i >= 2: t[name].append(dt)
-mb, md, mp = statistics.median(t["berthd"]), statistics.median(t["dockerd"]), statistics.median(t["podman"])
-print(f"docker run --rm busybox true, median of {runs}: berthd {mb*1000:.0f} ms, dockerd {md*1000:.0f} ms: {md/mb:.1f}x faster; podman service {mp*1000:.0f} ms: {mp/mb:.1f}x faster")
-# 1b. docker exec into a running container, interleaved.
+# 1. run --rm true, and docker exec into a running container, in blocks (bench/blocks.py).
+from blocks import COOL, blocks, report
+t, f = blocks(daemons, runs, lambda n, sock: docker(sock, "run", "--rm", "--network", "none", "busybox", "true"))
+print(report("docker run --rm busybox true", t, f)[0])
 execs = {name: docker(sock, "run", "-d", "--network", "none", "busybox", "sleep", "600").decode().strip() for name, sock in daemons.items()}
-t = {k: [] for k in daemons}
-for i in range(runs + 2):
-    for name in (list(daemons) if i % 2 == 0 else list(daemons)[::-1]):
-        t0 = time.perf_counter(); docker(daemons[name], "exec", execs[name], "true"); dt = time.perf_counter() - t0
-        if i >= 2: t[name].append(dt)
+t, f = blocks(daemons, runs, lambda n, sock: docker(sock, "exec", execs[n], "true"))
 for name, sock in daemons.items():
     docker(sock, "rm", "-f", execs[name])
-mb, md, mp = statistics.median(t["berthd"]), statistics.median(t["dockerd"]), statistics.median(t["podman"])
-print(f"docker exec CONTAINER true, median of {runs}: berthd {mb*1000:.0f} ms, dockerd {md*1000:.0f} ms: {md/mb:.1f}x faster; podman service {mp*1000:.0f} ms: {mp/mb:.1f}x faster")
+print(report("docker exec CONTAINER true", t, f)[0])
 floor = []
 for i in range(runs):
     t0 = time.perf_counter(); docker(bsock, "rm", "-f", "nosuch", check=False); floor.append(time.perf_counter() - t0)
@@ -68,6 +58,7 @@ with concurrent.futures.ThreadPoolExecutor(8) as ex:
     list(ex.map(lambda i: docker(bsock, "rm", "-f", "nosuch", check=False), range(100)))
 print(f"client floor: 100 x docker rm -f of a missing container from 8 clients {time.perf_counter() - t0:.2f} s")
 for name, sock in daemons.items():
+    time.sleep(COOL)  # in the host's own state, not the one the last daemon left
     t0 = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(8) as ex:
         ids = list(ex.map(lambda i: docker(sock, "run", "-d", "--network", "none", "busybox", "sleep", "600").decode().strip(), range(100)))
@@ -82,6 +73,15 @@ for name, sock in daemons.items():
         list(ex.map(lambda c: docker(sock, "rm", "-f", c), ids))
     down = time.perf_counter() - t0
     print(f"{name}: 100 x run -d from 8 clients {up:.2f} s; rm -f of all {down:.2f} s{shims}")
+# 2b. The same removal as one `docker rm -f ID...` of all 100 (as `docker rm -f $(docker ps -aq)`),
+# which spends one CLI start-up instead of 100: the CLI removes them 50 at a time.
+for name, sock in daemons.items():
+    time.sleep(COOL)  # in the host's own state, not the one the last daemon left
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        ids = list(ex.map(lambda i: docker(sock, "run", "-d", "--network", "none", "busybox", "sleep", "600").decode().strip(), range(100)))
+    t0 = time.perf_counter()
+    docker(sock, "rm", "-f", *ids)
+    print(f"{name}: one docker rm -f of all 100 {time.perf_counter() - t0:.2f} s")
 # 3. list with 1,000 containers
 def get(sock, path):
     s = socket.socket(socket.AF_UNIX); s.connect(sock)

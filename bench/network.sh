@@ -2,8 +2,9 @@
 # Bridge networking, berthd against dockerd (Debian's docker.io, with its own data root, exec
 # root, socket and containerd), driven by the same docker CLI with the same busybox image, in
 # one run:
-#   1. `docker run --rm busybox true` on the default bridge network, interleaved, RUNS times
-#      each: median time (issue 6's goal: berthd at least 5x faster);
+#   1. `docker run --rm busybox true` on the default bridge network, RUNS times each in
+#      alternating blocks (bench/blocks.py): median time (issue 6's goal: berthd at least 5x
+#      faster);
 #   2. 100 x `docker run -d busybox sleep 600` on the default bridge from 8 parallel clients,
 #      then `docker rm -f` of all of them (issue 7's goals, 5x, with Docker's default network;
 #      bench/daemon-run.sh measures them with --network none);
@@ -53,7 +54,7 @@ undo_dockerd_net() {
 need wrk wrk
 for s in "$bsock" "$dsock"; do DOCKER_HOST=unix://$s docker version >/dev/null; done
 load_busybox
-python3 - "$bsock" "$dsock" "$runs" "$rounds" "$seconds" <<'PY'
+PYTHONPATH="$(dirname "$0")" python3 - "$bsock" "$dsock" "$runs" "$rounds" "$seconds" <<'PY'
 import os, re, socket, statistics, subprocess, sys, time, urllib.request
 bsock, dsock, runs, rounds, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 daemons = {"berthd": bsock, "dockerd": dsock}
@@ -63,21 +64,18 @@ def docker(sock, *args):
     if r.returncode != 0:
         sys.exit(f"bench: DOCKER_HOST=unix://{sock} docker {' '.join(args)}: {r.stderr.decode().strip()}")
     return r.stdout
-# 1. run --rm true on the default bridge
-t = {k: [] for k in daemons}
-for i in range(runs + 2):
-    for name in (list(daemons) if i % 2 == 0 else list(daemons)[::-1]):
-        t0 = time.perf_counter(); docker(daemons[name], "run", "--rm", "busybox", "true"); dt = time.perf_counter() - t0
-        if i >= 2: t[name].append(dt)
-mb, md = statistics.median(t["berthd"]), statistics.median(t["dockerd"])
-print(f"docker run --rm busybox true on the default bridge, median of {runs}: berthd {mb*1000:.0f} ms, dockerd {md*1000:.0f} ms: "
-      f"{md/mb:.1f}x faster (goal 5x: {'met' if md/mb >= 5 else 'missed'})")
+# 1. run --rm true on the default bridge, in blocks (bench/blocks.py)
+from blocks import COOL, blocks, report
+t, f = blocks(daemons, runs, lambda n, sock: docker(sock, "run", "--rm", "busybox", "true"))
+line, m = report("docker run --rm busybox true on the default bridge", t, f)
+print(f"{line} (goal 5x: {'met' if m['dockerd']/m['berthd'] >= 5 else 'missed'})")
 # 2. issue 7's second measure with Docker's default network: 100 x run -d from 8 clients on the
 # default bridge, then rm -f of all of them from 8 clients (daemon-run.sh measures it with
 # --network none)
 import concurrent.futures
 took = {}
 for name, sock in daemons.items():
+    time.sleep(COOL)  # in the host's own state, not the one the last daemon left
     t0 = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(8) as ex:
         ids = list(ex.map(lambda i: docker(sock, "run", "-d", "busybox", "sleep", "600").decode().strip(), range(100)))
