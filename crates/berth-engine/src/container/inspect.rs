@@ -196,7 +196,7 @@ impl Engine {
                 mode.to_owned(),
                 berth_api_types::network::EndpointSettings {
                     network_id: id,
-                    endpoint_id: empty(),
+                    endpoint_id: Some(predefined_endpoint_id(rec, mode)),
                     gateway: empty(),
                     ip_address: empty(),
                     ip_prefix_len: Some(0),
@@ -369,4 +369,15 @@ pub fn du(dir: &std::path::Path) -> u64 {
         }
     }
     total
+}
+
+/// The id of a live container's endpoint in the pre-defined `host` or `none` network, which
+/// dockerd makes at each start and drops at the end: berth keeps no such endpoint, so the id
+/// is derived from the container, the network and the start (the same while it runs, another
+/// after a restart), and empty when the container does not run.
+pub(crate) fn predefined_endpoint_id(rec: &Record, network: &str) -> String {
+    if !rec.state.status.is_live() {
+        return String::new();
+    }
+    berth_image::Digest::sha256_of(format!("{}/{network}/{}", rec.id, rec.state.started_at).as_bytes()).hex().to_owned()
 }

@@ -1076,7 +1076,7 @@ impl Engine {
                 for c in self.all_containers() {
                     let r = c.rec();
                     if r.state.status.is_live() && r.host_config.network_mode.as_deref() == Some(n.name.as_str()) {
-                        out.containers.insert(r.id.clone(), NetworkContainer { name: r.name.clone(), endpoint_id: String::new(), ..Default::default() });
+                        out.containers.insert(r.id.clone(), NetworkContainer { name: r.name.clone(), endpoint_id: crate::container::inspect::predefined_endpoint_id(&r, &n.name), ..Default::default() });
                     }
                 }
             }

@@ -255,6 +255,16 @@ fn none_has_only_loopback_and_container_mode_shares() {
     // its endpoint on `none` has its address fields, empty (as dockerd's)
     let ep = d.api("GET", "/containers/alone/json", None).json()["NetworkSettings"]["Networks"]["none"].clone();
     assert_eq!((ep["IPAddress"].as_str(), ep["Gateway"].as_str(), ep["IPPrefixLen"].as_i64()), (Some(""), Some(""), Some(0)), "{ep}");
+    // ... and an endpoint id while it runs, the one the network shows, and none once stopped
+    let id = ep["EndpointID"].as_str().unwrap_or_default().to_owned();
+    assert!(id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{ep}");
+    let listed = d.docker_ok(&["network", "inspect", "-f", "{{range .Containers}}{{.EndpointID}}{{end}}", "none"]);
+    assert_eq!(listed.trim(), id);
+    d.docker_ok(&["stop", "-t", "0", "alone"]);
+    assert_eq!(d.docker_ok(&["inspect", "-f", "[{{.NetworkSettings.Networks.none.EndpointID}}]", "alone"]), "[]\n");
+    d.docker_ok(&["start", "alone"]);
+    let again = d.docker_ok(&["inspect", "-f", "{{.NetworkSettings.Networks.none.EndpointID}}", "alone"]);
+    assert!(again.trim().len() == 64 && again.trim() != id, "a new start has a new endpoint: {again}");
     assert_eq!(d.docker_ok(&["inspect", "-f", "{{json .NetworkSettings.Ports}}", "alone"]), "{}\n");
     assert_eq!(d.docker_ok(&["ps", "--filter", "name=alone", "--format", "[{{.Ports}}]"]), "[]\n");
     d.docker_ok(&["rm", "-f", "alone"]);
