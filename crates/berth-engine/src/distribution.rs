@@ -75,7 +75,7 @@ pub fn credentials(auth: Option<&AuthConfig>) -> Result<Option<Credentials>> {
 /// Docker's bar for progress that has a total: `[=====>      ]  1.2MB/3.4MB`.
 pub fn progress_bar(current: u64, total: u64) -> String {
     const WIDTH: u64 = 50;
-    let filled = if total == 0 { 0 } else { (current.min(total) * WIDTH / total) as usize };
+    let filled = (current.min(total) * WIDTH).checked_div(total).unwrap_or(0) as usize;
     let mut bar = "=".repeat(filled);
     if (filled as u64) < WIDTH {
         bar.push('>');

@@ -117,7 +117,7 @@ fn parse_size(v: &str) -> Option<u64> {
         _ => (v, 1.0),
     };
     let n: f64 = num.trim().parse().ok()?;
-    (n > 0.0).then(|| (n * mult) as u64)
+    (n > 0.0).then_some((n * mult) as u64)
 }
 
 /// The log driver and rotation `host` asks for, checked; unknown drivers and options are

@@ -167,7 +167,7 @@ impl Volumes {
             *n = n.saturating_sub(1);
             if *n == 0 {
                 m.remove(name);
-                let _ = rustix::mount::unmount(&self.data_dir(name), rustix::mount::UnmountFlags::DETACH);
+                let _ = rustix::mount::unmount(self.data_dir(name), rustix::mount::UnmountFlags::DETACH);
             }
         }
     }
@@ -286,7 +286,7 @@ impl Engine {
         // What the volume held, as dockerd counts it: its data, not berth's record of it.
         let size = crate::container::inspect::du(&self.volumes.data_dir(name));
         // a leftover mount of driver options goes first
-        let _ = rustix::mount::unmount(&self.volumes.data_dir(name), rustix::mount::UnmountFlags::DETACH);
+        let _ = rustix::mount::unmount(self.volumes.data_dir(name), rustix::mount::UnmountFlags::DETACH);
         std::fs::remove_file(dir.join("volume.json")).map_err(Error::io("remove the volume", &dir))?;
         std::fs::remove_dir_all(&dir).map_err(Error::io("remove the volume", &dir))?;
         Ok(size)

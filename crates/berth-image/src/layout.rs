@@ -149,7 +149,7 @@ pub fn import_layout_all(store: &ImageStore, dir: &Path, platform: &Platform) ->
 
 /// Imports the image of one manifest (already selected, so in the content store) and names it.
 fn import_manifest(store: &ImageStore, dir: &Path, manifest_desc: &Descriptor, names: &[ImageRef]) -> Result<Image, LayoutError> {
-    let manifest_digest = digest_of(&manifest_desc, "manifest descriptor")?;
+    let manifest_digest = digest_of(manifest_desc, "manifest descriptor")?;
     let manifest_data = store.content().read_blob(&manifest_digest, JSON_LIMIT)
         .map_err(|source| LayoutError::Blob { digest: manifest_digest.clone(), source })?;
     let manifest = ImageManifest::from_reader(&manifest_data[..])

@@ -176,11 +176,10 @@ impl Flags {
         for h in if self.hosts.is_empty() { vec!["unix:///run/berth/berth.sock".to_owned()] } else { self.hosts.clone() } {
             if let Some(p) = h.strip_prefix("unix://") {
                 unix_sockets.push(PathBuf::from(if p.is_empty() { "/run/berth/berth.sock" } else { p }));
-            } else if h.starts_with("tcp://") {
+            } else if let Some(addr) = h.strip_prefix("tcp://") {
                 if !self.tlsverify {
                     bail!("refusing to listen on {h} without --tlsverify: plain TCP gives root on this host to anyone who can reach the port (and to any web page, by cross-site requests); use --tlsverify --tlscacert --tlscert --tlskey for mutual TLS");
                 }
-                let addr = &h["tcp://".len()..];
                 let addr = if addr.starts_with(':') { format!("0.0.0.0{addr}") } else { addr.to_owned() };
                 tcp.push(addr.parse().with_context(|| format!("invalid --host {h:?}: want tcp://IP:PORT"))?);
             } else if h.starts_with('/') {

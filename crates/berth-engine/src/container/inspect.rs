@@ -63,7 +63,7 @@ fn mounts_of(rec: &Record, volumes: &crate::volumes::Volumes) -> Vec<MountPoint>
         }
     }
     for m in rec.host_config.mounts.iter().flatten().filter(|m| m.kind != berth_api_types::container::MountType::Volume) {
-        let kind = serde_json::to_value(&m.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let kind = serde_json::to_value(m.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         out.push(MountPoint {
             kind,
             source: m.source.clone().unwrap_or_default(),

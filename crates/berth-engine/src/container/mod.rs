@@ -986,7 +986,7 @@ impl Engine {
             r.state.status = Status::Restarting;
             let _ = r.save(&self.cfg.containers_dir());
         }
-        let delay = Duration::from_millis(100u64.saturating_mul(1 << (count - 1).clamp(0, 10) as u32)).min(Duration::from_secs(60));
+        let delay = Duration::from_millis(100u64.saturating_mul(1 << (count - 1).clamp(0, 10))).min(Duration::from_secs(60));
         let engine = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
