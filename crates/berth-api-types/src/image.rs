@@ -54,6 +54,12 @@ pub struct ImageInspect {
     /// RFC 3339; absent when the image config has no date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
+    /// The container an image was committed from (API versions before 1.45 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// That container's configuration (API versions before 1.45 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_config: Option<ImageConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub docker_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -161,6 +161,8 @@ impl Engine {
             parent: Some(String::new()),
             comment: Some(v["comment"].as_str().unwrap_or("").to_owned()),
             created: v["created"].as_str().map(str::to_owned),
+            container: Some(v["container"].as_str().unwrap_or("").to_owned()),
+            container_config: Some(serde_json::from_value(v["container_config"].clone()).unwrap_or_default()),
             docker_version: Some(String::new()),
             author: Some(v["author"].as_str().unwrap_or("").to_owned()),
             config,

@@ -25,9 +25,13 @@ pub fn list(ctx: &Ctx, q: &Query) -> Result<Resp, Resp> {
 
 pub fn inspect(ctx: &Ctx, name: &str) -> Result<Resp, Resp> {
     let mut i = engine(ctx.engine.image_inspect(&ctx.principal, name))?;
-    // API versions before 1.44 had `VirtualSize` beside `Size`.
+    // API versions before 1.44 had `VirtualSize` beside `Size`, and before 1.45 the container
+    // an image was committed from, and its configuration.
     if ctx.api_before(44) {
         i.virtual_size = Some(i.size);
+    }
+    if !ctx.api_before(45) {
+        (i.container, i.container_config) = (None, None);
     }
     Ok(json(StatusCode::OK, &i))
 }

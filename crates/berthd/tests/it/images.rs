@@ -255,6 +255,10 @@ fn import_makes_an_image_from_a_filesystem_archive() {
     let old = d.api("GET", "/v1.41/images/imp:1/json", None).json();
     assert_eq!(old["VirtualSize"], old["Size"], "{old}");
     assert!(old["GraphDriver"]["Data"]["UpperDir"].is_string(), "{old}");
+    // ... and, before 1.45, the container it was committed from (none here) and its config
+    assert!(old["Container"] == "" && old["ContainerConfig"].is_object(), "{old}");
+    let new = d.api("GET", "/v1.45/images/imp:1/json", None).json();
+    assert!(new.get("Container").is_none() && new.get("ContainerConfig").is_none() && new.get("VirtualSize").is_none(), "{new}");
     assert!(d.api("GET", "/v1.41/images/json", None).json()[0]["VirtualSize"].is_i64());
     assert!(d.api("GET", "/v1.51/images/json", None).json()[0].get("VirtualSize").is_none());
     let bad = d.docker(&["import", "--change", "RUN rm -rf /", &tar.to_string_lossy(), "imp:2"]);
