@@ -220,8 +220,8 @@ impl Engine {
         // running container's image cannot go even forced; a stopped one's must be forced.
         let would_go = by_name.is_none() || tags.len() <= 1;
         let short = &image.id.hex()[..12];
-        let running = users.iter().find(|id| self.by_id(id).is_some_and(|c| c.rec().state.status.is_live()));
-        if let Some(c) = running.filter(|_| would_go) {
+        let running = users.iter().filter(|_| would_go).find(|id| self.by_id(id).is_some_and(|c| c.rec().state.status.is_live()));
+        if let Some(c) = running {
             return Err(Error::Conflict(format!("conflict: unable to delete {short} (cannot be forced) - image is being used by running container {}", &c[..12])));
         }
         if !users.is_empty() && !force && would_go {

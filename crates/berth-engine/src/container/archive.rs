@@ -143,7 +143,7 @@ struct Packer<W: Write> {
 /// proc, sysfs, devpts, cgroup (v1 and v2), mqueue, debugfs, securityfs, bpf: kernel views.
 fn is_pseudo_fs(dir: &OwnedFd) -> bool {
     const MAGICS: [i64; 9] = [0x9fa0, 0x6265_6572, 0x1cd1, 0x0027_e0eb, 0x6367_7270, 0x1980_0202, 0x6462_6720, 0x7363_6673, 0xcafe_4a11];
-    rustix::fs::fstatfs(dir).is_ok_and(|s| MAGICS.contains(&{ s.f_type }))
+    rustix::fs::fstatfs(dir).is_ok_and(|s| MAGICS.contains(&s.f_type))
 }
 
 impl<W: Write> Packer<W> {

@@ -128,11 +128,11 @@ impl AttachWarmer {
 }
 
 /// The v1 cgroup directories of a container being started, made by the daemon ahead of its shim
-/// (the built-in runtime joins directories that exist) when no create came just before: the
-/// warmer's first move holds the cgroup mutex, which making a directory needs too, for the
-/// whole kernel wait, so the directories are made first and the moves begin after. When a
-/// create came just before, the moves are already going, and the shim makes the directories
-/// (by then the wait is over, or nearly). Another runtime makes its own.
+/// (the built-in runtime joins directories that exist) when the moves are not going (no create
+/// or start within the window): the warmer's first move holds the cgroup mutex, which making a
+/// directory needs too, for the whole kernel wait, so the directories are made first and the
+/// moves begin after. When the moves are going, the shim makes the directories (the wait is
+/// over, or nearly). Another runtime makes its own.
 pub(crate) struct EarlyCgroups {
     task: Option<tokio::task::JoinHandle<(Option<SavedPaths>, Hold)>>,
     made: Option<SavedPaths>,

@@ -119,7 +119,7 @@ pub fn image_row(i: &ImageSummary, id: &str, repo: String, tag: String, digest: 
         ("Tag", Value::Str(tag)),
         // (four digits here, three for the other sizes, as docker's formatter has them)
         ("UniqueSize", Value::Str(if i.shared_size < 0 { "N/A".to_owned() } else { human_size_precise(i.size - i.shared_size) })),
-        ("VirtualSize", Value::Str(crate::format::human_size_precise(i.size))),
+        ("VirtualSize", Value::Str(human_size_precise(i.size))),
     ])
 }
 
