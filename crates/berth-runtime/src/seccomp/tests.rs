@@ -225,3 +225,138 @@ fn only_a_profile_that_allows_the_inits_last_steps_may_load_early() {
     // The verdict crosses the init's re-execution with the program.
     assert!(Filter::from(FilterWire::from(&f)).allows_init_tail());
 }
+
+/// Runs a classic BPF seccomp program on one `struct seccomp_data`, as the kernel would, and
+/// returns its verdict. Knows the instructions libseccomp emits; any other fails the test.
+fn run_program(program: &[SockFilter], data: &[u8; 64]) -> u32 {
+    let (mut acc, mut pc) = (0u32, 0usize);
+    loop {
+        let insn = &program[pc];
+        pc += 1;
+        match insn.code {
+            // BPF_LD | BPF_W | BPF_ABS
+            0x20 => {
+                let at = insn.k as usize;
+                acc = u32::from_ne_bytes(data[at..at + 4].try_into().expect("4 bytes"));
+            }
+            // BPF_ALU | BPF_AND | BPF_K
+            0x54 => acc &= insn.k,
+            // BPF_JMP | BPF_JA
+            0x05 => pc += insn.k as usize,
+            // BPF_JMP | BPF_JEQ, BPF_JGT, BPF_JGE, BPF_JSET, each with BPF_K
+            0x15 | 0x25 | 0x35 | 0x45 => {
+                let taken = match insn.code {
+                    0x15 => acc == insn.k,
+                    0x25 => acc > insn.k,
+                    0x35 => acc >= insn.k,
+                    _ => acc & insn.k != 0,
+                };
+                pc += usize::from(if taken { insn.jt } else { insn.jf });
+            }
+            // BPF_RET | BPF_K
+            0x06 => return insn.k,
+            code => panic!("instruction {code:#x} at {} is not one libseccomp emits", pc - 1),
+        }
+    }
+}
+
+/// `struct seccomp_data` for one call.
+fn seccomp_data(arch: u32, nr: u32, args: [u64; 6]) -> [u8; 64] {
+    let mut data = [0u8; 64];
+    data[0..4].copy_from_slice(&nr.to_ne_bytes());
+    data[4..8].copy_from_slice(&arch.to_ne_bytes());
+    for (i, arg) in args.iter().enumerate() {
+        data[16 + 8 * i..24 + 8 * i].copy_from_slice(&arg.to_ne_bytes());
+    }
+    data
+}
+
+#[test]
+fn the_binary_tree_decides_every_call_as_the_run_of_comparisons_does() {
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+    const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+    const X32_BIT: u32 = 0x4000_0000;
+    let mut all_caps = DOCKER_CAPS.to_vec();
+    all_caps.extend(["CAP_SYS_ADMIN", "CAP_SYS_PTRACE", "CAP_SYS_BOOT", "CAP_SYS_MODULE", "CAP_BPF"]);
+    for caps in [&DOCKER_CAPS[..], &all_caps[..]] {
+        let profile = docker_default(caps);
+        let tree = compile(&profile).expect("compiles as a tree");
+        let run = compile_at(&profile, 1).expect("compiles as a run");
+        assert_ne!(tree.program.len(), run.program.len(), "the two levels give different programs");
+        // Every value an argument is compared with, and its neighbours.
+        let mut values = vec![0u64, 1, 2, u64::from(u32::MAX), 1 << 32, u64::MAX];
+        for rule in profile.syscalls().as_deref().unwrap_or_default() {
+            for arg in rule.args().as_deref().unwrap_or_default() {
+                for v in [Some(arg.value()), arg.value_two()].into_iter().flatten() {
+                    values.extend([v, v.wrapping_sub(1), v.wrapping_add(1), v | 1 << 40]);
+                }
+            }
+        }
+        values.sort_unstable();
+        values.dedup();
+        let mut calls = 0;
+        for (arch, base) in [(AUDIT_ARCH_X86_64, 0), (AUDIT_ARCH_X86_64, X32_BIT), (AUDIT_ARCH_I386, 0), (0x1234, 0)] {
+            for nr in (0..=560).map(|n| base | n) {
+                let mut check = |args: [u64; 6]| {
+                    let data = seccomp_data(arch, nr, args);
+                    assert_eq!(
+                        run_program(&tree.program, &data),
+                        run_program(&run.program, &data),
+                        "arch {arch:#x} syscall {nr:#x} args {args:?}"
+                    );
+                    calls += 1;
+                };
+                check([0; 6]);
+                if arch == AUDIT_ARCH_X86_64 && base == 0 {
+                    for index in 0..6 {
+                        for v in &values {
+                            let mut args = [0; 6];
+                            args[index] = *v;
+                            check(args);
+                        }
+                    }
+                }
+            }
+        }
+        assert!(calls > 10_000, "{calls}");
+    }
+}
+
+#[test]
+fn a_profile_too_large_for_a_tree_is_compiled_as_a_run() {
+    // Four rules with distinct argument values per syscall, for more and more syscalls, until
+    // the tree no longer fits in the kernel's 4096 instructions but the run does.
+    let names: Vec<String> =
+        docker_default(&DOCKER_CAPS).syscalls().as_deref().unwrap_or_default().iter().flat_map(|r| r.names().clone()).collect();
+    let profile = |count: usize| {
+        let mut rules = Vec::new();
+        for (j, name) in names.iter().take(count).enumerate() {
+            for v in 4 * j..4 * j + 4 {
+                rules.push(format!(
+                    r#"{{"names":["{name}"],"action":"SCMP_ACT_ALLOW","args":[{{"index":{},"value":{},"valueTwo":{},"op":"SCMP_CMP_MASKED_EQ"}}]}}"#,
+                    v % 6,
+                    (v as u64 + 1) << 33 | 5,
+                    (v as u64 + 3) << 35 | 7
+                ));
+            }
+        }
+        spec(&format!(r#"{{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64"],"syscalls":[{}]}}"#, rules.join(",")))
+    };
+    // The fewest syscalls whose tree is too long (a binary search: the tree grows with them;
+    // libseccomp takes about a second on all the syscalls, and 250 are too many already).
+    let too_long = |count: usize| matches!(compile_at(&profile(count), 2), Err(SeccompError::TooManyInstructions { .. }));
+    let (mut fits, mut over) = (1, 250);
+    assert!(too_long(over));
+    while over - fits > 1 {
+        let mid = (fits + over) / 2;
+        if too_long(mid) {
+            over = mid;
+        } else {
+            fits = mid;
+        }
+    }
+    let p = profile(over);
+    assert!(compile_at(&p, 1).is_ok(), "{over} syscalls fit in 4096 instructions as a run");
+    let filter = compile(&p).expect("compile falls back to a run");
+    assert_eq!(filter.to_bpf_bytes(), compile_at(&p, 1).expect("a run").to_bpf_bytes());
+}
