@@ -98,18 +98,13 @@ pub fn run(args: &[String]) -> i32 {
                 continue;
             }
             // Reap everything that ended; the command's end is ours.
-            loop {
-                match rustix::process::wait(WaitOptions::NOHANG) {
-                    Ok(Some((pid, status))) => {
-                        if pid.as_raw_nonzero().get() == child_pid {
-                            return match (status.exit_status(), status.terminating_signal()) {
-                                (Some(code), _) => code,
-                                (None, Some(sig)) => 128 + sig,
-                                _ => 1,
-                            };
-                        }
-                    }
-                    Ok(None) | Err(_) => break,
+            while let Ok(Some((pid, status))) = rustix::process::wait(WaitOptions::NOHANG) {
+                if pid.as_raw_nonzero().get() == child_pid {
+                    return match (status.exit_status(), status.terminating_signal()) {
+                        (Some(code), _) => code,
+                        (None, Some(sig)) => 128 + sig,
+                        _ => 1,
+                    };
                 }
             }
         }

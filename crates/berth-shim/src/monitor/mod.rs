@@ -28,6 +28,10 @@ use crate::log::{JsonLog, Stream};
 use crate::protocol::{frame_header, Request};
 use crate::{stdio, LogDriver, ShimOptions};
 
+/// What a new process's stdio is made of: a console socket (tty) or the shim's and the
+/// process's ends of its pipes.
+type Stdio = (Option<UnixListener>, Option<stdio::ShimEnds>, Option<stdio::ChildEnds>);
+
 /// Largest read from the container at once.
 const READ_BUF: usize = 32 * 1024;
 /// Output kept for one attached client that is not reading; beyond it, output is dropped.
@@ -253,7 +257,7 @@ impl Monitor {
     }
 
     /// A console socket (tty) or stdio pipes for the process about to be made.
-    fn make_stdio(opts: &ShimOptions) -> Result<(Option<UnixListener>, Option<stdio::ShimEnds>, Option<stdio::ChildEnds>), Error> {
+    fn make_stdio(opts: &ShimOptions) -> Result<Stdio, Error> {
         if opts.tty {
             let path = Self::console_path(opts);
             let _ = std::fs::remove_file(&path);
