@@ -102,6 +102,7 @@ pub struct SummaryHostConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SummaryNetworkSettings {
+    #[serde(serialize_with = "crate::network::endpoints_as_answered")]
     pub networks: BTreeMap<String, EndpointSettings>,
 }
 

@@ -201,6 +201,36 @@ pub struct EndpointSettings {
     pub dns_names: Option<Vec<String>>,
 }
 
+/// The endpoint members dockerd sends as `null` when unset, in its answers (docker-py users
+/// index `attrs["NetworkSettings"]["Networks"]["bridge"]["Aliases"]`). Not in
+/// [`EndpointSettings`] itself: it also carries the docker CLI's requests, which leave them out.
+const NULL_WHEN_UNSET: [&str; 4] = ["IPAMConfig", "Links", "Aliases", "DriverOpts"];
+
+/// Serializes a container's endpoints (network name → endpoint) as dockerd answers them: with
+/// [`NULL_WHEN_UNSET`]'s members present. For response types: `serialize_with`.
+pub fn endpoints_as_answered<S: serde::Serializer>(endpoints: &BTreeMap<String, EndpointSettings>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::{Error, SerializeMap};
+    let mut map = s.serialize_map(Some(endpoints.len()))?;
+    for (name, endpoint) in endpoints {
+        let mut v = serde_json::to_value(endpoint).map_err(S::Error::custom)?;
+        if let Some(members) = v.as_object_mut() {
+            for k in NULL_WHEN_UNSET {
+                members.entry(k).or_insert(serde_json::Value::Null);
+            }
+        }
+        map.serialize_entry(name, &v)?;
+    }
+    map.end()
+}
+
+/// [`endpoints_as_answered`] for an optional map (absent stays absent: `skip_serializing_if`).
+pub fn some_endpoints_as_answered<S: serde::Serializer>(endpoints: &Option<BTreeMap<String, EndpointSettings>>, s: S) -> Result<S::Ok, S::Error> {
+    match endpoints {
+        Some(e) => endpoints_as_answered(e, s),
+        None => s.serialize_none(),
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct EndpointIpamConfig {
@@ -253,6 +283,25 @@ pub struct NetworkPruneResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_carry_dockers_null_endpoint_members_and_requests_do_not() {
+        let ep = EndpointSettings { aliases: Some(vec!["db".into()]), ip_address: Some("10.0.0.2".into()), ..Default::default() };
+        let summary = crate::container::SummaryNetworkSettings { networks: BTreeMap::from([("net".to_owned(), ep.clone())]) };
+        let v = serde_json::to_value(&summary).expect("serializes");
+        let answered = &v["Networks"]["net"];
+        assert_eq!(answered["Aliases"], serde_json::json!(["db"]), "{v}");
+        assert_eq!(answered["IPAddress"], "10.0.0.2", "{v}");
+        for k in ["IPAMConfig", "Links", "DriverOpts"] {
+            assert_eq!(answered.get(k), Some(&serde_json::Value::Null), "{k} in {v}");
+        }
+        // A request (what the CLI sends) leaves them out.
+        let request = serde_json::to_value(&ep).expect("serializes");
+        assert!(request.get("Links").is_none() && request.get("IPAMConfig").is_none(), "{request}");
+        // And an answer reads back as it was.
+        let back: crate::container::SummaryNetworkSettings = serde_json::from_value(v).expect("reads back");
+        assert_eq!(back, summary);
+    }
     use crate::test_support::round_trip;
 
     #[test]

@@ -189,7 +189,7 @@ pub struct NetworkSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
     /// Network name → endpoint.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "crate::network::some_endpoints_as_answered")]
     pub networks: Option<BTreeMap<String, EndpointSettings>>,
 }
 

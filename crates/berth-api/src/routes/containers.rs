@@ -71,20 +71,7 @@ pub fn changes(ctx: &Ctx, id: &str) -> Result<Resp, Resp> {
 pub fn inspect(ctx: &Ctx, q: &Query, id: &str) -> Result<Resp, Resp> {
     let mut v = serde_json::to_value(engine(ctx.engine.inspect(&ctx.principal, id, q.flag("size")))?).expect("inspect serializes");
     with_dockers_config_fields(&mut v["Config"]);
-    if let Some(nets) = v["NetworkSettings"]["Networks"].as_object_mut() {
-        nets.values_mut().for_each(with_dockers_endpoint_fields);
-    }
     Ok(json(StatusCode::OK, &v))
-}
-
-/// The endpoint members dockerd sends as `null` when unset (docker-py users index
-/// `attrs["NetworkSettings"]["Networks"]["bridge"]["Aliases"]`). Not in the type itself: it
-/// also carries the docker CLI's requests, which leave them out.
-fn with_dockers_endpoint_fields(endpoint: &mut serde_json::Value) {
-    let Some(e) = endpoint.as_object_mut() else { return };
-    for k in ["IPAMConfig", "Links", "Aliases", "DriverOpts"] {
-        e.entry(k).or_insert(serde_json::Value::Null);
-    }
 }
 
 /// The `Config` members dockerd always sends, even unset (`"User": ""`, `"Entrypoint": null`):

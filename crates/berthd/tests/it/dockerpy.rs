@@ -188,6 +188,8 @@ assert web.attrs["NetworkSettings"]["Networks"]["pynet"]["IPAddress"].startswith
 # Unset endpoint members are there, null, as dockerd sends them.
 ep = web.attrs["NetworkSettings"]["Networks"]["pynet"]
 assert (ep["IPAMConfig"], ep["Links"], ep["DriverOpts"]) == (None, None, None), ep
+listed = client.api.containers(filters={"name": "pyweb"})[0]["NetworkSettings"]["Networks"]["pynet"]
+assert (listed["IPAMConfig"], listed["Links"], listed["DriverOpts"]) == (None, None, None), listed
 out = client.containers.run("busybox", ["wget", "-qO-", "http://pyweb/hostname"], network="pynet", remove=True)
 assert out.strip() == web.id[:12].encode(), out
 other = client.containers.run("busybox", ["sleep", "60"], detach=True, name="pyother")
