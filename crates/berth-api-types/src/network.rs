@@ -283,6 +283,7 @@ pub struct NetworkPruneResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::round_trip;
 
     #[test]
     fn answers_carry_dockers_null_endpoint_members_and_requests_do_not() {
@@ -302,7 +303,6 @@ mod tests {
         let back: crate::container::SummaryNetworkSettings = serde_json::from_value(v).expect("reads back");
         assert_eq!(back, summary);
     }
-    use crate::test_support::round_trip;
 
     #[test]
     fn docker_cli_network_create() {
