@@ -874,7 +874,7 @@ impl Engine {
         tokio::spawn(async move {
             shim::wait_closed(&sock).await;
             let auto_remove = ctr.rec().host_config.auto_remove == Some(true);
-            let recorded = engine.cfg.run_dir(&ctr.id).join("shim/exit.json").exists();
+            let recorded = engine.shim_exit(&ctr.id).exists();
             if !(auto_remove && recorded && shim::alive(shim_pid)) {
                 shim::wait_ended(shim_pid).await;
                 engine.on_exit(&ctr).await;
@@ -896,7 +896,7 @@ impl Engine {
 
     async fn on_exit(self: &Arc<Self>, ctr: &Arc<Ctr>) {
         let id = ctr.id.clone();
-        let exit = berth_shim::exit::ExitRecord::read(&self.cfg.run_dir(&id).join("shim/exit.json")).ok();
+        let exit = berth_shim::exit::ExitRecord::read(&self.shim_exit(&id)).ok();
         // Exec shims of this container are gone with it (their processes shared its pid
         // namespace); only the records remain.
         let going = ctr.removing.load(Ordering::SeqCst) || ctr.rec().host_config.auto_remove == Some(true);
@@ -1005,6 +1005,11 @@ impl Engine {
 
     fn shim_socket(&self, id: &str) -> PathBuf {
         self.cfg.run_dir(id).join("shim/shim.sock")
+    }
+
+    /// The exit record the shim of container `id` writes when the container ends.
+    fn shim_exit(&self, id: &str) -> PathBuf {
+        self.cfg.run_dir(id).join("shim/exit.json")
     }
 
     /// Sends `signal` to the container's init through its shim.
